@@ -1,0 +1,82 @@
+/*
+ * internal.h - what the .c files of the core share. Not installed, not part of
+ * the API; everything here is prefixed attn__.
+ */
+#ifndef ATTN_INTERNAL_H
+#define ATTN_INTERNAL_H
+
+#include "attn.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* The kernel table: every inner loop whose speed matters. Two tables exist,
+ * scalar (plain loops, libm expf) and SIMD (vector extensions); tests switch
+ * between them with attn_use_kernels() and compare the results. */
+typedef struct attn__kernels {
+    const char *name;
+    /* C = alpha * A B  (accumulate == 0)  or  C += alpha * A B  (accumulate != 0)
+     * A: [m, k] with row stride lda; B: [k, n] with row stride ldb;
+     * C: [m, n] with row stride ldc. */
+    void (*gemm)(size_t m, size_t n, size_t k, float alpha,
+                 const float *a, size_t lda,   // [m, k]
+                 const float *b, size_t ldb,   // [k, n]
+                 float *c, size_t ldc,         // [m, n]
+                 int accumulate);
+    /* Largest element of x (-INFINITY when every element is -INFINITY). */
+    float (*max)(const float *x, size_t n);  // [n]
+    /* x[i] = exp(x[i] - shift) in place, returning the sum of the results.
+     * x[i] = -INFINITY gives exactly 0; shift is finite and >= max(x). */
+    float (*exp_shift_sum)(float *x, size_t n, float shift);  // [n]
+    /* x[i] *= a. */
+    void (*scale)(float *x, size_t n, float a);  // [n]
+} attn__kernels;
+
+extern const attn__kernels attn__kernels_scalar;
+#if defined(__GNUC__) || defined(__clang__)
+#define ATTN__HAVE_SIMD 1
+extern const attn__kernels attn__kernels_simd;
+#else
+#define ATTN__HAVE_SIMD 0
+#endif
+
+/* The table in use (set by attn_use_kernels). */
+const attn__kernels *attn__kernels_get(void);
+
+/* ---- checked sizes ---- */
+
+/* *out = a * b; 0 if the product overflows size_t. */
+static inline int attn__mul(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* *out = a + b; 0 on overflow. */
+static inline int attn__add(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* ATTN_OK if a [rows, cols] float matrix has a byte size that fits in size_t. */
+static inline attn_status attn__matrix_fits(size_t rows, size_t cols) {
+    size_t count, bytes;
+    if (!attn__mul(rows, cols, &count) || !attn__mul(count, sizeof(float), &bytes))
+        return ATTN_ERR_MEMORY;
+    return ATTN_OK;
+}
+
+/* 1 if every element of x is finite (no NaN, no +-Infinity). */
+static inline int attn__all_finite(const float *x, size_t count) {  // [count]
+    for (size_t i = 0; i < count; i++) {
+        uint32_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        if ((bits & 0x7f800000u) == 0x7f800000u) return 0;
+    }
+    return 1;
+}
+
+static inline size_t attn__min(size_t a, size_t b) { return a < b ? a : b; }
+
+#endif /* ATTN_INTERNAL_H */

@@ -1,0 +1,368 @@
+/*
+ * test_core.c - native tests of the C core, run under AddressSanitizer and
+ * UBSan by tests/native/run.sh. Expected values come from a float64
+ * evaluation of the definitions written here, independently of src/.
+ *
+ * Output: one line per failure, then "N passed, N failed".
+ */
+#include "../../src/attn.h"
+#include "../../src/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        if (cond) {                                                         \
+            passed++;                                                       \
+        } else {                                                            \
+            failed++;                                                       \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fputc('\n', stderr);                                            \
+        }                                                                   \
+    } while (0)
+
+/* ------------------------------------------------------------ test inputs */
+
+/* Deterministic inputs from a tiny LCG (independent of attn_rng). */
+static uint64_t lcg_state = 42;
+static float lcg_uniform(void) {  /* in [-1, 1) */
+    lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(lcg_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+static float *random_matrix(size_t rows, size_t cols, float amplitude) {
+    float *x = malloc(rows * cols * sizeof *x);
+    for (size_t i = 0; i < rows * cols; i++) x[i] = amplitude * lcg_uniform();
+    return x;
+}
+
+/* ------------------------------------------------------- float64 reference */
+
+static int ref_allowed(size_t i, size_t j, size_t m, int causal, const uint8_t *mask) {
+    if (causal && j > i) return 0;
+    if (mask && !mask[i * m + j]) return 0;
+    return 1;
+}
+
+/* p: [n, m] weights in double. */
+static void ref_weights(size_t n, size_t m, size_t d, const float *q, const float *k, double scale,
+                        int causal, const uint8_t *mask, double *p) {
+    for (size_t i = 0; i < n; i++) {
+        double mx = -INFINITY;
+        for (size_t j = 0; j < m; j++) {
+            double s = 0;
+            for (size_t l = 0; l < d; l++) s += (double)q[i * d + l] * k[j * d + l];
+            p[i * m + j] = ref_allowed(i, j, m, causal, mask) ? s * scale : -INFINITY;
+            if (p[i * m + j] > mx) mx = p[i * m + j];
+        }
+        double sum = 0;
+        for (size_t j = 0; j < m; j++) {
+            double e = mx == -INFINITY ? 0.0 : exp(p[i * m + j] - mx);
+            p[i * m + j] = e;
+            sum += e;
+        }
+        for (size_t j = 0; j < m; j++) p[i * m + j] = sum > 0 ? p[i * m + j] / sum : 0.0;
+    }
+}
+
+/* ------------------------------------------------------------ comparisons */
+
+/* Weights: |got - ref| <= rel * ref + 1e-7 (float32 resolution near 1). */
+static double weights_excess(size_t count, const float *got, const double *ref, double rel) {
+    double worst = 0;
+    for (size_t i = 0; i < count; i++) {
+        double err = fabs(got[i] - ref[i]), tol = rel * ref[i] + 1e-7;
+        if (!(err <= tol)) worst = fmax(worst, isnan(err) ? INFINITY : err / tol);
+    }
+    return worst;  /* 0 when every entry is within tolerance */
+}
+
+/* Outputs: |y - y_ref| <= rel * sum_j p_ij |v_jc| (the backward-error scale
+ * of a weighted average), elementwise. */
+static double outputs_excess(size_t n, size_t m, size_t dv, const float *y, const double *p,
+                             const float *v, double rel) {
+    double worst = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < dv; c++) {
+            double ref = 0, mag = 0;
+            for (size_t j = 0; j < m; j++) {
+                ref += p[i * m + j] * v[j * dv + c];
+                mag += p[i * m + j] * fabs(v[j * dv + c]);
+            }
+            double err = fabs(y[i * dv + c] - ref), tol = rel * mag + 1e-30;
+            if (!(err <= tol)) worst = fmax(worst, isnan(err) ? INFINITY : err / tol);
+        }
+    return worst;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_status(void) {
+    const char *seen[64] = {0};
+    CHECK(attn_status_count() == ATTN_STATUS_COUNT, "status count");
+    for (int s = 0; s < attn_status_count(); s++) {
+        CHECK(attn_status_str(s) && strlen(attn_status_str(s)) > 0, "message of %d", s);
+        CHECK(strncmp(attn_status_code(s), s == 0 ? "OK" : "ERR_", s == 0 ? 2 : 4) == 0, "code %d", s);
+        for (int t = 0; t < s; t++) CHECK(strcmp(seen[t], attn_status_code(s)) != 0, "codes unique");
+        seen[s] = attn_status_code(s);
+    }
+    CHECK(strcmp(attn_status_code(-1), "ERR_UNKNOWN") == 0, "unknown code");
+    CHECK(strcmp(attn_status_code(ATTN_STATUS_COUNT), "ERR_UNKNOWN") == 0, "unknown code");
+    CHECK(strcmp(attn_status_str(999), "unknown status") == 0, "unknown message");
+    CHECK(strcmp(attn_version(), ATTN_VERSION) == 0, "version");
+}
+
+static void test_rng(void) {
+    attn_rng a, b;
+    CHECK(attn_rng_seed(NULL, 1) == ATTN_ERR_NULL, "seed NULL");
+    attn_rng_seed(&a, 7);
+    attn_rng_seed(&b, 7);
+    int same = 1;
+    for (int i = 0; i < 1000; i++) same &= attn_rng_u32(&a) == attn_rng_u32(&b);
+    CHECK(same, "same seed, same stream");
+    attn_rng_seed(&b, 8);
+    int differ = 0;
+    for (int i = 0; i < 100; i++) differ += attn_rng_u32(&a) != attn_rng_u32(&b);
+    CHECK(differ > 90, "different seeds differ (%d of 100)", differ);
+
+    /* N(0,1): mean and variance of 2e5 samples within 5 standard errors. */
+    enum { N = 200000 };
+    float *x = malloc(N * sizeof *x);
+    attn_rng_seed(&a, 123);
+    CHECK(attn_randn(&a, N, x) == ATTN_OK, "randn");
+    double mean = 0, var = 0, m4 = 0;
+    for (int i = 0; i < N; i++) mean += x[i];
+    mean /= N;
+    for (int i = 0; i < N; i++) var += (x[i] - mean) * (x[i] - mean);
+    var /= N - 1;
+    for (int i = 0; i < N; i++) m4 += pow(x[i] - mean, 4);
+    m4 /= N;
+    CHECK(fabs(mean) < 5 / sqrt(N), "normal mean %g", mean);
+    CHECK(fabs(var - 1) < 5 * sqrt(2.0 / N), "normal variance %g", var);
+    CHECK(fabs(m4 / (var * var) - 3) < 5 * sqrt(24.0 / N), "normal kurtosis %g", m4 / (var * var));
+    /* Uniform in [0, 1). */
+    double lo = 1, hi = 0;
+    for (int i = 0; i < N; i++) {
+        double u = attn_rng_uniform(&a);
+        lo = fmin(lo, u);
+        hi = fmax(hi, u);
+    }
+    CHECK(lo >= 0 && lo < 1e-4 && hi < 1 && hi > 1 - 1e-4, "uniform range [%g, %g]", lo, hi);
+    CHECK(attn_randn(&a, 3, NULL) == ATTN_ERR_NULL, "randn NULL");
+    free(x);
+}
+
+static void test_masks(void) {
+    size_t sizes[] = {1, 2, 7, 64, 100};
+    for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
+        size_t n = sizes[t];
+        uint8_t *mk = malloc(n * (n + 3));
+        int ok = attn_mask_full(n, n + 3, mk) == ATTN_OK;
+        for (size_t c = 0; c < n * (n + 3); c++) ok &= mk[c] == ATTN_MASK_LOCAL;
+        CHECK(ok, "full n=%zu", n);
+        ok = attn_mask_causal(n, n + 3, mk) == ATTN_OK;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n + 3; j++) ok &= (mk[i * (n + 3) + j] != 0) == (j <= i);
+        CHECK(ok, "causal n=%zu", n);
+        size_t windows[] = {0, 1, 3, 1000};
+        for (size_t w = 0; w < 4; w++)
+            for (int causal = 0; causal < 2; causal++) {
+                size_t win = windows[w];
+                ok = attn_mask_local(n, win, causal, mk) == ATTN_OK;
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < n; j++) {
+                        long diff = (long)i - (long)j;
+                        int want = causal ? diff >= 0 && diff <= (long)win : labs(diff) <= (long)win;
+                        ok &= (mk[i * n + j] != 0) == want;
+                    }
+                CHECK(ok, "local n=%zu window=%zu causal=%d", n, win, causal);
+            }
+        free(mk);
+    }
+    uint8_t one;
+    CHECK(attn_mask_local(1, SIZE_MAX, 0, &one) == ATTN_OK && one == ATTN_MASK_LOCAL, "huge window");
+    CHECK(attn_mask_full(0, 3, &one) == ATTN_ERR_SHAPE, "mask n=0");
+    CHECK(attn_mask_causal(3, 3, NULL) == ATTN_ERR_NULL, "mask NULL");
+    CHECK(attn_mask_full(SIZE_MAX / 2, 3, &one) == ATTN_ERR_MEMORY, "mask overflow");
+}
+
+/* One case of softmax weights and outputs against the reference. */
+static void check_case(size_t n, size_t m, size_t d, size_t dv, float amplitude, int causal,
+                       int with_mask, int kernels, double rel) {
+    attn_use_kernels(kernels);
+    float *q = random_matrix(n, d, amplitude), *k = random_matrix(m, d, amplitude);
+    float *v = random_matrix(m, dv, 1.0f);
+    uint8_t *mask = NULL;
+    if (with_mask) {  /* about half blocked, and every third row fully blocked */
+        mask = malloc(n * m);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) mask[i * m + j] = i % 3 == 1 ? 0 : lcg_uniform() > 0;
+    }
+    double scale = 1.0 / sqrt((double)d);
+    double *ref = malloc(n * m * sizeof *ref);
+    ref_weights(n, m, d, q, k, (float)scale, causal, mask, ref);
+
+    size_t wn, wa;
+    attn_softmax_weights_workspace(n, m, d, &wn);
+    attn_softmax_attention_workspace(n, m, d, dv, &wa);
+    float *work = malloc((wn > wa ? wn : wa) * sizeof *work);
+    float *p = malloc(n * m * sizeof *p), *y = malloc(n * dv * sizeof *y);
+
+    attn_status st = attn_softmax_weights(n, m, d, q, k, (float)scale, causal, mask, p, work, wn);
+    double ex = weights_excess(n * m, p, ref, rel);
+    CHECK(st == ATTN_OK && ex == 0, "weights n=%zu m=%zu d=%zu amp=%g causal=%d mask=%d %s: %s, %.3g x tol",
+          n, m, d, amplitude, causal, with_mask, kernels ? "simd" : "scalar", attn_status_str(st), ex);
+    st = attn_softmax_attention(n, m, d, dv, q, k, v, (float)scale, causal, mask, y, work, wa);
+    ex = outputs_excess(n, m, dv, y, ref, v, rel);
+    CHECK(st == ATTN_OK && ex == 0, "outputs n=%zu m=%zu d=%zu dv=%zu amp=%g causal=%d mask=%d %s: %s, %.3g x tol",
+          n, m, d, dv, amplitude, causal, with_mask, kernels ? "simd" : "scalar", attn_status_str(st), ex);
+    free(q), free(k), free(v), free(mask), free(ref), free(work), free(p), free(y);
+}
+
+static void test_softmax_against_reference(void) {
+    size_t sizes[] = {1, 3, 4, 5, 15, 16, 17, 33, 64, 257};
+    size_t count = sizeof sizes / sizeof *sizes;
+    for (int kernels = 0; kernels <= attn_simd_available(); kernels++)
+        for (size_t t = 0; t < count; t++) {
+            size_t n = sizes[t], m = sizes[(t + 3) % count], d = sizes[(t + 5) % count] % 70 + 1;
+            for (int causal = 0; causal < 2; causal++)
+                for (int with_mask = 0; with_mask < 2; with_mask++) {
+                    check_case(n, n, d, d, 1.0f, causal, with_mask, kernels, 2e-5);
+                    check_case(n, m, d, sizes[(t + 7) % count], 1.0f, causal, with_mask, kernels, 2e-5);
+                }
+        }
+    /* Logits up to +-100: float32 rounding of each logit s is about
+     * d * 2^-24 * sum|q k| * scale, so weights can only be as accurate as
+     * exp(that); here max|s| is near 100 and d = 16, so 1e-3 relative. */
+    for (int kernels = 0; kernels <= attn_simd_available(); kernels++)
+        for (int causal = 0; causal < 2; causal++) {
+            check_case(33, 40, 16, 8, 10.0f, causal, 0, kernels, 1e-3);
+            check_case(33, 40, 16, 8, 10.0f, causal, 1, kernels, 1e-3);
+        }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+}
+
+/* The SIMD exp against double exp over [-87.3, 0], and -inf -> 0. */
+static void test_simd_exp(void) {
+#if ATTN__HAVE_SIMD
+    enum { N = 1 << 16 };
+    float *x = malloc(N * sizeof *x), *orig = malloc(N * sizeof *orig);
+    for (int i = 0; i < N; i++) orig[i] = x[i] = -87.3f * (float)i / (N - 1);
+    x[N - 1] = -INFINITY;
+    orig[N - 1] = -INFINITY;
+    float sum = attn__kernels_simd.exp_shift_sum(x, N, 0.0f);
+    double worst = 0, ref_sum = 0;
+    for (int i = 0; i < N; i++) {
+        double want = exp((double)orig[i]);
+        ref_sum += want;
+        if (want > 0) worst = fmax(worst, fabs(x[i] - want) / want);
+    }
+    CHECK(x[N - 1] == 0.0f, "exp(-inf) = %g", x[N - 1]);
+    CHECK(worst < 3e-7, "simd exp max relative error %.3g", worst);
+    CHECK(fabs(sum - ref_sum) < 1e-5 * ref_sum, "simd exp sum");
+    printf("# simd exp: max relative error %.3g on [-87.3, 0]\n", worst);
+    free(x), free(orig);
+#endif
+}
+
+/* The two gemm kernels against a double product, sizes around the blocks. */
+static void test_gemm(void) {
+#if ATTN__HAVE_SIMD
+    size_t sizes[] = {1, 3, 4, 5, 8, 9, 15, 16, 17, 33};
+    for (size_t a = 0; a < 10; a++)
+        for (size_t b = 0; b < 10; b++) {
+            size_t m = sizes[a], n = sizes[b], k = sizes[(a + b) % 10];
+            float *A = random_matrix(m, k + 2, 1), *B = random_matrix(k, n + 1, 1);
+            float *C = random_matrix(m, n + 3, 1), *C0 = malloc(m * (n + 3) * sizeof *C0);
+            memcpy(C0, C, m * (n + 3) * sizeof *C0);
+            int ok = 1;
+            for (int acc = 0; acc < 2; acc++) {
+                memcpy(C, C0, m * (n + 3) * sizeof *C);
+                attn__kernels_simd.gemm(m, n, k, 0.5f, A, k + 2, B, n + 1, C, n + 3, acc);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n + 3; j++) {
+                        double want = j < n ? (acc ? C0[i * (n + 3) + j] : 0.0) : C0[i * (n + 3) + j];
+                        double mag = fabs(want);
+                        if (j < n)
+                            for (size_t l = 0; l < k; l++) {
+                                want += 0.5 * A[i * (k + 2) + l] * B[l * (n + 1) + j];
+                                mag += fabs(0.5 * A[i * (k + 2) + l] * B[l * (n + 1) + j]);
+                            }
+                        ok &= fabs(C[i * (n + 3) + j] - want) <= 1e-6 * (mag + 1);
+                    }
+            }
+            CHECK(ok, "simd gemm m=%zu n=%zu k=%zu (and the padding untouched)", m, n, k);
+            free(A), free(B), free(C), free(C0);
+        }
+#endif
+}
+
+static void test_bad_inputs(void) {
+    float q[8] = {1, 2, 3, 4, 5, 6, 7, 8}, k[8] = {1, 0, 0, 1, 1, 1, 2, 2}, v[8] = {0};
+    float out[16], work[8192];
+    size_t wa;
+    attn_softmax_attention_workspace(2, 2, 4, 4, &wa);
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, v, 0.5f, 0, NULL, out, work, wa) == ATTN_OK, "ok");
+    CHECK(attn_softmax_attention(2, 2, 4, 4, NULL, k, v, 0.5f, 0, NULL, out, work, wa) == ATTN_ERR_NULL, "q NULL");
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, NULL, 0.5f, 0, NULL, out, work, wa) == ATTN_ERR_NULL, "v NULL");
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, v, 0.5f, 0, NULL, NULL, work, wa) == ATTN_ERR_NULL, "out NULL");
+    CHECK(attn_softmax_attention(0, 2, 4, 4, q, k, v, 0.5f, 0, NULL, out, work, wa) == ATTN_ERR_SHAPE, "n=0");
+    CHECK(attn_softmax_attention(2, 2, 0, 4, q, k, v, 0.5f, 0, NULL, out, work, wa) == ATTN_ERR_SHAPE, "d=0");
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, v, NAN, 0, NULL, out, work, wa) == ATTN_ERR_RANGE, "scale NaN");
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, v, INFINITY, 0, NULL, out, work, wa) == ATTN_ERR_RANGE, "scale inf");
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, v, 0.5f, 0, NULL, out, work, wa - 1) == ATTN_ERR_WORKSPACE, "small work");
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, v, 0.5f, 0, NULL, out, NULL, wa) == ATTN_ERR_WORKSPACE, "work NULL");
+    CHECK(attn_softmax_attention(SIZE_MAX / 2, 2, 4, 4, q, k, v, 0.5f, 0, NULL, out, work, wa) == ATTN_ERR_MEMORY, "overflow");
+    size_t big;
+    CHECK(attn_softmax_attention_workspace(2, SIZE_MAX / 2, 4, 4, &big) == ATTN_ERR_MEMORY, "workspace overflow");
+    CHECK(attn_softmax_weights_workspace(2, 2, 4, NULL) == ATTN_ERR_NULL, "workspace NULL");
+    CHECK(attn_softmax_weights(SIZE_MAX / 4, SIZE_MAX / 4, 1, q, k, 1, 0, NULL, out, work, 4096) == ATTN_ERR_MEMORY,
+          "weights n*m overflow");
+    q[5] = NAN;
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, v, 0.5f, 0, NULL, out, work, wa) == ATTN_ERR_NONFINITE, "q NaN");
+    q[5] = 6;
+    v[7] = -INFINITY;
+    CHECK(attn_softmax_attention(2, 2, 4, 4, q, k, v, 0.5f, 0, NULL, out, work, wa) == ATTN_ERR_NONFINITE, "v -inf");
+    k[0] = INFINITY;
+    CHECK(attn_softmax_weights(2, 2, 4, q, k, 0.5f, 0, NULL, out, work, 8) == ATTN_ERR_NONFINITE, "k inf");
+    CHECK(attn_use_kernels(7) == ATTN_ERR_KIND, "unknown kernels");
+    CHECK(attn_use_kernels(ATTN_KERNELS_SCALAR) == ATTN_OK && attn_kernels_in_use() == ATTN_KERNELS_SCALAR, "scalar");
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+}
+
+/* A row whose keys are all blocked gives exactly 0, also when its only
+ * allowed key sits in a later tile than the blocked ones. */
+static void test_blocked_rows(void) {
+    size_t n = 5, m = 300, d = 7, dv = 9;
+    float *q = random_matrix(n, d, 1), *k = random_matrix(m, d, 1), *v = random_matrix(m, dv, 1);
+    uint8_t *mask = calloc(n * m, 1);
+    mask[2 * m + 299] = 1;  /* row 2: only the last key, in the third tile */
+    size_t wa;
+    attn_softmax_attention_workspace(n, m, d, dv, &wa);
+    float *work = malloc(wa * sizeof *work), *y = malloc(n * dv * sizeof *y);
+    CHECK(attn_softmax_attention(n, m, d, dv, q, k, v, 1, 0, mask, y, work, wa) == ATTN_OK, "ok");
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < dv; c++)
+            ok &= i == 2 ? fabsf(y[i * dv + c] - v[299 * dv + c]) < 1e-6f : y[i * dv + c] == 0.0f;
+    CHECK(ok, "blocked rows give 0, a single allowed key gives its value");
+    free(q), free(k), free(v), free(mask), free(work), free(y);
+}
+
+int main(void) {
+    test_status();
+    test_rng();
+    test_masks();
+    test_simd_exp();
+    test_gemm();
+    test_softmax_against_reference();
+    test_bad_inputs();
+    test_blocked_rows();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}

@@ -1,0 +1,349 @@
+// attnlab's JavaScript API (contract: API.md). This is the only code that
+// touches the Emscripten module: each call validates its arguments, copies
+// them into wasm memory, calls the C core, copies the results out and frees
+// everything in `finally`. Errors are AttnError with a stable `.code`.
+import createAttnCore from './attn-core.mjs';
+
+export const VERSION = '0.1.0';
+
+/** Bits that composite masks set per component. */
+export const MASK_BITS = Object.freeze({ local: 1, strided: 2, global: 4, random: 8, cluster: 16, block: 32 });
+
+/** Mask kinds this version builds. */
+export const MASK_KINDS = Object.freeze(['full', 'causal', 'local']);
+
+/** The largest single array handed to the core, in bytes (wasm32 memory is 4 GiB). */
+const MAX_ARRAY_BYTES = 2 ** 31 - 1;
+
+export class AttnError extends Error {
+  /**
+   * @param {string} code stable code such as 'ERR_SHAPE'
+   * @param {string} message names the function and the argument
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = 'AttnError';
+    this.code = code;
+  }
+}
+
+const fail = (code, where, what) => {
+  throw new AttnError(code, `${where}: ${what}`);
+};
+
+// ---------------------------------------------------------------- validation
+
+const isInt = (x) => Number.isInteger(x);
+
+function checkDim(where, name, x) {
+  if (typeof x !== 'number') fail('ERR_TYPE', where, `${name} must be a number, got ${typeof x}`);
+  if (!isInt(x) || x < 1) fail('ERR_SHAPE', where, `${name} must be a positive integer, got ${x}`);
+}
+
+function checkBytes(where, name, count, bytesPer) {
+  if (count * bytesPer > MAX_ARRAY_BYTES) {
+    fail('ERR_MEMORY', where, `${name} needs ${count * bytesPer} bytes, more than fits in wasm memory`);
+  }
+}
+
+/**
+ * Flattens a nested array into a typed array of type Out (row-major), checking
+ * it is rectangular; cell(x) converts one entry or returns undefined to reject it.
+ */
+function flattenRows(where, name, rows, Out, cell) {
+  const r = rows.length;
+  if (r === 0 || (!Array.isArray(rows[0]) && !ArrayBuffer.isView(rows[0]))) {
+    fail('ERR_TYPE', where, `${name} must be a ${Out === Uint8Array ? 'Mask' : 'Matrix'} { rows, cols, data } or a non-empty array of rows`);
+  }
+  const c = rows[0].length;
+  if (c === 0) fail('ERR_SHAPE', where, `${name} has empty rows`);
+  checkBytes(where, name, r * c, Out.BYTES_PER_ELEMENT);
+  const data = new Out(r * c);
+  for (let i = 0; i < r; i++) {
+    const row = rows[i];
+    if (!row || row.length !== c) {
+      fail('ERR_SHAPE', where, `${name} row ${i} has ${row ? row.length : 'no'} entries, row 0 has ${c}`);
+    }
+    for (let j = 0; j < c; j++) {
+      const x = cell(row[j]);
+      if (x === undefined) fail('ERR_TYPE', where, `${name}[${i}][${j}] is ${typeof row[j]}, not a number`);
+      data[i * c + j] = x;
+    }
+  }
+  return { rows: r, cols: c, data };
+}
+
+const matrixCell = (x) => (typeof x === 'number' ? x : undefined);
+/** Mask cells: 0/false blocked; 1..255 kept (component bits); any other truthy value allowed (1). */
+const maskCell = (x) => {
+  if (typeof x !== 'number' && typeof x !== 'boolean') return undefined;
+  if (!x) return 0;
+  return Number.isInteger(x) && x > 0 && x < 256 ? x : 1;
+};
+
+/** A Matrix { rows, cols, data: Float32Array } from a Matrix-like or nested array. */
+function toMatrix(where, name, x) {
+  let m;
+  if (Array.isArray(x)) {
+    m = flattenRows(where, name, x, Float32Array, matrixCell);
+  } else if (x && typeof x === 'object' && 'data' in x) {
+    checkDim(where, `${name}.rows`, x.rows);
+    checkDim(where, `${name}.cols`, x.cols);
+    const { rows, cols, data } = x;
+    if (!data || typeof data.length !== 'number') fail('ERR_TYPE', where, `${name}.data must be an array`);
+    if (data.length !== rows * cols) {
+      fail('ERR_SHAPE', where, `${name}.data has ${data.length} entries, rows*cols is ${rows * cols}`);
+    }
+    checkBytes(where, name, rows * cols, 4);
+    m = { rows, cols, data: data instanceof Float32Array ? data : Float32Array.from(data) };
+  } else {
+    fail('ERR_TYPE', where, `${name} must be a Matrix { rows, cols, data } or an array of rows`);
+  }
+  const { data } = m;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      fail('ERR_NONFINITE', where, `${name} has ${data[i]} at row ${Math.floor(i / m.cols)}, column ${i % m.cols}` +
+        (Number.isNaN(data[i]) ? '' : ' (or a value beyond float32 range)'));
+    }
+  }
+  return m;
+}
+
+/** A Mask { rows, cols, data: Uint8Array } from a Mask-like or nested array. */
+function toMask(where, name, x, rows, cols) {
+  let m;
+  if (Array.isArray(x)) {
+    m = flattenRows(where, name, x, Uint8Array, maskCell);
+  } else if (x && typeof x === 'object' && 'data' in x) {
+    checkDim(where, `${name}.rows`, x.rows);
+    checkDim(where, `${name}.cols`, x.cols);
+    if (!x.data || typeof x.data.length !== 'number') fail('ERR_TYPE', where, `${name}.data must be an array`);
+    if (x.data.length !== x.rows * x.cols) {
+      fail('ERR_SHAPE', where, `${name}.data has ${x.data.length} entries, rows*cols is ${x.rows * x.cols}`);
+    }
+    m = { rows: x.rows, cols: x.cols, data: x.data instanceof Uint8Array ? x.data : Uint8Array.from(x.data, (v) => maskCell(v) ?? (v ? 1 : 0)) };
+  } else {
+    fail('ERR_TYPE', where, `${name} must be a Mask { rows, cols, data } or an array of rows`);
+  }
+  if (m.rows !== rows || m.cols !== cols) {
+    fail('ERR_SHAPE', where, `${name} is ${m.rows}x${m.cols}, expected ${rows}x${cols}`);
+  }
+  return m;
+}
+
+function optObject(where, opts) {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object') fail('ERR_TYPE', where, `options must be an object, got ${typeof opts}`);
+  return opts;
+}
+
+function optBool(where, name, value, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail('ERR_TYPE', where, `${name} must be true or false, got ${value}`);
+  return value;
+}
+
+function optNumber(where, name, value, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') fail('ERR_TYPE', where, `${name} must be a number, got ${typeof value}`);
+  if (!Number.isFinite(value)) fail('ERR_RANGE', where, `${name} must be finite, got ${value}`);
+  return value;
+}
+
+function optInt(where, name, value, fallback, min, max = Number.MAX_SAFE_INTEGER) {
+  const x = optNumber(where, name, value, fallback);
+  if (!isInt(x) || x < min || x > max) {
+    fail('ERR_RANGE', where, `${name} must be an integer in [${min}, ${max}], got ${x}`);
+  }
+  return x;
+}
+
+// --------------------------------------------------------------------- core
+
+/** Creates one attnlab instance: its own wasm memory, kernels and state. */
+export async function createAttn(options = {}) {
+  const where = 'createAttn';
+  const opts = optObject(where, options);
+  const kernels = opts.kernels ?? 'simd';
+  if (kernels !== 'simd' && kernels !== 'scalar') {
+    fail('ERR_KIND', where, `kernels must be 'simd' or 'scalar', got ${kernels}`);
+  }
+  const core = await createAttnCore();
+  return new Attn(core, kernels);
+}
+
+class Attn {
+  #core;
+
+  constructor(core, kernels) {
+    this.#core = core;
+    const KERNELS = { scalar: 0, simd: 1 };
+    const wantSimd = kernels === 'simd' && core._attn_simd_available() === 1;
+    this.#check('createAttn', core._attn_use_kernels(wantSimd ? KERNELS.simd : KERNELS.scalar));
+    /** Library version. */
+    this.version = core.UTF8ToString(core._attn_version());
+    /** True when the SIMD kernels are running. */
+    this.simd = core._attn_kernels_in_use() === KERNELS.simd;
+    /** 'simd' or 'scalar'. */
+    this.kernels = this.simd ? 'simd' : 'scalar';
+    /** Hash of the sources the wasm module was built from. */
+    this.sourceHash = core.UTF8ToString(core._attn_source_hash());
+    this.MASK_BITS = MASK_BITS;
+    this.MASK_KINDS = MASK_KINDS;
+    /** Every status code of the core, index = numeric status. */
+    this.STATUS_CODES = Object.freeze(
+      Array.from({ length: core._attn_status_count() }, (_, s) => core.UTF8ToString(core._attn_status_code(s))),
+    );
+  }
+
+  /** Throws AttnError for a non-zero status from the core. */
+  #check(where, status) {
+    if (status === 0) return;
+    const core = this.#core;
+    throw new AttnError(core.UTF8ToString(core._attn_status_code(status)),
+      `${where}: ${core.UTF8ToString(core._attn_status_str(status))}`);
+  }
+
+  /**
+   * Runs fn with an allocator over wasm memory; everything allocated is freed
+   * afterwards, whatever happens. Heap views are re-read after every
+   * allocation and every call, because memory growth detaches them.
+   */
+  #withHeap(where, fn) {
+    const core = this.#core;
+    const pointers = [];
+    const heap = {
+      alloc: (bytes) => {
+        const p = core._malloc(Math.max(bytes, 1)) >>> 0;
+        if (p === 0) fail('ERR_MEMORY', where, `out of wasm memory allocating ${bytes} bytes`);
+        pointers.push(p);
+        return p;
+      },
+      f32: (values) => {
+        const p = heap.alloc(values.length * 4);
+        core.HEAPF32.set(values, p >>> 2);
+        return p;
+      },
+      u8: (values) => {
+        const p = heap.alloc(values.length);
+        core.HEAPU8.set(values, p);
+        return p;
+      },
+      readF32: (p, count) => core.HEAPF32.slice(p >>> 2, (p >>> 2) + count),
+      readU8: (p, count) => core.HEAPU8.slice(p, p + count),
+      /** Calls a *_workspace query and allocates that many floats. */
+      workspace: (query, ...dims) => {
+        const out = heap.alloc(4);
+        this.#check(where, query(...dims, out));
+        const floats = core.HEAPU32[out >>> 2];
+        checkBytes(where, 'workspace', floats, 4);
+        return { ptr: heap.alloc(floats * 4), floats };
+      },
+    };
+    try {
+      return fn(heap, core);
+    } finally {
+      for (const p of pointers) core._free(p);
+    }
+  }
+
+  // ------------------------------------------------------------ random numbers
+
+  /** rows x cols samples of N(0, 1), the same for the same seed everywhere. */
+  randn(rows, cols, options) {
+    const where = 'randn';
+    checkDim(where, 'rows', rows);
+    checkDim(where, 'cols', cols);
+    checkBytes(where, 'the result', rows * cols, 4);
+    const seed = optInt(where, 'seed', optObject(where, options).seed, 0, 0);
+    return this.#withHeap(where, (heap, core) => {
+      const rng = heap.alloc(core._attn_rng_size());
+      this.#check(where, core._attn_rng_seed(rng, seed % 2 ** 32, Math.floor(seed / 2 ** 32)));
+      const out = heap.alloc(rows * cols * 4);
+      this.#check(where, core._attn_randn(rng, rows * cols, out));
+      return { rows, cols, data: heap.readF32(out, rows * cols) };
+    });
+  }
+
+  // --------------------------------------------------------------------- masks
+
+  /** An n x n mask of the given kind (see MASK_KINDS). */
+  mask(kind, n, options) {
+    const where = 'mask';
+    if (typeof kind !== 'string') fail('ERR_TYPE', where, `kind must be a string, got ${typeof kind}`);
+    if (!MASK_KINDS.includes(kind)) {
+      fail('ERR_KIND', where, `unknown mask kind '${kind}' (this version has ${MASK_KINDS.join(', ')})`);
+    }
+    checkDim(where, 'n', n);
+    checkBytes(where, 'the mask', n * n, 1);
+    const opts = optObject(where, options);
+    return this.#withHeap(where, (heap, core) => {
+      const out = heap.alloc(n * n);
+      if (kind === 'full') {
+        this.#check(where, core._attn_mask_full(n, n, out));
+      } else if (kind === 'causal') {
+        this.#check(where, core._attn_mask_causal(n, n, out));
+      } else {
+        const window = optInt(where, 'window', opts.window, Math.floor(Math.sqrt(n)), 0);
+        const causal = optBool(where, 'causal', opts.causal, false);
+        this.#check(where, core._attn_mask_local(n, Math.min(window, n), causal ? 1 : 0, out));
+      }
+      return { rows: n, cols: n, kind, data: heap.readU8(out, n * n) };
+    });
+  }
+
+  // ----------------------------------------------------------- softmax attention
+
+  /** Validates q, k (and v) and the softmax options shared by weights and outputs. */
+  #softmaxArgs(where, q, k, v, options) {
+    const Q = toMatrix(where, 'q', q);
+    const K = toMatrix(where, 'k', k);
+    if (K.cols !== Q.cols) fail('ERR_SHAPE', where, `k has ${K.cols} columns, q has ${Q.cols}`);
+    let V = null;
+    if (v !== undefined) {
+      V = toMatrix(where, 'v', v);
+      if (V.rows !== K.rows) fail('ERR_SHAPE', where, `v has ${V.rows} rows, k has ${K.rows}`);
+    }
+    const opts = optObject(where, options);
+    const scale = optNumber(where, 'scale', opts.scale, 1 / Math.sqrt(Q.cols));
+    const causal = optBool(where, 'causal', opts.causal, false);
+    const mask = opts.mask === undefined || opts.mask === null ? null
+      : toMask(where, 'mask', opts.mask, Q.rows, K.rows);
+    return { Q, K, V, scale, causal, mask };
+  }
+
+  /** The n x m softmax attention weights; rows sum to 1 (0 where nothing is allowed). */
+  softmaxWeights(q, k, options) {
+    const where = 'softmaxWeights';
+    const { Q, K, scale, causal, mask } = this.#softmaxArgs(where, q, k, undefined, options);
+    const [n, m, d] = [Q.rows, K.rows, Q.cols];
+    checkBytes(where, 'the weights', n * m, 4);
+    return this.#withHeap(where, (heap, core) => {
+      const pq = heap.f32(Q.data), pk = heap.f32(K.data);
+      const pmask = mask ? heap.u8(mask.data) : 0;
+      const out = heap.alloc(n * m * 4);
+      const work = heap.workspace(core._attn_softmax_weights_workspace, n, m, d);
+      this.#check(where, core._attn_softmax_weights(n, m, d, pq, pk, scale, causal ? 1 : 0, pmask,
+        out, work.ptr, work.floats));
+      return { rows: n, cols: m, data: heap.readF32(out, n * m) };
+    });
+  }
+
+  /** softmaxWeights(q, k) * v, streaming: the n x m matrix is never stored. */
+  softmaxAttention(q, k, v, options) {
+    const where = 'softmaxAttention';
+    if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+    const { Q, K, V, scale, causal, mask } = this.#softmaxArgs(where, q, k, v, options);
+    const [n, m, d, dv] = [Q.rows, K.rows, Q.cols, V.cols];
+    checkBytes(where, 'the output', n * dv, 4);
+    return this.#withHeap(where, (heap, core) => {
+      const pq = heap.f32(Q.data), pk = heap.f32(K.data), pv = heap.f32(V.data);
+      const pmask = mask ? heap.u8(mask.data) : 0;
+      const out = heap.alloc(n * dv * 4);
+      const work = heap.workspace(core._attn_softmax_attention_workspace, n, m, d, dv);
+      this.#check(where, core._attn_softmax_attention(n, m, d, dv, pq, pk, pv, scale, causal ? 1 : 0, pmask,
+        out, work.ptr, work.floats));
+      return { rows: n, cols: dv, data: heap.readF32(out, n * dv) };
+    });
+  }
+}
