@@ -47,46 +47,27 @@ function checkBytes(where, name, count, bytesPer) {
 }
 
 /**
- * Flattens a nested array into a typed array of type Out (row-major), checking
- * it is rectangular; cell(x) converts one entry or returns undefined to reject it.
+ * How a Matrix and a Mask are read: the typed array, the conversion of one
+ * entry of a nested array (undefined rejects it) and of one entry of `data`.
  */
-function flattenRows(where, name, rows, Out, cell) {
-  const r = rows.length;
-  if (r === 0 || (!Array.isArray(rows[0]) && !ArrayBuffer.isView(rows[0]))) {
-    fail('ERR_TYPE', where, `${name} must be a ${Out === Uint8Array ? 'Mask' : 'Matrix'} { rows, cols, data } or a non-empty array of rows`);
-  }
-  const c = rows[0].length;
-  if (c === 0) fail('ERR_SHAPE', where, `${name} has empty rows`);
-  checkBytes(where, name, r * c, Out.BYTES_PER_ELEMENT);
-  const data = new Out(r * c);
-  for (let i = 0; i < r; i++) {
-    const row = rows[i];
-    if (!row || row.length !== c) {
-      fail('ERR_SHAPE', where, `${name} row ${i} has ${row ? row.length : 'no'} entries, row 0 has ${c}`);
-    }
-    for (let j = 0; j < c; j++) {
-      const x = cell(row[j]);
-      if (x === undefined) fail('ERR_TYPE', where, `${name}[${i}][${j}] is ${typeof row[j]}, not a number`);
-      data[i * c + j] = x;
-    }
-  }
-  return { rows: r, cols: c, data };
-}
-
-const matrixCell = (x) => (typeof x === 'number' ? x : undefined);
+const MATRIX = {
+  label: 'Matrix',
+  Out: Float32Array,
+  cell: (x) => (typeof x === 'number' ? x : undefined),
+  convert: Number,  // non-numbers become NaN, which the finiteness check reports
+};
 /** Mask cells: 0/false blocked; 1..255 kept (component bits); any other truthy value allowed (1). */
 const maskCell = (x) => {
   if (typeof x !== 'number' && typeof x !== 'boolean') return undefined;
   if (!x) return 0;
   return Number.isInteger(x) && x > 0 && x < 256 ? x : 1;
 };
+const MASK = { label: 'Mask', Out: Uint8Array, cell: maskCell, convert: (x) => maskCell(x) ?? (x ? 1 : 0) };
 
-/** A Matrix { rows, cols, data: Float32Array } from a Matrix-like or nested array. */
-function toMatrix(where, name, x) {
-  let m;
-  if (Array.isArray(x)) {
-    m = flattenRows(where, name, x, Float32Array, matrixCell);
-  } else if (x && typeof x === 'object' && 'data' in x) {
+/** { rows, cols, data } of type spec.Out from a { rows, cols, data } object or an array of rows. */
+function toShaped(where, name, x, spec) {
+  const { label, Out, cell, convert } = spec;
+  if (x && typeof x === 'object' && !Array.isArray(x) && 'data' in x) {
     checkDim(where, `${name}.rows`, x.rows);
     checkDim(where, `${name}.cols`, x.cols);
     const { rows, cols, data } = x;
@@ -94,11 +75,33 @@ function toMatrix(where, name, x) {
     if (data.length !== rows * cols) {
       fail('ERR_SHAPE', where, `${name}.data has ${data.length} entries, rows*cols is ${rows * cols}`);
     }
-    checkBytes(where, name, rows * cols, 4);
-    m = { rows, cols, data: data instanceof Float32Array ? data : Float32Array.from(data) };
-  } else {
-    fail('ERR_TYPE', where, `${name} must be a Matrix { rows, cols, data } or an array of rows`);
+    checkBytes(where, name, rows * cols, Out.BYTES_PER_ELEMENT);
+    return { rows, cols, data: data instanceof Out ? data : Out.from(data, convert) };
   }
+  if (!Array.isArray(x) || x.length === 0 || (!Array.isArray(x[0]) && !ArrayBuffer.isView(x[0]))) {
+    fail('ERR_TYPE', where, `${name} must be a ${label} { rows, cols, data } or a non-empty array of rows`);
+  }
+  const [rows, cols] = [x.length, x[0].length];
+  if (cols === 0) fail('ERR_SHAPE', where, `${name} has empty rows`);
+  checkBytes(where, name, rows * cols, Out.BYTES_PER_ELEMENT);
+  const data = new Out(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const row = x[i];
+    if (!row || row.length !== cols) {
+      fail('ERR_SHAPE', where, `${name} row ${i} has ${row ? row.length : 'no'} entries, row 0 has ${cols}`);
+    }
+    for (let j = 0; j < cols; j++) {
+      const value = cell(row[j]);
+      if (value === undefined) fail('ERR_TYPE', where, `${name}[${i}][${j}] is ${typeof row[j]}, not a number`);
+      data[i * cols + j] = value;
+    }
+  }
+  return { rows, cols, data };
+}
+
+/** A Matrix { rows, cols, data: Float32Array } with finite entries. */
+function toMatrix(where, name, x) {
+  const m = toShaped(where, name, x, MATRIX);
   const { data } = m;
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
@@ -109,22 +112,9 @@ function toMatrix(where, name, x) {
   return m;
 }
 
-/** A Mask { rows, cols, data: Uint8Array } from a Mask-like or nested array. */
+/** A Mask { rows, cols, data: Uint8Array } of the given shape. */
 function toMask(where, name, x, rows, cols) {
-  let m;
-  if (Array.isArray(x)) {
-    m = flattenRows(where, name, x, Uint8Array, maskCell);
-  } else if (x && typeof x === 'object' && 'data' in x) {
-    checkDim(where, `${name}.rows`, x.rows);
-    checkDim(where, `${name}.cols`, x.cols);
-    if (!x.data || typeof x.data.length !== 'number') fail('ERR_TYPE', where, `${name}.data must be an array`);
-    if (x.data.length !== x.rows * x.cols) {
-      fail('ERR_SHAPE', where, `${name}.data has ${x.data.length} entries, rows*cols is ${x.rows * x.cols}`);
-    }
-    m = { rows: x.rows, cols: x.cols, data: x.data instanceof Uint8Array ? x.data : Uint8Array.from(x.data, (v) => maskCell(v) ?? (v ? 1 : 0)) };
-  } else {
-    fail('ERR_TYPE', where, `${name} must be a Mask { rows, cols, data } or an array of rows`);
-  }
+  const m = toShaped(where, name, x, MASK);
   if (m.rows !== rows || m.cols !== cols) {
     fail('ERR_SHAPE', where, `${name} is ${m.rows}x${m.cols}, expected ${rows}x${cols}`);
   }
