@@ -12,6 +12,9 @@
  *     - softmax attention outputs Y = P V computed streaming (online softmax
  *       over key tiles, as FlashAttention does) so the n x m matrix is never
  *       stored (attn_softmax_attention);
+ *     - kernel (linear) attention: feature maps phi (attn_feature_map), the
+ *       n x m weights they imply (attn_kernel_weights) and outputs in O(n)
+ *       (attn_linear_attention), Performer random features;
  *     - masks (attn_mask_*), a seeded random number generator (attn_rng_*).
  *
  * WHAT IT DOES NOT DO
@@ -48,6 +51,8 @@
  *   attn.h      this manual            attn.c     status strings, version
  *   rng.c       seeded PCG32 + normals  masks.c    attention masks
  *   softmax.c   softmax weights and streaming outputs
+ *   features.c  feature maps phi and Performer random features
+ *   linear.c    kernel weights and linear attention (plain and causal)
  *   kernels.c   kernel table: SIMD (GCC/Clang vector extensions, which
  *               compile to wasm simd128 or SSE) beside a scalar reference
  *   internal.h  declarations shared between the .c files (attn__ prefix)
@@ -139,6 +144,14 @@ double attn_rng_normal(attn_rng *rng);
 attn_status attn_randn(attn_rng *rng, size_t count,
                        float *out);  // [count]
 
+/* Performer random features: m rows of width d. orthogonal != 0: blocks of d
+ * rows orthonormalised by Gram-Schmidt (in double) from Gaussian blocks, each
+ * row then scaled by the norm of an independent N(0, I_d) vector (chi_d
+ * distributed), so every row has the marginal law of a Gaussian row; the last
+ * block keeps its first m mod d rows. orthogonal == 0: i.i.d. N(0, 1) entries. */
+attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogonal,
+                                 float *out);  // [m, d]
+
 /* ---- masks ---------------------------------------------------------------
  * Bits set by the mask builders, one per component. */
 #define ATTN_MASK_LOCAL   1u
@@ -196,6 +209,106 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
                                    const uint8_t *mask,  // [n, m] or NULL
                                    float *out,         // [n, dv] output
                                    float *work, size_t work_floats);  // [work_floats]
+
+/* ---- feature maps (kernel / linear attention) ---------------------------
+ * phi maps each row x of width d to a feature row of width dim; kernel
+ * attention uses sim(q, k) = phi(q) . phi(k). x' = x d^-1/4 and h = |x'|^2/2
+ * for the Performer maps, u = Omega x' with Omega the [m, d] projection.
+ *
+ *   ATTN_FEATURE_IDENTITY    x                                          d
+ *   ATTN_FEATURE_ELU1        elu(x) + 1                                 d
+ *   ATTN_FEATURE_RELU        max(x, 0) + kernel_eps                     d
+ *   ATTN_FEATURE_TAYLOR      [1, x / (|x| + 1e-6)]: phi.phi = 1 + q^.k^ d + 1
+ *   ATTN_FEATURE_EFFICIENT   query: softmax over the features of a row;
+ *                            key: softmax over the rows (positions) of
+ *                            each feature column (Shen et al.)           d
+ *   ATTN_FEATURE_FAVOR_POS   m^-1/2 exp(u - h)                          m
+ *   ATTN_FEATURE_FAVOR_TRIG  m^-1/2 exp(h) [sin u, cos u]               2m
+ *   ATTN_FEATURE_FAVOR_HYP   (2m)^-1/2 exp(-h) [exp(u), exp(-u)]        2m
+ *   ATTN_FEATURE_DPFP        r = [relu(x), relu(-x)];
+ *                            concat_{j=1..nu} r_i r_{(i-j) mod 2d}      2 d nu
+ *
+ * stabilize (Performer maps): every query row is multiplied by its own
+ * constant and all key rows by one shared constant, chosen so the largest
+ * exponent is 0: exp(u - h - c_i) with c_i = max_l (u_il - h_i) for a query,
+ * c = max over all keys and features for keys (trig: exp(h_j - max_j' h_j')
+ * for keys, the query factor dropped). These constants cancel in normalised
+ * attention weights, and keep every feature finite for large inputs. Without
+ * stabilize the maps are the unbiased estimators of exp(q.k / sqrt d).
+ * normalize: divide each row by the sum of its features (fast weight
+ * programmers' sum normalisation); a row summing to 0 stays 0. */
+typedef enum attn_feature {
+    ATTN_FEATURE_IDENTITY = 0,
+    ATTN_FEATURE_ELU1 = 1,
+    ATTN_FEATURE_RELU = 2,
+    ATTN_FEATURE_TAYLOR = 3,
+    ATTN_FEATURE_EFFICIENT = 4,
+    ATTN_FEATURE_FAVOR_POS = 5,
+    ATTN_FEATURE_FAVOR_TRIG = 6,
+    ATTN_FEATURE_FAVOR_HYP = 7,
+    ATTN_FEATURE_DPFP = 8,
+    ATTN_FEATURE_COUNT
+} attn_feature;
+
+typedef enum attn_role { ATTN_ROLE_QUERY = 0, ATTN_ROLE_KEY = 1 } attn_role;
+
+/* A feature map and its parameters. */
+typedef struct attn_feature_spec {
+    int feature;             /* attn_feature */
+    size_t m;                /* random features (Performer maps), rows of projection */
+    const float *projection; /* [m, d] Omega (Performer maps), else NULL */
+    size_t nu;               /* DPFP order, >= 1 */
+    float kernel_eps;        /* RELU: added to every feature (1e-3) */
+    int stabilize;           /* Performer maps: see above */
+    int normalize;           /* divide by the feature sum */
+} attn_feature_spec;
+
+/* For bindings that cannot lay out the struct: its size, and a setter. */
+size_t attn_feature_spec_size(void);
+attn_status attn_feature_spec_set(attn_feature_spec *spec, int feature, size_t m,
+                                  const float *projection,  // [m, d] or NULL
+                                  size_t nu, float kernel_eps, int stabilize, int normalize);
+
+/* Width of the feature rows for inputs of width d; ATTN_ERR_KIND for an unknown
+ * feature, ATTN_ERR_RANGE for m or nu of 0 where they are needed. */
+attn_status attn_feature_dim(const attn_feature_spec *spec, size_t d, size_t *dim);
+
+/* Workspace length in floats for attn_feature_map (m d for the Performer
+ * maps, else 0). */
+attn_status attn_feature_map_workspace(const attn_feature_spec *spec, size_t d, size_t *floats);
+
+/* phi of each of the n rows of x as the given role (attn_role). */
+attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, size_t d,
+                             const float *x,   // [n, d]
+                             float *out,       // [n, dim]
+                             float *work, size_t work_floats);  // [work_floats]
+
+/* Workspace length in floats for attn_kernel_weights / attn_linear_attention. */
+attn_status attn_linear_workspace(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
+                                  size_t dv, size_t *floats);
+
+/* W[i, j] = phi(q_i).phi(k_j) / (sum over allowed j' of phi(q_i).phi(k_j') + eps),
+ * allowed = all, or j <= i when causal; 0 where not allowed. This is the
+ * matrix that linear attention applies implicitly. */
+attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
+                                const float *q,  // [n, d]
+                                const float *k,  // [m, d]
+                                int causal, float eps,
+                                float *w,        // [n, m] output
+                                float *work, size_t work_floats);  // [work_floats]
+
+/* Y = W V with W as in attn_kernel_weights, in O((n + m) dim dv) time without
+ * an n x m matrix: phi(Q) (phi(K)^T V) / (phi(Q) sum_j phi(k_j) + eps), or
+ * with running sums S_i = S_{i-1} + phi(k_i) v_i^T, z_i = z_{i-1} + phi(k_i)
+ * when causal (the RNN form). */
+attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
+                                  size_t dv,
+                                  const float *q,  // [n, d]
+                                  const float *k,  // [m, d]
+                                  const float *v,  // [m, dv]
+                                  int causal, float eps,
+                                  float *out,      // [n, dv] output
+                                  float *work, size_t work_floats);  // [work_floats]
 
 #ifdef __cplusplus
 }

@@ -79,4 +79,11 @@ static inline int attn__all_finite(const float *x, size_t count) {  // [count]
 
 static inline size_t attn__min(size_t a, size_t b) { return a < b ? a : b; }
 
+/* max/min for finite inputs. libm's fmaxf/fminf have NaN rules that wasm's
+ * f32.max does not, so Emscripten calls them out of line; these compile to a
+ * compare and a select. */
+static inline float attn__maxf(float a, float b) { return a > b ? a : b; }
+static inline float attn__minf(float a, float b) { return a < b ? a : b; }
+static inline double attn__maxd(double a, double b) { return a > b ? a : b; }
+
 #endif /* ATTN_INTERNAL_H */

@@ -99,3 +99,98 @@ export function attentionRowsRef(q, k, v, rows, { scale = 1 / Math.sqrt(q.cols) 
     return { y: y.map((x) => x / sum), mag: mag.map((x) => x / sum) };
   });
 }
+
+// ------------------------------------------------------------ feature maps
+
+const rowOf = (x, i) => Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols));
+
+/**
+ * phi of every row of x in float64, from the definitions in API.md (role
+ * 'query' | 'key'), returning an array of Float64Array rows. `projection` is
+ * the Performer Omega (Matrix m x d); `stabilize` subtracts the per-query or
+ * global-key constants described in attn.h.
+ */
+export function featureMapRef(x, { feature, role = 'query', projection, nu = 1, kernelEpsilon = 1e-3,
+  stabilize = true, normalize = 'none' }) {
+  const [n, d] = [x.rows, x.cols];
+  const rows = Array.from({ length: n }, (_, i) => rowOf(x, i));
+  let out;
+  switch (feature) {
+    case 'identity': out = rows.map((r) => Float64Array.from(r)); break;
+    case 'elu+1': out = rows.map((r) => Float64Array.from(r, (v) => (v > 0 ? v + 1 : Math.exp(v)))); break;
+    case 'relu': out = rows.map((r) => Float64Array.from(r, (v) => Math.max(v, 0) + Math.fround(kernelEpsilon))); break;
+    case 'taylor': out = rows.map((r) => {
+      const norm = Math.hypot(...r) + 1e-6;
+      return Float64Array.from([1, ...r.map((v) => v / norm)]);
+    }); break;
+    case 'efficient':
+      if (role === 'query') {
+        out = rows.map((r) => {
+          const mx = Math.max(...r);
+          const e = r.map((v) => Math.exp(v - mx));
+          const s = e.reduce((a, b) => a + b, 0);
+          return Float64Array.from(e, (v) => v / s);
+        });
+      } else {
+        out = rows.map(() => new Float64Array(d));
+        for (let l = 0; l < d; l++) {
+          const mx = Math.max(...rows.map((r) => r[l]));
+          const s = rows.reduce((a, r) => a + Math.exp(r[l] - mx), 0);
+          rows.forEach((r, i) => { out[i][l] = Math.exp(r[l] - mx) / s; });
+        }
+      }
+      break;
+    case 'dpfp': out = rows.map((r) => {
+      const rr = [...r.map((v) => Math.max(v, 0)), ...r.map((v) => Math.max(-v, 0))];
+      const D = 2 * d, phi = new Float64Array(D * nu);
+      for (let j = 1; j <= nu; j++) for (let p = 0; p < D; p++) phi[(j - 1) * D + p] = rr[p] * rr[(p - j + D) % D];
+      return phi;
+    }); break;
+    case 'favor+': case 'favor-trig': case 'favor-hyp': {
+      const m = projection.rows, s = d ** -0.25;
+      const omega = Array.from({ length: m }, (_, f) => rowOf(projection, f));
+      const us = rows.map((r) => omega.map((w) => w.reduce((a, wl, l) => a + wl * r[l] * s, 0)));
+      const hs = rows.map((r) => r.reduce((a, v) => a + v * v, 0) * s * s / 2);
+      if (feature === 'favor-trig') {
+        const hmax = Math.max(...hs);
+        out = us.map((u, i) => {
+          const mag = Math.exp(hs[i] - (!stabilize ? 0 : role === 'key' ? hmax : hs[i])) / Math.sqrt(m);
+          return Float64Array.from([...u.map((v) => mag * Math.sin(v)), ...u.map((v) => mag * Math.cos(v))]);
+        });
+      } else {
+        const expo = us.map((u, i) => (feature === 'favor+' ? u.map((v) => v - hs[i])
+          : [...u.map((v) => v - hs[i]), ...u.map((v) => -v - hs[i])]));
+        const global = Math.max(...expo.map((e) => Math.max(...e)));
+        const c = 1 / Math.sqrt(feature === 'favor+' ? m : 2 * m);
+        out = expo.map((e) => {
+          const shift = !stabilize ? 0 : role === 'key' ? global : Math.max(...e);
+          return Float64Array.from(e, (v) => c * Math.exp(v - shift));
+        });
+      }
+      break;
+    }
+    default: throw new Error(`no reference for ${feature}`);
+  }
+  if (normalize === 'sum') {
+    out = out.map((r) => {
+      const s = r.reduce((a, b) => a + b, 0);
+      return r.map((v) => (s !== 0 ? v / s : 0));
+    });
+  }
+  return out;
+}
+
+const dot = (a, b) => a.reduce((acc, v, i) => acc + v * b[i], 0);
+
+/** Kernel weights in float64 from float64 features: Float64Array [n, m]. */
+export function kernelWeightsRef(fq, fk, { causal = false, eps = 1e-6 } = {}) {
+  const [n, m] = [fq.length, fk.length];
+  const w = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    const allowed = causal ? Math.min(i + 1, m) : m;
+    let sum = 0;
+    for (let j = 0; j < allowed; j++) sum += w[i * m + j] = dot(fq[i], fk[j]);
+    for (let j = 0; j < allowed; j++) w[i * m + j] /= sum + eps;
+  }
+  return w;
+}

@@ -9,6 +9,11 @@ export const VERSION = '0.1.0';
 /** Bits that composite masks set per component. */
 export const MASK_BITS = Object.freeze({ local: 1, strided: 2, global: 4, random: 8, cluster: 16, block: 32 });
 
+/** Feature maps phi of kernel (linear) attention, in the core's numbering. */
+export const FEATURES = Object.freeze(['identity', 'elu+1', 'relu', 'taylor', 'efficient', 'favor+', 'favor-trig',
+  'favor-hyp', 'dpfp']);
+const PERFORMER = new Set(['favor+', 'favor-trig', 'favor-hyp']);
+
 /** Mask kinds this version builds. */
 export const MASK_KINDS = Object.freeze(['full', 'causal', 'local']);
 
@@ -180,6 +185,7 @@ class Attn {
     this.sourceHash = core.UTF8ToString(core._attn_source_hash());
     this.MASK_BITS = MASK_BITS;
     this.MASK_KINDS = MASK_KINDS;
+    this.FEATURES = FEATURES;
     /** Every status code of the core, index = numeric status. */
     this.STATUS_CODES = Object.freeze(
       Array.from({ length: core._attn_status_count() }, (_, s) => core.UTF8ToString(core._attn_status_code(s))),
@@ -255,6 +261,24 @@ class Attn {
     });
   }
 
+  /** Performer projection: m x d, orthogonal blocks with chi_d row norms, or i.i.d. N(0, 1). */
+  randomFeatures(m, d, options) {
+    const where = 'randomFeatures';
+    checkDim(where, 'm', m);
+    checkDim(where, 'd', d);
+    checkBytes(where, 'the result', m * d, 4);
+    const opts = optObject(where, options);
+    const seed = optInt(where, 'seed', opts.seed, 0, 0);
+    const orthogonal = optBool(where, 'orthogonal', opts.orthogonal, true);
+    return this.#withHeap(where, (heap, core) => {
+      const rng = heap.alloc(core._attn_rng_size());
+      this.#check(where, core._attn_rng_seed(rng, seed % 2 ** 32, Math.floor(seed / 2 ** 32)));
+      const out = heap.alloc(m * d * 4);
+      this.#check(where, core._attn_random_features(rng, m, d, orthogonal ? 1 : 0, out));
+      return { rows: m, cols: d, data: heap.readF32(out, m * d) };
+    });
+  }
+
   // --------------------------------------------------------------------- masks
 
   /** An n x n mask of the given kind (see MASK_KINDS). */
@@ -280,6 +304,199 @@ class Attn {
       }
       return { rows: n, cols: n, kind, data: heap.readU8(out, n * n) };
     });
+  }
+
+  // ------------------------------------------------------ feature maps
+
+  /**
+   * Reads the feature options shared by featureMap, kernelWeights and
+   * linearAttention for inputs of width d; draws the projection when needed.
+   */
+  #featureOptions(where, opts, d) {
+    const feature = opts.feature ?? 'elu+1';
+    if (typeof feature !== 'string') fail('ERR_TYPE', where, `feature must be a string, got ${typeof feature}`);
+    const index = FEATURES.indexOf(feature);
+    if (index < 0) fail('ERR_KIND', where, `unknown feature '${feature}' (one of ${FEATURES.join(', ')})`);
+    let projection = null;
+    let m = optInt(where, 'features', opts.features, 64, 1, 1 << 20);
+    if (PERFORMER.has(feature)) {
+      if (opts.projection !== undefined && opts.projection !== null) {
+        projection = toMatrix(where, 'projection', opts.projection);
+        if (projection.cols !== d) fail('ERR_SHAPE', where, `projection has ${projection.cols} columns, the inputs ${d}`);
+        if (opts.features !== undefined && opts.features !== projection.rows) {
+          fail('ERR_SHAPE', where, `features is ${opts.features} but projection has ${projection.rows} rows`);
+        }
+        m = projection.rows;
+      } else {
+        projection = this.randomFeatures(m, d, { seed: opts.seed, orthogonal: opts.orthogonal });
+      }
+    }
+    const nu = optInt(where, 'nu', opts.nu, 1, 1, Math.max(1, 2 * d - 1));
+    const kernelEpsilon = optNumber(where, 'kernelEpsilon', opts.kernelEpsilon, 1e-3);
+    if (kernelEpsilon < 0) fail('ERR_RANGE', where, `kernelEpsilon must be >= 0, got ${kernelEpsilon}`);
+    const stabilize = optBool(where, 'stabilize', opts.stabilize, true);
+    const normalize = opts.normalize ?? 'none';
+    if (normalize !== 'none' && normalize !== 'sum') {
+      fail('ERR_KIND', where, `normalize must be 'none' or 'sum', got ${normalize}`);
+    }
+    return { feature, index, m, projection, nu, kernelEpsilon, stabilize, normalize };
+  }
+
+  /** Writes a feature spec into wasm memory; returns its pointer. */
+  #featureSpec(where, heap, core, f) {
+    const spec = heap.alloc(core._attn_feature_spec_size());
+    const proj = f.projection ? heap.f32(f.projection.data) : 0;
+    this.#check(where, core._attn_feature_spec_set(spec, f.index, f.m, proj, f.nu, f.kernelEpsilon,
+      f.stabilize ? 1 : 0, f.normalize === 'sum' ? 1 : 0));
+    return spec;
+  }
+
+  /** phi(x) row by row (role 'query' or 'key'): Matrix n x dim. */
+  featureMap(x, options) {
+    const where = 'featureMap';
+    const X = toMatrix(where, 'x', x);
+    const opts = optObject(where, options);
+    const role = opts.role ?? 'query';
+    if (role !== 'query' && role !== 'key') fail('ERR_KIND', where, `role must be 'query' or 'key', got ${role}`);
+    const f = this.#featureOptions(where, opts, X.cols);
+    return this.#withHeap(where, (heap, core) => {
+      const spec = this.#featureSpec(where, heap, core, f);
+      const dimOut = heap.alloc(4);
+      this.#check(where, core._attn_feature_dim(spec, X.cols, dimOut));
+      const dim = core.HEAPU32[dimOut >>> 2];
+      checkBytes(where, 'the features', X.rows * dim, 4);
+      const px = heap.f32(X.data);
+      const out = heap.alloc(X.rows * dim * 4);
+      const work = heap.workspace(core._attn_feature_map_workspace, spec, X.cols);
+      this.#check(where, core._attn_feature_map(spec, role === 'key' ? 1 : 0, X.rows, X.cols, px, out,
+        work.ptr, work.floats));
+      return { rows: X.rows, cols: dim, data: heap.readF32(out, X.rows * dim) };
+    });
+  }
+
+  /** Validates the arguments of kernelWeights / linearAttention. */
+  #linearArgs(where, q, k, v, options) {
+    const Q = toMatrix(where, 'q', q);
+    const K = toMatrix(where, 'k', k);
+    if (K.cols !== Q.cols) fail('ERR_SHAPE', where, `k has ${K.cols} columns, q has ${Q.cols}`);
+    let V = null;
+    if (v !== undefined) {
+      V = toMatrix(where, 'v', v);
+      if (V.rows !== K.rows) fail('ERR_SHAPE', where, `v has ${V.rows} rows, k has ${K.rows}`);
+    }
+    const opts = optObject(where, options);
+    const causal = optBool(where, 'causal', opts.causal, false);
+    const eps = optNumber(where, 'eps', opts.eps, 1e-6);
+    if (eps < 0) fail('ERR_RANGE', where, `eps must be >= 0, got ${eps}`);
+    return { Q, K, V, causal, eps, f: this.#featureOptions(where, opts, Q.cols) };
+  }
+
+  /** The n x m matrix that kernel (linear) attention applies implicitly. */
+  kernelWeights(q, k, options) {
+    const where = 'kernelWeights';
+    const { Q, K, causal, eps, f } = this.#linearArgs(where, q, k, undefined, options);
+    const [n, m, d] = [Q.rows, K.rows, Q.cols];
+    checkBytes(where, 'the weights', n * m, 4);
+    return this.#withHeap(where, (heap, core) => {
+      const spec = this.#featureSpec(where, heap, core, f);
+      const pq = heap.f32(Q.data), pk = heap.f32(K.data);
+      const out = heap.alloc(n * m * 4);
+      const work = heap.workspace(core._attn_linear_workspace, spec, n, m, d, 1);
+      this.#check(where, core._attn_kernel_weights(spec, n, m, d, pq, pk, causal ? 1 : 0, eps, out,
+        work.ptr, work.floats));
+      return { rows: n, cols: m, data: heap.readF32(out, n * m) };
+    });
+  }
+
+  /** kernelWeights(q, k) * v in O(n) time and memory (running sums when causal). */
+  linearAttention(q, k, v, options) {
+    const where = 'linearAttention';
+    if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+    const { Q, K, V, causal, eps, f } = this.#linearArgs(where, q, k, v, options);
+    const [n, m, d, dv] = [Q.rows, K.rows, Q.cols, V.cols];
+    checkBytes(where, 'the output', n * dv, 4);
+    return this.#withHeap(where, (heap, core) => {
+      const spec = this.#featureSpec(where, heap, core, f);
+      const pq = heap.f32(Q.data), pk = heap.f32(K.data), pv = heap.f32(V.data);
+      const out = heap.alloc(n * dv * 4);
+      const work = heap.workspace(core._attn_linear_workspace, spec, n, m, d, dv);
+      this.#check(where, core._attn_linear_attention(spec, n, m, d, dv, pq, pk, pv, causal ? 1 : 0, eps, out,
+        work.ptr, work.floats));
+      return { rows: n, cols: dv, data: heap.readF32(out, n * dv) };
+    });
+  }
+
+  /**
+   * How far kernelWeights is from softmaxWeights for the same q, k (softmax
+   * scale 1/sqrt(d), the same causal flag): the per-entry error matrix
+   * (kernel - softmax) and summary figures. KL is KL(softmax row || kernel
+   * row), with kernel weights below 1e-30 (trigonometric features can give
+   * negatives) taken as 1e-30.
+   */
+  kernelError(q, k, options) {
+    const where = 'kernelError';
+    const opts = optObject(where, options);
+    const kernel = this.kernelWeights(q, k, opts);
+    const softmax = this.softmaxWeights(q, k, { causal: opts.causal });
+    const { rows: n, cols: m } = kernel;
+    const error = new Float32Array(n * m);
+    const klPerRow = new Float64Array(n);
+    let maxAbs = 0, sumAbs = 0, sumSq = 0, refSq = 0;
+    for (let i = 0; i < n; i++) {
+      let kl = 0;
+      for (let j = 0; j < m; j++) {
+        const p = softmax.data[i * m + j], w = kernel.data[i * m + j];
+        const e = w - p;
+        error[i * m + j] = e;
+        maxAbs = Math.max(maxAbs, Math.abs(e));
+        sumAbs += Math.abs(e);
+        sumSq += e * e;
+        refSq += p * p;
+        if (p > 0) kl += p * Math.log(p / Math.max(w, 1e-30));
+      }
+      klPerRow[i] = kl;
+    }
+    return {
+      error: { rows: n, cols: m, data: error },
+      kernel,
+      softmax,
+      maxAbs,
+      meanAbs: sumAbs / (n * m),
+      relFrobenius: Math.sqrt(sumSq / refSq),
+      klPerRow,
+      meanKL: klPerRow.reduce((a, b) => a + b, 0) / n,
+    };
+  }
+
+  /**
+   * The Performer approximation curve: kernelError summaries against the
+   * number of random features m, averaged over `trials` projections (seeds
+   * seed, seed+1, ...), for each variant ({ feature, orthogonal }).
+   * Returns [{ feature, orthogonal, features, meanAbs, maxAbs, relFrobenius, meanKL }].
+   */
+  kernelErrorSweep(q, k, options) {
+    const where = 'kernelErrorSweep';
+    const opts = optObject(where, options);
+    const sizes = opts.features ?? [8, 16, 32, 64, 128, 256];
+    if (!Array.isArray(sizes) || sizes.length === 0) fail('ERR_TYPE', where, 'features must be a non-empty array');
+    const variants = opts.variants ?? [
+      { feature: 'favor+', orthogonal: true }, { feature: 'favor+', orthogonal: false },
+      { feature: 'favor-trig', orthogonal: true }, { feature: 'favor-trig', orthogonal: false },
+    ];
+    const trials = optInt(where, 'trials', opts.trials, 8, 1, 10000);
+    const seed = optInt(where, 'seed', opts.seed, 0, 0);
+    const rows = [];
+    for (const { feature, orthogonal } of variants) {
+      for (const features of sizes) {
+        const sum = { meanAbs: 0, maxAbs: 0, relFrobenius: 0, meanKL: 0 };
+        for (let t = 0; t < trials; t++) {
+          const e = this.kernelError(q, k, { feature, orthogonal, features, seed: seed + t, causal: opts.causal });
+          for (const key of Object.keys(sum)) sum[key] += e[key] / trials;
+        }
+        rows.push({ feature, orthogonal, features, ...sum });
+      }
+    }
+    return rows;
   }
 
   // ----------------------------------------------------------- softmax attention

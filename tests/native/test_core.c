@@ -354,6 +354,83 @@ static void test_blocked_rows(void) {
     free(q), free(k), free(v), free(mask), free(work), free(y);
 }
 
+/* Kernel attention: outputs equal the implied weights times V (float64
+ * product), for every feature, both tables, causal or not, m across the
+ * transpose chunks; and the validation of feature specs. */
+static void test_linear(void) {
+    size_t n = 37, m = 300, d = 5, dv = 6, fm = 12;
+    float *q = random_matrix(n, d, 1), *k = random_matrix(m, d, 1), *v = random_matrix(m, dv, 1);
+    float *omega = malloc(fm * d * sizeof *omega);
+    attn_rng rng;
+    attn_rng_seed(&rng, 3);
+    CHECK(attn_random_features(&rng, fm, d, 1, omega) == ATTN_OK, "random features");
+    for (size_t r = 0; r < d; r++)  /* the first block is orthogonal */
+        for (size_t s = 0; s < r; s++) {
+            double dot = 0;
+            for (size_t l = 0; l < d; l++) dot += (double)omega[r * d + l] * omega[s * d + l];
+            CHECK(fabs(dot) < 1e-4, "rows %zu, %zu orthogonal (%g)", r, s, dot);
+        }
+    float *w = malloc(n * m * sizeof *w), *y = malloc(n * dv * sizeof *y);
+    for (int kernels = 0; kernels <= attn_simd_available(); kernels++) {
+        attn_use_kernels(kernels);
+        for (int feature = 0; feature < ATTN_FEATURE_COUNT; feature++)
+            for (int causal = 0; causal < 2; causal++) {
+                attn_feature_spec spec;
+                attn_feature_spec_set(&spec, feature, fm, omega, 2, 1e-3f, 1, 0);
+                size_t floats;
+                CHECK(attn_linear_workspace(&spec, n, m, d, dv, &floats) == ATTN_OK, "workspace");
+                float *work = malloc(floats * sizeof *work);
+                attn_status a = attn_kernel_weights(&spec, n, m, d, q, k, causal, 1e-6f, w, work, floats);
+                attn_status b = attn_linear_attention(&spec, n, m, d, dv, q, k, v, causal, 1e-6f, y, work, floats);
+                double worst = 0;
+                for (size_t i = 0; i < n; i++)
+                    for (size_t c = 0; c < dv; c++) {
+                        double want = 0, mag = 0;
+                        for (size_t j = 0; j < m; j++) {
+                            want += (double)w[i * m + j] * v[j * dv + c];
+                            mag += fabs((double)w[i * m + j] * v[j * dv + c]);
+                        }
+                        worst = fmax(worst, fabs(y[i * dv + c] - want) / (mag + 1e-30));
+                    }
+                CHECK(a == ATTN_OK && b == ATTN_OK && worst < 1e-4,
+                      "linear = weights V: feature %d causal %d %s: %s %s, %.3g", feature, causal,
+                      kernels ? "simd" : "scalar", attn_status_str(a), attn_status_str(b), worst);
+                CHECK(attn_linear_attention(&spec, n, m, d, dv, q, k, v, causal, 1e-6f, y, work, floats - 1) ==
+                          ATTN_ERR_WORKSPACE, "small workspace");
+                free(work);
+            }
+    }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+
+    attn_feature_spec spec;
+    size_t dim, floats;
+    float out[64], work[256];
+    attn_feature_spec_set(&spec, 99, 4, omega, 1, 0, 1, 0);
+    CHECK(attn_feature_dim(&spec, 5, &dim) == ATTN_ERR_KIND, "unknown feature");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_POS, 0, omega, 1, 0, 1, 0);
+    CHECK(attn_feature_dim(&spec, 5, &dim) == ATTN_ERR_RANGE, "m = 0");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_DPFP, 4, NULL, 0, 0, 1, 0);
+    CHECK(attn_feature_dim(&spec, 5, &dim) == ATTN_ERR_RANGE, "nu = 0");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_DPFP, 4, NULL, 10, 0, 1, 0);
+    CHECK(attn_feature_dim(&spec, 5, &dim) == ATTN_ERR_RANGE, "nu = 2d");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_DPFP, 4, NULL, 3, 0, 1, 0);
+    CHECK(attn_feature_dim(&spec, 5, &dim) == ATTN_OK && dim == 30, "dpfp dim");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_TRIG, 4, NULL, 1, 0, 1, 0);
+    CHECK(attn_feature_map(&spec, ATTN_ROLE_QUERY, 2, 5, q, out, work, 256) == ATTN_ERR_NULL, "projection NULL");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_TRIG, 4, omega, 1, 0, 1, 0);
+    CHECK(attn_feature_map_workspace(&spec, 5, &floats) == ATTN_OK && floats == 20, "feature workspace");
+    CHECK(attn_feature_map(&spec, ATTN_ROLE_QUERY, 2, 5, q, out, work, 19) == ATTN_ERR_WORKSPACE, "small work");
+    CHECK(attn_feature_map(&spec, 2, 2, 5, q, out, work, 256) == ATTN_ERR_KIND, "unknown role");
+    CHECK(attn_feature_map(&spec, ATTN_ROLE_KEY, 2, 5, q, out, work, 256) == ATTN_OK, "trig key");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_RELU, 4, NULL, 1, -1.0f, 1, 0);
+    CHECK(attn_feature_map(&spec, ATTN_ROLE_KEY, 2, 5, q, out, NULL, 0) == ATTN_ERR_RANGE, "negative epsilon");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_ELU1, 4, NULL, 1, 0, 1, 0);
+    CHECK(attn_linear_attention(&spec, 2, 2, 5, 2, q, k, v, 0, -1.0f, out, work, 256) == ATTN_ERR_RANGE, "eps < 0");
+    CHECK(attn_linear_attention(&spec, 2, 2, 5, 2, q, k, v, 0, NAN, out, work, 256) == ATTN_ERR_RANGE, "eps NaN");
+    CHECK(attn_random_features(&rng, 0, 5, 1, omega) == ATTN_ERR_SHAPE, "m = 0 features");
+    free(q), free(k), free(v), free(omega), free(w), free(y);
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -363,6 +440,7 @@ int main(void) {
     test_softmax_against_reference();
     test_bad_inputs();
     test_blocked_rows();
+    test_linear();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

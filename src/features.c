@@ -1,0 +1,281 @@
+/*
+ * features.c - feature maps phi for kernel (linear) attention, and the
+ * Performer's random projections. Definitions: attn.h and MECHANISMS.md
+ * sections 2-6.
+ */
+#include "internal.h"
+
+#include <math.h>
+
+size_t attn_feature_spec_size(void) { return sizeof(attn_feature_spec); }
+
+attn_status attn_feature_spec_set(attn_feature_spec *spec, int feature, size_t m,
+                                  const float *projection,  // [m, d] or NULL
+                                  size_t nu, float kernel_eps, int stabilize, int normalize) {
+    if (!spec) return ATTN_ERR_NULL;
+    *spec = (attn_feature_spec){feature, m, projection, nu, kernel_eps, stabilize, normalize};
+    return ATTN_OK;
+}
+
+static int is_performer(int feature) {
+    return feature == ATTN_FEATURE_FAVOR_POS || feature == ATTN_FEATURE_FAVOR_TRIG ||
+           feature == ATTN_FEATURE_FAVOR_HYP;
+}
+
+attn_status attn_feature_dim(const attn_feature_spec *spec, size_t d, size_t *dim) {
+    if (!spec || !dim) return ATTN_ERR_NULL;
+    if (d == 0) return ATTN_ERR_SHAPE;
+    size_t two_d;
+    if (!attn__mul(d, 2, &two_d)) return ATTN_ERR_MEMORY;
+    switch (spec->feature) {
+    case ATTN_FEATURE_IDENTITY:
+    case ATTN_FEATURE_ELU1:
+    case ATTN_FEATURE_RELU:
+    case ATTN_FEATURE_EFFICIENT: *dim = d; return ATTN_OK;
+    case ATTN_FEATURE_TAYLOR: return attn__add(d, 1, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
+    case ATTN_FEATURE_FAVOR_POS:
+        if (spec->m == 0) return ATTN_ERR_RANGE;
+        *dim = spec->m;
+        return ATTN_OK;
+    case ATTN_FEATURE_FAVOR_TRIG:
+    case ATTN_FEATURE_FAVOR_HYP:
+        if (spec->m == 0) return ATTN_ERR_RANGE;
+        return attn__mul(spec->m, 2, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
+    case ATTN_FEATURE_DPFP:
+        if (spec->nu == 0) return ATTN_ERR_RANGE;
+        if (spec->nu > two_d - 1) return ATTN_ERR_RANGE;  /* roll by 2d is r * r again */
+        return attn__mul(two_d, spec->nu, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
+    default: return ATTN_ERR_KIND;
+    }
+}
+
+/* Validates spec against inputs of width d; *dim receives the feature width. */
+static attn_status check_spec(const attn_feature_spec *spec, size_t d, size_t *dim) {
+    attn_status st = attn_feature_dim(spec, d, dim);
+    if (st != ATTN_OK) return st;
+    if (is_performer(spec->feature)) {
+        if (!spec->projection) return ATTN_ERR_NULL;
+        if ((st = attn__matrix_fits(spec->m, d)) != ATTN_OK) return st;
+        if (!attn__all_finite(spec->projection, spec->m * d)) return ATTN_ERR_NONFINITE;
+    }
+    if (spec->feature == ATTN_FEATURE_RELU && !(spec->kernel_eps >= 0 && isfinite(spec->kernel_eps)))
+        return ATTN_ERR_RANGE;
+    return ATTN_OK;
+}
+
+/* Performer maps. Pass 1 writes the exponents (pos: u - h; hyp: u - h and
+ * -u - h; trig: u, with h parked in the first cos slot) and the keys' global
+ * maximum; pass 2 subtracts the stabiliser and exponentiates. */
+static void performer(const attn_feature_spec *spec, int role, size_t n, size_t d,
+                      const float *x,  // [n, d]
+                      float *out,      // [n, dim]
+                      size_t dim,
+                      float *omega_t) {  // [d, m] workspace
+    const attn__kernels *kern = attn__kernels_get();
+    const int feature = spec->feature;
+    const size_t m = spec->m;
+    const size_t width = feature == ATTN_FEATURE_FAVOR_POS ? m : 2 * m;  /* exponents per row */
+    const double xscale = pow((double)d, -0.25);
+    for (size_t f = 0; f < m; f++)
+        for (size_t l = 0; l < d; l++) omega_t[l * m + f] = spec->projection[f * d + l];
+    kern->gemm(n, m, d, (float)xscale, x, d, omega_t, m, out, dim, 0);  /* u = x' Omega^T */
+
+    double global_max = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        float *row = out + i * dim;
+        double h = 0;
+        for (size_t l = 0; l < d; l++) h += (double)x[i * d + l] * x[i * d + l];
+        h *= xscale * xscale * 0.5;
+        double row_max = h;  /* trig: the log-magnitude */
+        if (feature == ATTN_FEATURE_FAVOR_TRIG) {
+            row[m] = (float)h;
+        } else {
+            row_max = -INFINITY;
+            for (size_t f = 0; f < m; f++) {
+                if (feature == ATTN_FEATURE_FAVOR_HYP) row[m + f] = (float)(-row[f] - h);
+                row[f] = (float)(row[f] - h);
+            }
+            for (size_t f = 0; f < width; f++) row_max = attn__maxd(row_max, row[f]);
+        }
+        global_max = attn__maxd(global_max, row_max);
+    }
+
+    const float c = (float)(1.0 / sqrt((double)(feature == ATTN_FEATURE_FAVOR_HYP ? 2 * m : m)));
+    for (size_t i = 0; i < n; i++) {
+        float *row = out + i * dim;
+        if (feature == ATTN_FEATURE_FAVOR_TRIG) {
+            double h = row[m];
+            double shift = !spec->stabilize ? 0.0 : role == ATTN_ROLE_KEY ? global_max : h;
+            float mag = (float)(c * exp(h - shift));
+            for (size_t f = 0; f < m; f++) {
+                float u = row[f];
+                row[f] = mag * sinf(u);
+                row[m + f] = mag * cosf(u);
+            }
+        } else if (spec->stabilize) {
+            float shift = (float)global_max;
+            if (role == ATTN_ROLE_QUERY) {
+                shift = -INFINITY;
+                for (size_t f = 0; f < width; f++) shift = attn__maxf(shift, row[f]);
+            }
+            kern->exp_shift_sum(row, width, shift);
+            kern->scale(row, width, c);
+        } else {  /* the plain estimator; may overflow for large inputs */
+            for (size_t f = 0; f < width; f++) row[f] = c * expf(row[f]);
+        }
+    }
+}
+
+/* Efficient attention's key map: softmax over positions, per feature column. */
+static void softmax_columns(size_t n, size_t d, const float *x,  // [n, d]
+                            float *out) {                         // [n, d]
+    for (size_t l = 0; l < d; l++) {
+        float mx = -INFINITY;
+        for (size_t i = 0; i < n; i++) mx = attn__maxf(mx, x[i * d + l]);
+        double sum = 0;
+        for (size_t i = 0; i < n; i++) sum += out[i * d + l] = expf(x[i * d + l] - mx);
+        for (size_t i = 0; i < n; i++) out[i * d + l] = (float)(out[i * d + l] / sum);
+    }
+}
+
+attn_status attn_feature_map_workspace(const attn_feature_spec *spec, size_t d, size_t *floats) {
+    if (!spec || !floats) return ATTN_ERR_NULL;
+    if (!is_performer(spec->feature)) {
+        *floats = 0;
+        return ATTN_OK;
+    }
+    return attn__mul(spec->m, d, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
+}
+
+attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, size_t d,
+                             const float *x,  // [n, d]
+                             float *out,      // [n, dim]
+                             float *work, size_t work_floats) {  // [work_floats]
+    size_t dim, need;
+    attn_status st = check_spec(spec, d, &dim);
+    if (st != ATTN_OK) return st;
+    if (!x || !out) return ATTN_ERR_NULL;
+    if (n == 0) return ATTN_ERR_SHAPE;
+    if (role != ATTN_ROLE_QUERY && role != ATTN_ROLE_KEY) return ATTN_ERR_KIND;
+    if ((st = attn__matrix_fits(n, d)) || (st = attn__matrix_fits(n, dim))) return st;
+    if ((st = attn_feature_map_workspace(spec, d, &need)) != ATTN_OK) return st;
+    if (need > 0 && (!work || work_floats < need)) return ATTN_ERR_WORKSPACE;
+    if (!attn__all_finite(x, n * d)) return ATTN_ERR_NONFINITE;
+
+    switch (spec->feature) {
+    case ATTN_FEATURE_IDENTITY: memcpy(out, x, n * d * sizeof *out); break;
+    case ATTN_FEATURE_ELU1: {
+        /* elu(x) + 1 = exp(min(x, 0)) + max(x, 0): branch-free (signs are
+         * random, so branches would mispredict), the exp vectorised, a
+         * cache-sized piece at a time. */
+        const attn__kernels *kern = attn__kernels_get();
+        for (size_t i0 = 0; i0 < n * d; i0 += 1024) {
+            size_t len = attn__min(1024, n * d - i0);
+            const float *xs = x + i0;
+            float *ys = out + i0;
+            for (size_t i = 0; i < len; i++) ys[i] = attn__minf(xs[i], 0.0f);
+            kern->exp_shift_sum(ys, len, 0.0f);
+            for (size_t i = 0; i < len; i++) ys[i] += attn__maxf(xs[i], 0.0f);
+        }
+        break;
+    }
+    case ATTN_FEATURE_RELU:
+        for (size_t i = 0; i < n * d; i++) out[i] = attn__maxf(x[i], 0.0f) + spec->kernel_eps;
+        break;
+    case ATTN_FEATURE_TAYLOR:
+        for (size_t i = 0; i < n; i++) {
+            double norm = 0;
+            for (size_t l = 0; l < d; l++) norm += (double)x[i * d + l] * x[i * d + l];
+            float inv = (float)(1.0 / (sqrt(norm) + 1e-6));
+            out[i * dim] = 1.0f;
+            for (size_t l = 0; l < d; l++) out[i * dim + 1 + l] = x[i * d + l] * inv;
+        }
+        break;
+    case ATTN_FEATURE_EFFICIENT:
+        if (role == ATTN_ROLE_KEY) {
+            softmax_columns(n, d, x, out);
+        } else {
+            const attn__kernels *kern = attn__kernels_get();
+            memcpy(out, x, n * d * sizeof *out);
+            for (size_t i = 0; i < n; i++) {
+                float *row = out + i * d;
+                kern->scale(row, d, 1.0f / kern->exp_shift_sum(row, d, kern->max(row, d)));
+            }
+        }
+        break;
+    case ATTN_FEATURE_DPFP:
+        for (size_t i = 0; i < n; i++) {
+            const float *xi = x + i * d;
+            float *row = out + i * dim;
+            size_t two_d = 2 * d;
+            /* r = [relu(x), relu(-x)] is read on the fly: r(p) below. */
+#define DPFP_R(p) ((p) < d ? attn__maxf(xi[p], 0.0f) : attn__maxf(-xi[(p) - d], 0.0f))
+            for (size_t j = 1; j <= spec->nu; j++)
+                for (size_t p = 0; p < two_d; p++)
+                    row[(j - 1) * two_d + p] = DPFP_R(p) * DPFP_R((p + two_d - j) % two_d);
+#undef DPFP_R
+        }
+        break;
+    default:  /* the Performer maps */
+        performer(spec, role, n, d, x, out, dim, work);
+        break;
+    }
+    if (spec->normalize) {
+        for (size_t i = 0; i < n; i++) {
+            float *row = out + i * dim;
+            double sum = 0;
+            for (size_t f = 0; f < dim; f++) sum += row[f];
+            float inv = sum != 0 ? (float)(1.0 / sum) : 0.0f;
+            for (size_t f = 0; f < dim; f++) row[f] *= inv;
+        }
+    }
+    return ATTN_OK;
+}
+
+/* ------------------------------------------------------- random features */
+
+attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogonal,
+                                 float *out) {  // [m, d]
+    if (!rng || !out) return ATTN_ERR_NULL;
+    if (m == 0 || d == 0) return ATTN_ERR_SHAPE;
+    attn_status st = attn__matrix_fits(m, d);
+    if (st != ATTN_OK) return st;
+    if (!orthogonal) {
+        for (size_t i = 0; i < m * d; i++) out[i] = (float)attn_rng_normal(rng);
+        return ATTN_OK;
+    }
+    /* Block by block: d Gaussian rows orthonormalised by modified Gram-Schmidt
+     * (dot products in double, applied twice: "twice is enough" for float
+     * storage), then every row of the block scaled to a chi_d norm. */
+    for (size_t b0 = 0; b0 < m; b0 += d) {
+        size_t rows = attn__min(d, m - b0);
+        float *block = out + b0 * d;
+        for (size_t r = 0; r < rows; r++) {
+            float *v = block + r * d;
+            double norm = 0;
+            while (norm < 1e-12) {  /* a Gaussian draw is degenerate with probability 0 */
+                for (size_t l = 0; l < d; l++) v[l] = (float)attn_rng_normal(rng);
+                for (int pass = 0; pass < 2; pass++)
+                    for (size_t p = 0; p < r; p++) {
+                        const float *u = block + p * d;
+                        double dot = 0;
+                        for (size_t l = 0; l < d; l++) dot += (double)v[l] * u[l];
+                        for (size_t l = 0; l < d; l++) v[l] = (float)(v[l] - dot * u[l]);
+                    }
+                norm = 0;
+                for (size_t l = 0; l < d; l++) norm += (double)v[l] * v[l];
+            }
+            for (size_t l = 0; l < d; l++) v[l] = (float)(v[l] / sqrt(norm));
+        }
+        for (size_t r = 0; r < rows; r++) {
+            double chi = 0;
+            for (size_t l = 0; l < d; l++) {
+                double g = attn_rng_normal(rng);
+                chi += g * g;
+            }
+            chi = sqrt(chi);
+            for (size_t l = 0; l < d; l++) block[r * d + l] = (float)(block[r * d + l] * chi);
+        }
+    }
+    return ATTN_OK;
+}
