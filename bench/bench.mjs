@@ -1,7 +1,7 @@
 // npm run bench: streaming softmax attention, SIMD against scalar kernels,
-// timed interleaved in one process (median of rounds). Counts 4 n^2 d flops
-// (two n x n x d products). The comparison with onnxruntime-web and tfjs is
-// issue 8's work.
+// timed interleaved in one process (median of rounds), counting 4 n^2 d flops
+// (two n x n x d products); then linear attention against softmax over n.
+// The comparison with onnxruntime-web and tfjs is issue 8's work.
 import { createAttn } from '../wasm/attn.js';
 
 const simd = await createAttn();
@@ -28,4 +28,31 @@ for (const n of [256, 1024, 4096]) {
   const [a, b] = [median(times.simd), median(times.scalar)];
   console.log(`${String(n).padStart(5)} ${a.toFixed(2).padStart(9)} ${(flops / a / 1e6).toFixed(1).padStart(8)}` +
     ` ${b.toFixed(2).padStart(11)} ${(flops / b / 1e6).toFixed(1).padStart(8)} ${(b / a).toFixed(2).padStart(11)}x`);
+}
+
+/** Median ms of `rounds` calls of fn. */
+function time(fn, rounds) {
+  const ts = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+console.log(`\nlinear attention (elu+1 and FAVOR+ with 64 features) against streaming softmax, d = ${d}`);
+console.log('     n   softmax ms   linear ms  causal ms   favor+ ms   softmax/linear');
+for (const n of [1024, 4096, 16384, 65536, 262144]) {
+  const q = simd.randn(n, d, { seed: 1 }), k = simd.randn(n, d, { seed: 2 }), v = simd.randn(n, d, { seed: 3 });
+  const rounds = n >= 65536 ? 3 : 7;
+  simd.linearAttention(q, k, v);  // warm-up (memory growth)
+  const lin = time(() => simd.linearAttention(q, k, v), rounds);
+  const causal = time(() => simd.linearAttention(q, k, v, { causal: true }), rounds);
+  const favor = time(() => simd.linearAttention(q, k, v, { feature: 'favor+' }), rounds);
+  // Softmax at n = 262144 would take about 17 minutes; it is left out.
+  const soft = n <= 65536 ? time(() => simd.softmaxAttention(q, k, v), n >= 16384 ? 1 : 3) : null;
+  const cell = (x, digits, width) => (x === null ? '-' : x.toFixed(digits)).padStart(width);
+  console.log(`${String(n).padStart(6)} ${cell(soft, 1, 12)} ${cell(lin, 1, 11)} ${cell(causal, 1, 10)}` +
+    ` ${cell(favor, 1, 11)} ${cell(soft === null ? null : soft / lin, 0, 15)}${soft === null ? '' : 'x'}`);
 }

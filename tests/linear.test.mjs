@@ -273,6 +273,7 @@ test('kernelError: figures against softmax; the FAVOR+ error falls as m grows', 
     const curve = sweep.filter((r) => r.orthogonal === orthogonal).map((r) => r.relFrobenius);
     for (let i = 1; i < curve.length; i++) assert.ok(curve[i] < curve[i - 1], `falls with m: ${curve}`);
   }
+  assert.ok(Math.abs(e.mse - sq / (n * n)) < 1e-12 && Math.abs(e.meanAbs * n * n - e.error.data.reduce((a, b) => a + Math.abs(b), 0)) < 1e-6);
   const exactSoftmax = A.kernelError(q, k, { feature: 'favor+', features: 4096 });
   assert.ok(exactSoftmax.relFrobenius < 0.1, `many features approach softmax (${exactSoftmax.relFrobenius})`);
 });
@@ -304,4 +305,27 @@ test('bad feature options throw AttnError with their codes', () => {
     assert.throws(call, (err) => err instanceof AttnError && err.code === code, `expected ${code}: ${call}`);
   }
   assert.equal(A.linearAttention(q, k, v).rows, 4, 'the instance still works');
+});
+
+test('the sweep shows the Performer paper\'s ordering: positive beats trigonometric, orthogonal beats i.i.d.', () => {
+  // Unit-variance entries, as attention inputs are: logits q.k/sqrt(d) have
+  // unit variance, so most softmax kernel values are small, the regime where
+  // the paper shows positive features win. (With much smaller inputs the
+  // kernel is near 1 everywhere and trigonometric features can do better:
+  // MSE_trig carries (1 - exp(-|x - y|^2))^2, which vanishes there.)
+  const [n, d] = [64, 16];
+  const q = matrix(n, d, 81, Math.sqrt(3)), k = matrix(n, d, 82, Math.sqrt(3));
+  const sizes = [16, 64, 256];
+  const rows = A.kernelErrorSweep(q, k, { features: sizes, trials: 8 });
+  const at = (feature, orthogonal, m) => rows.find((r) => r.feature === feature && r.orthogonal === orthogonal && r.features === m);
+  let orth = 0, iid = 0;
+  for (const m of sizes) {
+    for (const o of [true, false]) {
+      assert.ok(at('favor+', o, m).mse < at('favor-trig', o, m).mse / 4, `m=${m} orth=${o}: positive far below trig`);
+    }
+    orth += at('favor+', true, m).mse;
+    iid += at('favor+', false, m).mse;
+  }
+  assert.ok(orth < iid, `orthogonal ${orth} below i.i.d. ${iid} over the curve`);
+  assert.equal(rows.length, 4 * sizes.length);
 });

@@ -44,7 +44,66 @@ export interface MaskBits {
   readonly block: 32;
 }
 
+export type Feature =
+  | 'identity' | 'elu+1' | 'relu' | 'taylor' | 'efficient'
+  | 'favor+' | 'favor-trig' | 'favor-hyp' | 'dpfp';
+
+/** Options of a feature map phi (featureMap, kernelWeights, linearAttention). */
+export interface FeatureOptions {
+  /** Default 'elu+1'. */
+  feature?: Feature;
+  /** Random features m of the Performer maps (default 64). */
+  features?: number;
+  /** Seed of the Performer projection (default 0). */
+  seed?: number;
+  /** Orthogonal random features (default true). */
+  orthogonal?: boolean;
+  /** An explicit Omega, m x d; overrides seed. */
+  projection?: MatrixLike | null;
+  /** DPFP order (default 1, at most 2d - 1). */
+  nu?: number;
+  /** 'sum' divides each feature row by its sum (default 'none'). */
+  normalize?: 'none' | 'sum';
+  /** Added by 'relu' (default 1e-3). */
+  kernelEpsilon?: number;
+  /** Performer stabilisers (default true); false gives the plain unbiased estimators. */
+  stabilize?: boolean;
+}
+
+export interface LinearOptions extends FeatureOptions {
+  causal?: boolean;
+  /** Added to the denominator (default 1e-6). */
+  eps?: number;
+}
+
+export interface KernelError {
+  /** kernel - softmax, n x m. */
+  error: Matrix;
+  kernel: Matrix;
+  softmax: Matrix;
+  maxAbs: number;
+  meanAbs: number;
+  mse: number;
+  /** |kernel - softmax|_F / |softmax|_F. */
+  relFrobenius: number;
+  /** KL(softmax row || kernel row), kernel weights floored at 1e-30. */
+  klPerRow: Float64Array;
+  meanKL: number;
+}
+
+export interface KernelErrorSweepRow {
+  feature: Feature;
+  orthogonal: boolean;
+  features: number;
+  meanAbs: number;
+  maxAbs: number;
+  mse: number;
+  relFrobenius: number;
+  meanKL: number;
+}
+
 export const VERSION: string;
+export const FEATURES: readonly Feature[];
 export const MASK_BITS: MaskBits;
 export const MASK_KINDS: readonly MaskKind[];
 
@@ -73,11 +132,30 @@ export interface Attn {
   readonly sourceHash: string;
   readonly MASK_BITS: MaskBits;
   readonly MASK_KINDS: readonly MaskKind[];
+  readonly FEATURES: readonly Feature[];
   /** The core's status codes, index = numeric status ('OK' first). */
   readonly STATUS_CODES: readonly string[];
 
   /** rows x cols N(0, 1) samples; identical for the same seed in every engine. */
   randn(rows: number, cols: number, options?: { seed?: number }): Matrix;
+  /** Performer projection Omega, m x d. */
+  randomFeatures(m: number, d: number, options?: { seed?: number; orthogonal?: boolean }): Matrix;
+  /** phi of each row of x. */
+  featureMap(x: MatrixLike, options?: FeatureOptions & { role?: 'query' | 'key' }): Matrix;
+  /** The n x m matrix kernel attention applies implicitly. */
+  kernelWeights(q: MatrixLike, k: MatrixLike, options?: LinearOptions): Matrix;
+  /** kernelWeights * v in O(n) (running sums when causal). */
+  linearAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: LinearOptions): Matrix;
+  /** kernelWeights against softmaxWeights (scale 1/sqrt(d)) for the same q, k. */
+  kernelError(q: MatrixLike, k: MatrixLike, options?: LinearOptions): KernelError;
+  /** kernelError summaries vs the number of random features, averaged over projections. */
+  kernelErrorSweep(q: MatrixLike, k: MatrixLike, options?: {
+    features?: number[];
+    variants?: { feature: Feature; orthogonal: boolean }[];
+    trials?: number;
+    seed?: number;
+    causal?: boolean;
+  }): KernelErrorSweepRow[];
   mask(kind: 'full' | 'causal', n: number): Mask;
   mask(kind: 'local', n: number, options?: LocalMaskOptions): Mask;
   mask(kind: MaskKind, n: number, options?: LocalMaskOptions): Mask;

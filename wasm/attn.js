@@ -462,6 +462,7 @@ class Attn {
       softmax,
       maxAbs,
       meanAbs: sumAbs / (n * m),
+      mse: sumSq / (n * m),
       relFrobenius: Math.sqrt(sumSq / refSq),
       klPerRow,
       meanKL: klPerRow.reduce((a, b) => a + b, 0) / n,
@@ -472,7 +473,7 @@ class Attn {
    * The Performer approximation curve: kernelError summaries against the
    * number of random features m, averaged over `trials` projections (seeds
    * seed, seed+1, ...), for each variant ({ feature, orthogonal }).
-   * Returns [{ feature, orthogonal, features, meanAbs, maxAbs, relFrobenius, meanKL }].
+   * Returns [{ feature, orthogonal, features, meanAbs, maxAbs, mse, relFrobenius, meanKL }].
    */
   kernelErrorSweep(q, k, options) {
     const where = 'kernelErrorSweep';
@@ -488,7 +489,7 @@ class Attn {
     const rows = [];
     for (const { feature, orthogonal } of variants) {
       for (const features of sizes) {
-        const sum = { meanAbs: 0, maxAbs: 0, relFrobenius: 0, meanKL: 0 };
+        const sum = { meanAbs: 0, maxAbs: 0, mse: 0, relFrobenius: 0, meanKL: 0 };
         for (let t = 0; t < trials; t++) {
           const e = this.kernelError(q, k, { feature, orthogonal, features, seed: seed + t, causal: opts.causal });
           for (const key of Object.keys(sum)) sum[key] += e[key] / trials;
