@@ -126,6 +126,19 @@ function toMask(where, name, x, rows, cols) {
   return m;
 }
 
+/** q, k and (unless undefined) v as Matrices whose shapes agree: q [n, d], k [m, d], v [m, dv]. */
+function toQKV(where, q, k, v) {
+  const Q = toMatrix(where, 'q', q);
+  const K = toMatrix(where, 'k', k);
+  if (K.cols !== Q.cols) fail('ERR_SHAPE', where, `k has ${K.cols} columns, q has ${Q.cols}`);
+  let V = null;
+  if (v !== undefined) {
+    V = toMatrix(where, 'v', v);
+    if (V.rows !== K.rows) fail('ERR_SHAPE', where, `v has ${V.rows} rows, k has ${K.rows}`);
+  }
+  return { Q, K, V };
+}
+
 function optObject(where, opts) {
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object') fail('ERR_TYPE', where, `options must be an object, got ${typeof opts}`);
@@ -376,14 +389,7 @@ class Attn {
 
   /** Validates the arguments of kernelWeights / linearAttention. */
   #linearArgs(where, q, k, v, options) {
-    const Q = toMatrix(where, 'q', q);
-    const K = toMatrix(where, 'k', k);
-    if (K.cols !== Q.cols) fail('ERR_SHAPE', where, `k has ${K.cols} columns, q has ${Q.cols}`);
-    let V = null;
-    if (v !== undefined) {
-      V = toMatrix(where, 'v', v);
-      if (V.rows !== K.rows) fail('ERR_SHAPE', where, `v has ${V.rows} rows, k has ${K.rows}`);
-    }
+    const { Q, K, V } = toQKV(where, q, k, v);
     const opts = optObject(where, options);
     const causal = optBool(where, 'causal', opts.causal, false);
     const eps = optNumber(where, 'eps', opts.eps, 1e-6);
@@ -504,14 +510,7 @@ class Attn {
 
   /** Validates q, k (and v) and the softmax options shared by weights and outputs. */
   #softmaxArgs(where, q, k, v, options) {
-    const Q = toMatrix(where, 'q', q);
-    const K = toMatrix(where, 'k', k);
-    if (K.cols !== Q.cols) fail('ERR_SHAPE', where, `k has ${K.cols} columns, q has ${Q.cols}`);
-    let V = null;
-    if (v !== undefined) {
-      V = toMatrix(where, 'v', v);
-      if (V.rows !== K.rows) fail('ERR_SHAPE', where, `v has ${V.rows} rows, k has ${K.rows}`);
-    }
+    const { Q, K, V } = toQKV(where, q, k, v);
     const opts = optObject(where, options);
     const scale = optNumber(where, 'scale', opts.scale, 1 / Math.sqrt(Q.cols));
     const causal = optBool(where, 'causal', opts.causal, false);
