@@ -41,18 +41,52 @@ function time(fn, rounds) {
   return median(ts);
 }
 
+const SIZES = [1024, 4096, 16384, 65536, 262144];
+const inputs = new Map(SIZES.map((n) => [n, [1, 2, 3].map((seed) => simd.randn(n, d, { seed }))]));
+// Streaming softmax once per n (n = 262144 would take about 17 minutes: left out).
+const softmaxMs = new Map();
+for (const n of SIZES.filter((s) => s <= 65536)) {
+  const [q, k, v] = inputs.get(n);
+  softmaxMs.set(n, time(() => simd.softmaxAttention(q, k, v), n >= 16384 ? 1 : 3));
+}
+const cell = (x, digits, width) => (x === undefined ? '-' : x.toFixed(digits)).padStart(width);
+
 console.log(`\nlinear attention (elu+1 and FAVOR+ with 64 features) against streaming softmax, d = ${d}`);
 console.log('     n   softmax ms   linear ms  causal ms   favor+ ms   softmax/linear');
-for (const n of [1024, 4096, 16384, 65536, 262144]) {
-  const q = simd.randn(n, d, { seed: 1 }), k = simd.randn(n, d, { seed: 2 }), v = simd.randn(n, d, { seed: 3 });
+for (const n of SIZES) {
+  const [q, k, v] = inputs.get(n);
   const rounds = n >= 65536 ? 3 : 7;
   simd.linearAttention(q, k, v);  // warm-up (memory growth)
   const lin = time(() => simd.linearAttention(q, k, v), rounds);
   const causal = time(() => simd.linearAttention(q, k, v, { causal: true }), rounds);
   const favor = time(() => simd.linearAttention(q, k, v, { feature: 'favor+' }), rounds);
-  // Softmax at n = 262144 would take about 17 minutes; it is left out.
-  const soft = n <= 65536 ? time(() => simd.softmaxAttention(q, k, v), n >= 16384 ? 1 : 3) : null;
-  const cell = (x, digits, width) => (x === null ? '-' : x.toFixed(digits)).padStart(width);
+  const soft = softmaxMs.get(n);
   console.log(`${String(n).padStart(6)} ${cell(soft, 1, 12)} ${cell(lin, 1, 11)} ${cell(causal, 1, 10)}` +
-    ` ${cell(favor, 1, 11)} ${cell(soft === null ? null : soft / lin, 0, 15)}${soft === null ? '' : 'x'}`);
+    ` ${cell(favor, 1, 11)} ${cell(soft && soft / lin, 0, 15)}${soft ? 'x' : ''}`);
+}
+
+console.log(`\nsparse attention (CSR masks) against streaming softmax, d = ${d}`);
+console.log('     n   softmax ms   local(64) ms  bigbird(64) ms   softmax/local  softmax/bigbird');
+for (const n of SIZES.filter((s) => s <= 65536)) {
+  const [q, k, v] = inputs.get(n);
+  const local = simd.mask('local', n, { window: 64, format: 'csr' });
+  const bigbird = simd.mask('bigbird', n, { block: 64, format: 'csr' });
+  const rounds = n >= 65536 ? 3 : 5;
+  const tl = time(() => simd.sparseAttention(q, k, v, local), rounds);
+  const tb = time(() => simd.sparseAttention(q, k, v, bigbird), rounds);
+  const soft = softmaxMs.get(n);
+  console.log(`${String(n).padStart(6)} ${cell(soft, 1, 12)} ${cell(tl, 1, 14)} ${cell(tb, 1, 15)}` +
+    ` ${cell(soft / tl, 0, 15)}x ${cell(soft / tb, 1, 15)}x`);
+}
+
+console.log('\nbuilding each mask kind at n = 4096 (dense, median ms)');
+const x4096 = simd.randn(4096, 64, { seed: 5 });
+const kinds = {
+  full: {}, causal: {}, local: { window: 64 }, strided: { stride: 64 }, dilated: { window: 16, dilation: 4 },
+  fixed: { block: 64 }, 'sparse-transformer': { stride: 64 }, global: { tokens: [0, 100, 2000] }, random: { perRow: 64 },
+  longformer: { window: 64, tokens: [0] }, bigbird: { block: 64 }, lsh: { x: x4096, buckets: 64, hashes: 2 },
+  kmeans: { x: x4096, clusters: 64, iterations: 5 },
+};
+for (const [kind, opts] of Object.entries(kinds)) {
+  console.log(`  ${kind.padEnd(19)} ${time(() => simd.mask(kind, 4096, opts), 5).toFixed(1).padStart(7)} ms`);
 }

@@ -15,7 +15,10 @@
  *     - kernel (linear) attention: feature maps phi (attn_feature_map), the
  *       n x m weights they imply (attn_kernel_weights) and outputs in O(n)
  *       (attn_linear_attention), Performer random features;
- *     - masks (attn_mask_*), a seeded random number generator (attn_rng_*).
+ *     - masks (attn_mask_*): local, strided, dilated, fixed, Sparse
+ *       Transformer, global, random, Longformer, BigBird, LSH buckets and
+ *       k-means clusters; sparse attention over them in O(nnz);
+ *     - a seeded random number generator (attn_rng_*).
  *
  * WHAT IT DOES NOT DO
  *   No multi-head batching, no backward pass, no threads, no allocation. It
@@ -49,7 +52,8 @@
  *
  * SOURCE LAYOUT
  *   attn.h      this manual            attn.c     status strings, version
- *   rng.c       seeded PCG32 + normals  masks.c    attention masks
+ *   rng.c       seeded PCG32 + normals  masks.c    attention masks, clustering
+ *   sparse.c    sparse attention over CSR masks
  *   softmax.c   softmax weights and streaming outputs
  *   features.c  feature maps phi and Performer random features
  *   linear.c    kernel weights and linear attention (plain and causal)
@@ -161,16 +165,167 @@ attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogon
 #define ATTN_MASK_CLUSTER 16u
 #define ATTN_MASK_BLOCK   32u
 
-/* Every key allowed: out[i, j] = ATTN_MASK_LOCAL. */
-attn_status attn_mask_full(size_t n, size_t m,
-                           uint8_t *out);  // [n, m]
-/* j <= i allowed (ATTN_MASK_LOCAL), else 0. */
-attn_status attn_mask_causal(size_t n, size_t m,
-                             uint8_t *out);  // [n, m]
-/* Sliding window with `window` keys per side: |i - j| <= window, or
- * 0 <= i - j <= window when causal. */
-attn_status attn_mask_local(size_t n, size_t window, int causal,
+/* A mask is described by an attn_mask_spec and generated row by row, so the
+ * same rule gives a dense [n, n] mask (attn_mask_dense), a compressed sparse
+ * row form (attn_mask_csr) or just its count (attn_mask_nnz). Keys j and
+ * queries i both run over 0..n-1; bits per cell:
+ *
+ *   FULL        all                                                LOCAL
+ *   CAUSAL      j <= i                                             LOCAL
+ *   LOCAL       |i - j| <= window (causal: 0 <= i - j <= window)    LOCAL
+ *   STRIDED     (i - j) mod stride = 0 (causal: and j <= i)         STRIDED
+ *   DILATED     i - j = dilation t, |t| <= window (causal: t >= 0)  LOCAL
+ *   FIXED       j <= i and floor(j/block) = floor(i/block)          LOCAL
+ *               j <= i and j mod block >= block - summary           STRIDED
+ *   SPARSE_TRANSFORMER  0 <= i - j <= stride - 1                    LOCAL
+ *               j <= i and (i - j) mod stride = 0                   STRIDED
+ *   GLOBAL      i or j in tokens                                    GLOBAL
+ *   RANDOM      per_row distinct keys per row, uniform (causal:
+ *               among j <= i), from a generator seeded by (seed, i)  RANDOM
+ *   LONGFORMER  DILATED (window, dilation, causal)                  LOCAL
+ *               and GLOBAL (tokens)                                 GLOBAL
+ *   BIGBIRD     blocks of `block` keys, nb = n / block (block must
+ *               divide n); B(i) = floor(i / block);
+ *               B(i) or B(j) among the first or last global_blocks  GLOBAL
+ *               |B(i) - B(j)| <= (window_blocks - 1) / 2            LOCAL
+ *               B(j) in R(B(i)): for every block-row that is not
+ *               global, min(random_blocks, available) distinct blocks
+ *               drawn from those neither global nor in its window,
+ *               seeded by (seed, B(i))                              RANDOM
+ *   CLUSTER     a[r][i] = a[r][j] for some round r, with a the
+ *               [rounds, n] assignments (attn_lsh_buckets,
+ *               attn_kmeans)                                        CLUSTER
+ */
+typedef enum attn_mask_kind {
+    ATTN_MASK_KIND_FULL = 0,
+    ATTN_MASK_KIND_CAUSAL,
+    ATTN_MASK_KIND_LOCAL,
+    ATTN_MASK_KIND_STRIDED,
+    ATTN_MASK_KIND_DILATED,
+    ATTN_MASK_KIND_FIXED,
+    ATTN_MASK_KIND_SPARSE_TRANSFORMER,
+    ATTN_MASK_KIND_GLOBAL,
+    ATTN_MASK_KIND_RANDOM,
+    ATTN_MASK_KIND_LONGFORMER,
+    ATTN_MASK_KIND_BIGBIRD,
+    ATTN_MASK_KIND_CLUSTER,
+    ATTN_MASK_KIND_COUNT
+} attn_mask_kind;
+
+typedef struct attn_mask_spec {
+    int kind;  /* attn_mask_kind */
+    size_t n;
+    int causal;
+    size_t window, dilation, stride, block, summary;
+    const int32_t *tokens;  /* [n_tokens] global token indices */
+    size_t n_tokens;
+    size_t per_row;
+    size_t window_blocks, global_blocks, random_blocks;
+    uint64_t seed;
+    const int32_t *assignments;  /* [rounds, n] */
+    size_t rounds;
+} attn_mask_spec;
+
+/* The fields of attn_mask_spec by number, for bindings: X(id, name, member). */
+#define ATTN_MASK_FIELDS(X)                                                   \
+    X(0, "causal", causal) X(1, "window", window) X(2, "dilation", dilation) \
+    X(3, "stride", stride) X(4, "block", block) X(5, "summary", summary)     \
+    X(6, "nTokens", n_tokens) X(7, "perRow", per_row)                        \
+    X(8, "windowBlocks", window_blocks) X(9, "globalBlocks", global_blocks)  \
+    X(10, "randomBlocks", random_blocks) X(11, "seed", seed)                 \
+    X(12, "rounds", rounds)
+
+/* Bindings: size of the struct, a reset to kind and n with every other field
+ * 0 and the pointers NULL, a numeric field by id (integers up to 2^53), the
+ * two pointers, and the name of field id (NULL past the last). */
+size_t attn_mask_spec_size(void);
+attn_status attn_mask_spec_init(attn_mask_spec *spec, int kind, size_t n);
+attn_status attn_mask_spec_set(attn_mask_spec *spec, int field, double value);
+attn_status attn_mask_spec_set_arrays(attn_mask_spec *spec,
+                                      const int32_t *tokens,        // [n_tokens] or NULL
+                                      const int32_t *assignments);  // [rounds, n] or NULL
+const char *attn_mask_field_name(int field);
+
+/* ATTN_OK if the spec is valid: ATTN_ERR_KIND for an unknown kind,
+ * ATTN_ERR_SHAPE for n = 0, ATTN_ERR_RANGE for stride, block, dilation or
+ * window_blocks of 0 where used, summary > block, an even window_blocks, a
+ * block not dividing n (BIGBIRD), a token or assignment out of range;
+ * ATTN_ERR_NULL for missing arrays. */
+attn_status attn_mask_check(const attn_mask_spec *spec);
+
+/* The dense mask. */
+attn_status attn_mask_dense(const attn_mask_spec *spec,
                             uint8_t *out);  // [n, n]
+/* The number of allowed cells (work: n bytes). */
+attn_status attn_mask_nnz(const attn_mask_spec *spec, size_t *nnz,
+                          uint8_t *work);   // [n]
+/* Compressed sparse rows: row i's keys are indices[indptr[i] .. indptr[i+1]-1]
+ * in increasing order, with their component bits in bits (may be NULL).
+ * capacity is the length of indices and bits (ATTN_ERR_WORKSPACE if it is
+ * less than the count). work: n bytes. */
+attn_status attn_mask_csr(const attn_mask_spec *spec, size_t capacity,
+                          int32_t *indptr,   // [n + 1]
+                          int32_t *indices,  // [capacity]
+                          uint8_t *bits,     // [capacity] or NULL
+                          uint8_t *work);    // [n]
+/* CSR of a dense [n, m] mask (non-zero = allowed). */
+attn_status attn_dense_to_csr(size_t n, size_t m,
+                              const uint8_t *mask,  // [n, m]
+                              size_t capacity,
+                              int32_t *indptr,      // [n + 1]
+                              int32_t *indices);    // [capacity]
+
+/* Reformer LSH: for each of `hashes` rounds, a random rotation R ~ N(0, 1) of
+ * shape [d, buckets / 2] and h(x) = argmax([x^ R, -x^ R]) with x^ = x / |x|
+ * (x = 0 hashes to bucket 0). buckets must be even and >= 2. */
+attn_status attn_lsh_workspace(size_t d, size_t buckets, size_t *floats);
+attn_status attn_lsh_buckets(size_t n, size_t d,
+                             const float *x,      // [n, d]
+                             size_t buckets, size_t hashes, uint64_t seed,
+                             int32_t *assignments,  // [hashes, n]
+                             float *work, size_t work_floats);  // [attn_lsh_workspace]
+/* Spherical k-means (Routing Transformer): rows normalised to unit length,
+ * centroids seeded by k-means++ (the first a uniform row, each next a row
+ * drawn with probability proportional to its squared chordal distance
+ * 2 - 2 cos to the nearest centroid so far), then `iterations` rounds of
+ * assigning each row to the centroid of largest cosine (ties: the lower
+ * index) and setting each centroid to its members' mean, normalised (a
+ * cluster left empty keeps its centroid), then a final assignment.
+ * clusters <= n. */
+attn_status attn_kmeans_workspace(size_t n, size_t d, size_t clusters, size_t *floats);
+attn_status attn_kmeans(size_t n, size_t d,
+                        const float *x,           // [n, d]
+                        size_t clusters, size_t iterations, uint64_t seed,
+                        int32_t *assignments,     // [n]
+                        float *work, size_t work_floats);  // [attn_kmeans_workspace]
+
+/* How many stacked layers of this mask (with the residual path: every token
+ * keeps itself) until no token reaches anything new: reached[L-1] = number of
+ * (i, j) pairs with a path of at most L steps from query i to key j, for
+ * L = 1 .. max_layers; *layers = the first L after which reached stops
+ * growing (0 if it still grows at max_layers). A mask lets every token reach
+ * every other when that final count is n * n. work: 3 n ceil(n / 64)
+ * 64-bit words. */
+attn_status attn_mask_layers(size_t n,
+                             const uint8_t *mask,  // [n, n]
+                             size_t max_layers,
+                             double *reached,      // [max_layers]
+                             size_t *layers,
+                             uint64_t *work, size_t work_words);  // [work_words]
+
+/* ---- sparse attention ----------------------------------------------------
+ * softmax over the allowed keys only, from a CSR mask, in O(nnz (d + dv)):
+ * equal to attn_softmax_attention with the same mask. A row without keys
+ * gives 0. work: the largest row count of floats (m suffices). */
+attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
+                                  const float *q,        // [n, d]
+                                  const float *k,        // [m, d]
+                                  const float *v,        // [m, dv]
+                                  float scale,
+                                  const int32_t *indptr,   // [n + 1]
+                                  const int32_t *indices,  // [indptr[n]]
+                                  float *out,            // [n, dv] output
+                                  float *work, size_t work_floats);  // [work_floats]
 
 /* ---- softmax attention ---------------------------------------------------
  * Shared arguments:

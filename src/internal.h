@@ -30,6 +30,10 @@ typedef struct attn__kernels {
     float (*exp_shift_sum)(float *x, size_t n, float shift);  // [n]
     /* x[i] *= a. */
     void (*scale)(float *x, size_t n, float a);  // [n]
+    /* sum_i a[i] b[i]. */
+    float (*dot)(const float *a, const float *b, size_t n);  // [n], [n]
+    /* y[i] += a x[i]. */
+    void (*axpy)(size_t n, float a, const float *x, float *y);  // [n], [n]
 } attn__kernels;
 
 extern const attn__kernels attn__kernels_scalar;
@@ -78,6 +82,7 @@ static inline int attn__all_finite(const float *x, size_t count) {  // [count]
 }
 
 static inline size_t attn__min(size_t a, size_t b) { return a < b ? a : b; }
+static inline size_t attn__maxsz(size_t a, size_t b) { return a > b ? a : b; }
 
 /* max/min for finite inputs. libm's fmaxf/fminf have NaN rules that wasm's
  * f32.max does not, so Emscripten calls them out of line; these compile to a

@@ -56,8 +56,18 @@ static void scale_scalar(float *x, size_t n, float a) {  // [n]
     SCALAR_LOOP for (size_t i = 0; i < n; i++) x[i] *= a;
 }
 
+static float dot_scalar(const float *a, const float *b, size_t n) {  // [n], [n]
+    float s = 0.0f;
+    SCALAR_LOOP for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void axpy_scalar(size_t n, float a, const float *x, float *y) {  // [n], [n]
+    SCALAR_LOOP for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
 const attn__kernels attn__kernels_scalar = {
-    "scalar", gemm_scalar, max_scalar, exp_shift_sum_scalar, scale_scalar,
+    "scalar", gemm_scalar, max_scalar, exp_shift_sum_scalar, scale_scalar, dot_scalar, axpy_scalar,
 };
 
 /* ------------------------------------------------------------------ SIMD */
@@ -220,8 +230,28 @@ static void scale_simd(float *x, size_t n, float a) {  // [n]
     for (; i < n; i++) x[i] *= a;
 }
 
+static float dot_simd(const float *a, const float *b, size_t n) {  // [n], [n]
+    v4f acc0 = {0}, acc1 = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        acc0 += v4f_load(a + i) * v4f_load(b + i);
+        acc1 += v4f_load(a + i + 4) * v4f_load(b + i + 4);
+    }
+    for (; i + 4 <= n; i += 4) acc0 += v4f_load(a + i) * v4f_load(b + i);
+    float s = v4f_hsum(acc0 + acc1);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void axpy_simd(size_t n, float a, const float *x, float *y) {  // [n], [n]
+    v4f va = v4f_splat(a);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) v4f_store(y + i, v4f_load(y + i) + va * v4f_load(x + i));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
 const attn__kernels attn__kernels_simd = {
-    "simd", gemm_simd, max_simd, exp_shift_sum_simd, scale_simd,
+    "simd", gemm_simd, max_simd, exp_shift_sum_simd, scale_simd, dot_simd, axpy_simd,
 };
 
 #endif /* ATTN__HAVE_SIMD */

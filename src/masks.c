@@ -1,45 +1,505 @@
 /*
- * masks.c - attention masks as uint8 matrices, one bit per component.
+ * masks.c - attention masks, generated one row at a time from their rules
+ * (attn.h has the table), so that dense masks, compressed sparse rows and
+ * counts all come from the same code; the clusterings behind the
+ * data-driven masks (Reformer LSH, Routing Transformer k-means); and the
+ * number of stacked layers a pattern needs to connect its tokens.
  */
 #include "internal.h"
 
-/* Shared checks of every builder: a non-empty [n, m] mask that fits. */
-static attn_status check_mask_out(size_t n, size_t m, const uint8_t *out) {
+#include <math.h>
+
+/* ------------------------------------------------------------------ spec */
+
+size_t attn_mask_spec_size(void) { return sizeof(attn_mask_spec); }
+
+attn_status attn_mask_spec_init(attn_mask_spec *spec, int kind, size_t n) {
+    if (!spec) return ATTN_ERR_NULL;
+    memset(spec, 0, sizeof *spec);
+    spec->kind = kind;
+    spec->n = n;
+    spec->tokens = NULL;
+    spec->assignments = NULL;
+    return ATTN_OK;
+}
+
+attn_status attn_mask_spec_set(attn_mask_spec *spec, int field, double value) {
+    if (!spec) return ATTN_ERR_NULL;
+    if (!(value >= 0 && value <= 9007199254740992.0) || value != floor(value)) return ATTN_ERR_RANGE;
+    switch (field) {
+#define ATTN__SET(id, name, member) \
+    case id: spec->member = value; return ATTN_OK;
+        ATTN_MASK_FIELDS(ATTN__SET)
+#undef ATTN__SET
+    default: return ATTN_ERR_KIND;
+    }
+}
+
+attn_status attn_mask_spec_set_arrays(attn_mask_spec *spec, const int32_t *tokens,
+                                      const int32_t *assignments) {
+    if (!spec) return ATTN_ERR_NULL;
+    spec->tokens = tokens;
+    spec->assignments = assignments;
+    return ATTN_OK;
+}
+
+const char *attn_mask_field_name(int field) {
+    switch (field) {
+#define ATTN__NAME(id, name, member) case id: return name;
+        ATTN_MASK_FIELDS(ATTN__NAME)
+#undef ATTN__NAME
+    default: return NULL;
+    }
+}
+
+attn_status attn_mask_check(const attn_mask_spec *s) {
+    if (!s) return ATTN_ERR_NULL;
+    if (s->kind < 0 || s->kind >= ATTN_MASK_KIND_COUNT) return ATTN_ERR_KIND;
+    if (s->n == 0) return ATTN_ERR_SHAPE;
+    if (s->n > INT32_MAX) return ATTN_ERR_MEMORY;  /* CSR indices are int32 */
+    switch (s->kind) {
+    case ATTN_MASK_KIND_STRIDED:
+    case ATTN_MASK_KIND_SPARSE_TRANSFORMER:
+        if (s->stride == 0) return ATTN_ERR_RANGE;
+        break;
+    case ATTN_MASK_KIND_FIXED:
+        if (s->block == 0 || s->summary > s->block) return ATTN_ERR_RANGE;
+        break;
+    case ATTN_MASK_KIND_DILATED:
+    case ATTN_MASK_KIND_LONGFORMER:
+        if (s->dilation == 0) return ATTN_ERR_RANGE;
+        break;
+    case ATTN_MASK_KIND_BIGBIRD:
+        if (s->block == 0 || s->n % s->block != 0) return ATTN_ERR_RANGE;
+        if (s->window_blocks % 2 == 0) return ATTN_ERR_RANGE;
+        break;
+    case ATTN_MASK_KIND_CLUSTER:
+        if (s->rounds == 0) return ATTN_ERR_RANGE;
+        if (!s->assignments) return ATTN_ERR_NULL;
+        break;
+    default: break;
+    }
+    if (s->kind == ATTN_MASK_KIND_GLOBAL || s->kind == ATTN_MASK_KIND_LONGFORMER) {
+        if (s->n_tokens > 0 && !s->tokens) return ATTN_ERR_NULL;
+        for (size_t t = 0; t < s->n_tokens; t++)
+            if (s->tokens[t] < 0 || (size_t)s->tokens[t] >= s->n) return ATTN_ERR_RANGE;
+    }
+    return ATTN_OK;
+}
+
+/* ------------------------------------------------------------ row rules */
+
+/* A generator seeded by (seed, index): rows and block-rows draw independently
+ * of the order in which they are generated. */
+static void seed_at(attn_rng *rng, uint64_t seed, size_t index) {
+    attn_rng_seed(rng, seed ^ (0x9e3779b97f4a7c15ull * ((uint64_t)index + 1)));
+}
+
+/* Uniform integer in [0, bound). */
+static size_t below(attn_rng *rng, size_t bound) {
+    size_t t = (size_t)(attn_rng_uniform(rng) * (double)bound);
+    return t < bound ? t : bound - 1;
+}
+
+/* Keys j with i - j = step * t for t in [-before, after] (j in range). */
+static void set_steps(uint8_t *row, size_t n, size_t i, size_t step, size_t before, size_t after,
+                      uint8_t bit) {
+    for (size_t t = 0; t <= before && t * step <= i; t++) row[i - t * step] |= bit;
+    for (size_t t = 1; t <= after && t * step < n - i; t++) row[i + t * step] |= bit;
+}
+
+static void set_global(const attn_mask_spec *s, size_t i, uint8_t *row) {
+    for (size_t t = 0; t < s->n_tokens; t++) {
+        if ((size_t)s->tokens[t] == i) {  /* a global query sees every key */
+            for (size_t j = 0; j < s->n; j++) row[j] |= ATTN_MASK_GLOBAL;
+            return;
+        }
+    }
+    for (size_t t = 0; t < s->n_tokens; t++) row[s->tokens[t]] |= ATTN_MASK_GLOBAL;
+}
+
+/* BigBird: marks the random blocks of block-row bi on the (zeroed) row,
+ * which doubles as the set of blocks already drawn (Floyd's sampling). */
+static void set_bigbird_random(const attn_mask_spec *s, size_t bi, uint8_t *row) {
+    size_t b = s->block, nb = s->n / b, g = s->global_blocks, half = s->window_blocks / 2;
+    if (bi < g || bi + g >= nb) return;  /* global block-rows see everything already */
+    /* Candidates: middle blocks [g, nb - g) outside [bi - half, bi + half]. */
+    size_t left_end = bi > half ? bi - half : 0;  /* candidates g .. left_end - 1 */
+    size_t left = left_end > g ? left_end - g : 0;
+    size_t right_start = bi + half + 1;           /* candidates right_start .. nb - g - 1 */
+    size_t right = nb - g > right_start ? nb - g - right_start : 0;
+    size_t avail = left + right;
+    size_t r = attn__min(s->random_blocks, avail);
+    attn_rng rng;
+    seed_at(&rng, s->seed, bi);
+    for (size_t t = avail - r; t < avail; t++) {
+        size_t pick = below(&rng, t + 1);
+        size_t blk = pick < left ? g + pick : right_start + (pick - left);
+        if (row[blk * b] & ATTN_MASK_RANDOM) {  /* taken: take t instead */
+            blk = t < left ? g + t : right_start + (t - left);
+        }
+        memset(row + blk * b, ATTN_MASK_RANDOM, b);
+    }
+}
+
+/* Writes row i of the mask (s valid, row of n bytes). */
+static void mask_row(const attn_mask_spec *s, size_t i, uint8_t *row) {
+    const size_t n = s->n;
+    memset(row, 0, n);
+    switch (s->kind) {
+    case ATTN_MASK_KIND_FULL: memset(row, ATTN_MASK_LOCAL, n); break;
+    case ATTN_MASK_KIND_CAUSAL: memset(row, ATTN_MASK_LOCAL, i + 1); break;
+    case ATTN_MASK_KIND_LOCAL:
+        set_steps(row, n, i, 1, s->window, s->causal ? 0 : s->window, ATTN_MASK_LOCAL);
+        break;
+    case ATTN_MASK_KIND_STRIDED:
+        set_steps(row, n, i, s->stride, n, s->causal ? 0 : n, ATTN_MASK_STRIDED);
+        break;
+    case ATTN_MASK_KIND_DILATED:
+    case ATTN_MASK_KIND_LONGFORMER:
+        set_steps(row, n, i, s->dilation, s->window, s->causal ? 0 : s->window, ATTN_MASK_LOCAL);
+        if (s->kind == ATTN_MASK_KIND_LONGFORMER) set_global(s, i, row);
+        break;
+    case ATTN_MASK_KIND_FIXED: {
+        size_t l = s->block;
+        for (size_t j = i - i % l; j <= i; j++) row[j] |= ATTN_MASK_LOCAL;
+        for (size_t j = 0; j <= i; j++)
+            if (j % l >= l - s->summary) row[j] |= ATTN_MASK_STRIDED;
+        break;
+    }
+    case ATTN_MASK_KIND_SPARSE_TRANSFORMER:
+        set_steps(row, n, i, 1, s->stride - 1, 0, ATTN_MASK_LOCAL);
+        set_steps(row, n, i, s->stride, n, 0, ATTN_MASK_STRIDED);
+        break;
+    case ATTN_MASK_KIND_GLOBAL: set_global(s, i, row); break;
+    case ATTN_MASK_KIND_RANDOM: {
+        size_t lim = s->causal ? i + 1 : n;
+        if (s->per_row >= lim) {
+            memset(row, ATTN_MASK_RANDOM, lim);
+            break;
+        }
+        attn_rng rng;
+        seed_at(&rng, s->seed, i);
+        for (size_t t = lim - s->per_row; t < lim; t++) {  /* Floyd's sampling */
+            size_t j = below(&rng, t + 1);
+            row[row[j] ? t : j] = ATTN_MASK_RANDOM;
+        }
+        break;
+    }
+    case ATTN_MASK_KIND_BIGBIRD: {
+        size_t b = s->block, nb = n / b, bi = i / b, g = s->global_blocks, half = s->window_blocks / 2;
+        set_bigbird_random(s, bi, row);
+        if (bi < g || bi + g >= nb) {
+            for (size_t j = 0; j < n; j++) row[j] |= ATTN_MASK_GLOBAL;
+            break;
+        }
+        for (size_t c = 0; c < nb; c++) {
+            uint8_t bit = c < g || c + g >= nb ? ATTN_MASK_GLOBAL
+                          : (c > bi ? c - bi : bi - c) <= half ? ATTN_MASK_LOCAL : 0;
+            if (bit)
+                for (size_t j = c * b; j < (c + 1) * b; j++) row[j] |= bit;
+        }
+        break;
+    }
+    case ATTN_MASK_KIND_CLUSTER:
+        for (size_t r = 0; r < s->rounds; r++) {
+            const int32_t *a = s->assignments + r * n;
+            for (size_t j = 0; j < n; j++)
+                if (a[j] == a[i]) row[j] = ATTN_MASK_CLUSTER;
+        }
+        break;
+    default: break;
+    }
+}
+
+/* ---------------------------------------------------------------- drivers */
+
+attn_status attn_mask_dense(const attn_mask_spec *spec, uint8_t *out) {  // [n, n]
+    attn_status st = attn_mask_check(spec);
+    if (st != ATTN_OK) return st;
     if (!out) return ATTN_ERR_NULL;
-    if (n == 0 || m == 0) return ATTN_ERR_SHAPE;
     size_t cells;
-    if (!attn__mul(n, m, &cells)) return ATTN_ERR_MEMORY;
+    if (!attn__mul(spec->n, spec->n, &cells)) return ATTN_ERR_MEMORY;
+    for (size_t i = 0; i < spec->n; i++) mask_row(spec, i, out + i * spec->n);
     return ATTN_OK;
 }
 
-attn_status attn_mask_full(size_t n, size_t m, uint8_t *out) {  // [n, m]
-    attn_status st = check_mask_out(n, m, out);
+attn_status attn_mask_nnz(const attn_mask_spec *spec, size_t *nnz, uint8_t *work) {  // [n]
+    attn_status st = attn_mask_check(spec);
     if (st != ATTN_OK) return st;
-    memset(out, ATTN_MASK_LOCAL, n * m);
+    if (!nnz || !work) return ATTN_ERR_NULL;
+    size_t count = 0;
+    for (size_t i = 0; i < spec->n; i++) {
+        mask_row(spec, i, work);
+        for (size_t j = 0; j < spec->n; j++) count += work[j] != 0;
+    }
+    *nnz = count;
     return ATTN_OK;
 }
 
-attn_status attn_mask_causal(size_t n, size_t m, uint8_t *out) {  // [n, m]
-    attn_status st = check_mask_out(n, m, out);
+attn_status attn_mask_csr(const attn_mask_spec *spec, size_t capacity,
+                          int32_t *indptr,   // [n + 1]
+                          int32_t *indices,  // [capacity]
+                          uint8_t *bits,     // [capacity] or NULL
+                          uint8_t *work) {   // [n]
+    attn_status st = attn_mask_check(spec);
     if (st != ATTN_OK) return st;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t *row = out + i * m;
-        size_t allowed = attn__min(i + 1, m);  /* keys 0..i */
-        memset(row, ATTN_MASK_LOCAL, allowed);
-        memset(row + allowed, 0, m - allowed);
+    if (!indptr || !work || (capacity && !indices)) return ATTN_ERR_NULL;
+    size_t at = 0;
+    indptr[0] = 0;
+    for (size_t i = 0; i < spec->n; i++) {
+        mask_row(spec, i, work);
+        for (size_t j = 0; j < spec->n; j++) {
+            if (!work[j]) continue;
+            if (at >= capacity) return ATTN_ERR_WORKSPACE;
+            if (at >= INT32_MAX) return ATTN_ERR_MEMORY;
+            indices[at] = (int32_t)j;
+            if (bits) bits[at] = work[j];
+            at++;
+        }
+        indptr[i + 1] = (int32_t)at;
     }
     return ATTN_OK;
 }
 
-attn_status attn_mask_local(size_t n, size_t window, int causal, uint8_t *out) {  // [n, n]
-    attn_status st = check_mask_out(n, n, out);
-    if (st != ATTN_OK) return st;
+attn_status attn_dense_to_csr(size_t n, size_t m,
+                              const uint8_t *mask,  // [n, m]
+                              size_t capacity,
+                              int32_t *indptr,      // [n + 1]
+                              int32_t *indices) {   // [capacity]
+    if (!mask || !indptr || (capacity && !indices)) return ATTN_ERR_NULL;
+    if (n == 0 || m == 0) return ATTN_ERR_SHAPE;
+    if (m > INT32_MAX) return ATTN_ERR_MEMORY;
+    size_t at = 0;
+    indptr[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        uint8_t *row = out + i * n;
-        size_t lo = i > window ? i - window : 0;
-        size_t hi = causal ? i : attn__min(n - 1, i + attn__min(window, n));  /* inclusive */
-        memset(row, 0, n);
-        memset(row + lo, ATTN_MASK_LOCAL, hi - lo + 1);
+        for (size_t j = 0; j < m; j++) {
+            if (!mask[i * m + j]) continue;
+            if (at >= capacity) return ATTN_ERR_WORKSPACE;
+            if (at >= INT32_MAX) return ATTN_ERR_MEMORY;
+            indices[at++] = (int32_t)j;
+        }
+        indptr[i + 1] = (int32_t)at;
     }
+    return ATTN_OK;
+}
+
+/* ------------------------------------------------------------- clustering */
+
+/* Shared input checks of the two clusterings. */
+static attn_status check_points(size_t n, size_t d, const float *x, const int32_t *assignments) {
+    if (!x || !assignments) return ATTN_ERR_NULL;
+    if (n == 0 || d == 0) return ATTN_ERR_SHAPE;
+    if (n > INT32_MAX) return ATTN_ERR_MEMORY;
+    attn_status st = attn__matrix_fits(n, d);
+    if (st != ATTN_OK) return st;
+    return attn__all_finite(x, n * d) ? ATTN_OK : ATTN_ERR_NONFINITE;
+}
+
+/* 1 / |x|, or 0 for x = 0. */
+static double inverse_norm(const float *x, size_t d) {  // [d]
+    double s = 0;
+    for (size_t l = 0; l < d; l++) s += (double)x[l] * x[l];
+    return s > 0 ? 1.0 / sqrt(s) : 0.0;
+}
+
+enum { POINT_BLOCK = 64 };  /* rows per gemm when scoring points */
+
+attn_status attn_lsh_workspace(size_t d, size_t buckets, size_t *floats) {
+    if (!floats) return ATTN_ERR_NULL;
+    size_t rows;
+    if (!attn__add(d, POINT_BLOCK, &rows) || !attn__mul(rows, buckets / 2, floats)) return ATTN_ERR_MEMORY;
+    return ATTN_OK;
+}
+
+attn_status attn_lsh_buckets(size_t n, size_t d,
+                             const float *x,        // [n, d]
+                             size_t buckets, size_t hashes, uint64_t seed,
+                             int32_t *assignments,  // [hashes, n]
+                             float *work, size_t work_floats) {  // [attn_lsh_workspace]
+    attn_status st = check_points(n, d, x, assignments);
+    if (st != ATTN_OK) return st;
+    if (buckets < 2 || buckets % 2 != 0 || buckets > INT32_MAX || hashes == 0) return ATTN_ERR_RANGE;
+    size_t half = buckets / 2, need;
+    if ((st = attn_lsh_workspace(d, buckets, &need)) != ATTN_OK) return st;
+    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
+    const attn__kernels *kern = attn__kernels_get();
+    float *R = work;            // [d, half]
+    float *P = R + d * half;    // [POINT_BLOCK, half] projections x R
+    attn_rng rng;
+    attn_rng_seed(&rng, seed);
+    for (size_t r = 0; r < hashes; r++) {
+        for (size_t t = 0; t < d * half; t++) R[t] = (float)attn_rng_normal(&rng);
+        /* argmax([x R, -x R]) does not change when x is scaled by 1/|x| > 0,
+         * so x^ = x/|x| need not be formed (x = 0 gives bucket 0). */
+        for (size_t i0 = 0; i0 < n; i0 += POINT_BLOCK) {
+            size_t rows = attn__min(POINT_BLOCK, n - i0);
+            kern->gemm(rows, half, d, 1.0f, x + i0 * d, d, R, half, P, half, 0);
+            for (size_t i = 0; i < rows; i++) {
+                const float *p = P + i * half;
+                float best = -INFINITY;
+                size_t arg = 0;
+                for (size_t c = 0; c < half; c++)
+                    if (p[c] > best) best = p[c], arg = c;             /* [x R, ...] */
+                for (size_t c = 0; c < half; c++)
+                    if (-p[c] > best) best = -p[c], arg = half + c;    /* [..., -x R] */
+                assignments[r * n + i0 + i] = (int32_t)arg;
+            }
+        }
+    }
+    return ATTN_OK;
+}
+
+attn_status attn_kmeans_workspace(size_t n, size_t d, size_t clusters, size_t *floats) {
+    if (!floats) return ATTN_ERR_NULL;
+    /* unit rows, centroids, sums, counts, k-means++ distances, centroids^T, scores */
+    size_t a, b, c;
+    if (!attn__add(n, 2 * clusters, &a) || !attn__mul(a, d, &a) || !attn__add(a, clusters + n, &a) ||
+        !attn__add(d, POINT_BLOCK, &b) || !attn__mul(b, clusters, &b) || !attn__add(a, b, &c))
+        return ATTN_ERR_MEMORY;
+    *floats = c;
+    return ATTN_OK;
+}
+
+attn_status attn_kmeans(size_t n, size_t d,
+                        const float *x,        // [n, d]
+                        size_t clusters, size_t iterations, uint64_t seed,
+                        int32_t *assignments,  // [n]
+                        float *work, size_t work_floats) {  // [attn_kmeans_workspace]
+    attn_status st = check_points(n, d, x, assignments);
+    if (st != ATTN_OK) return st;
+    if (clusters == 0 || clusters > n) return ATTN_ERR_RANGE;
+    size_t need;
+    if ((st = attn_kmeans_workspace(n, d, clusters, &need)) != ATTN_OK) return st;
+    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
+    const size_t k = clusters;
+    const attn__kernels *kern = attn__kernels_get();
+    float *u = work;              // [n, d] unit rows
+    float *centroids = u + n * d;  // [k, d]
+    float *sums = centroids + k * d;  // [k, d]
+    float *counts = sums + k * d;     // [k]
+    float *dist = counts + k;         // [n] squared distance to the nearest centroid
+    float *ct = dist + n;             // [d, k] centroids transposed
+    float *scores = ct + d * k;       // [POINT_BLOCK, k] cosines of a block of rows
+    for (size_t i = 0; i < n; i++) {
+        double inv = inverse_norm(x + i * d, d);
+        for (size_t l = 0; l < d; l++) u[i * d + l] = (float)(x[i * d + l] * inv);
+    }
+    /* k-means++ seeding (Arthur & Vassilvitskii 2007) on the sphere: the first
+     * centroid a uniform row, each next one a row drawn with probability
+     * proportional to its squared chordal distance 2 - 2 cos to the nearest
+     * centroid so far (uniform if every row sits on a centroid). */
+    attn_rng rng;
+    attn_rng_seed(&rng, seed);
+    memcpy(centroids, u + below(&rng, n) * d, d * sizeof *u);
+    for (size_t i = 0; i < n; i++) dist[i] = INFINITY;
+    for (size_t c = 1; c < k; c++) {
+        const float *last = centroids + (c - 1) * d;
+        double total = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d2 = 2.0 - 2.0 * kern->dot(u + i * d, last, d);
+            if (d2 < 0) d2 = 0;
+            if (d2 < dist[i]) dist[i] = (float)d2;
+            total += dist[i];
+        }
+        size_t pick = below(&rng, n);
+        if (total > 0) {
+            double target = attn_rng_uniform(&rng) * total, run = 0;
+            for (pick = 0; pick + 1 < n; pick++) {
+                run += dist[pick];
+                if (run > target) break;
+            }
+        }
+        memcpy(centroids + c * d, u + pick * d, d * sizeof *u);
+    }
+    for (size_t it = 0;; it++) {
+        /* Assign: the centroid of largest cosine (ties: the lower index). */
+        for (size_t c = 0; c < k; c++)
+            for (size_t l = 0; l < d; l++) ct[l * k + c] = centroids[c * d + l];
+        for (size_t i0 = 0; i0 < n; i0 += POINT_BLOCK) {
+            size_t rows = attn__min(POINT_BLOCK, n - i0);
+            kern->gemm(rows, k, d, 1.0f, u + i0 * d, d, ct, k, scores, k, 0);
+            for (size_t i = 0; i < rows; i++) {
+                const float *s = scores + i * k;
+                size_t arg = 0;
+                for (size_t c = 1; c < k; c++)
+                    if (s[c] > s[arg]) arg = c;
+                assignments[i0 + i] = (int32_t)arg;
+            }
+        }
+        if (it == iterations) break;
+        memset(sums, 0, (k * d + k) * sizeof *sums);
+        for (size_t i = 0; i < n; i++) {
+            float *sum = sums + (size_t)assignments[i] * d;
+            for (size_t l = 0; l < d; l++) sum[l] += u[i * d + l];
+            counts[assignments[i]] += 1;
+        }
+        for (size_t cl = 0; cl < k; cl++) {
+            double inv = inverse_norm(sums + cl * d, d);
+            if (counts[cl] == 0 || inv == 0) continue;  /* empty: keep the centroid */
+            for (size_t l = 0; l < d; l++) centroids[cl * d + l] = (float)(sums[cl * d + l] * inv);
+        }
+    }
+    return ATTN_OK;
+}
+
+/* ------------------------------------------------------------------ layers */
+
+static size_t popcount64(uint64_t x) {
+    size_t c = 0;
+    for (; x; x &= x - 1) c++;
+    return c;
+}
+
+attn_status attn_mask_layers(size_t n,
+                             const uint8_t *mask,  // [n, n]
+                             size_t max_layers,
+                             double *reached,      // [max_layers]
+                             size_t *layers,
+                             uint64_t *work, size_t work_words) {  // [work_words]
+    if (!mask || !reached || !layers) return ATTN_ERR_NULL;
+    if (n == 0 || max_layers == 0) return ATTN_ERR_SHAPE;
+    size_t words = n / 64 + (n % 64 != 0), need;
+    if (!attn__add(n, 3, &need) || !attn__mul(need, words, &need)) return ATTN_ERR_MEMORY;
+    if (!work || work_words < need) return ATTN_ERR_WORKSPACE;
+    uint64_t *adj = work;                   // [n, words]: keys of query i, and i itself
+    uint64_t *reach = adj + n * words;      // [words]
+    uint64_t *frontier = reach + words;     // [words]
+    uint64_t *next = frontier + words;      // [words]
+    memset(adj, 0, n * words * sizeof *adj);
+    for (size_t i = 0; i < n; i++) {
+        adj[i * words + i / 64] |= 1ull << (i % 64);
+        for (size_t j = 0; j < n; j++)
+            if (mask[i * n + j]) adj[i * words + j / 64] |= 1ull << (j % 64);
+    }
+    for (size_t L = 0; L < max_layers; L++) reached[L] = 0;
+    size_t growing_until = 0;  /* the last layer at which some reach set grew */
+    for (size_t i = 0; i < n; i++) {
+        memset(reach, 0, words * sizeof *reach);
+        reach[i / 64] |= 1ull << (i % 64);
+        memcpy(frontier, reach, words * sizeof *reach);
+        size_t count = 1;
+        for (size_t L = 0; L < max_layers; L++) {
+            memset(next, 0, words * sizeof *next);
+            for (size_t w = 0; w < words; w++)
+                for (uint64_t bitsw = frontier[w]; bitsw; bitsw &= bitsw - 1) {
+                    size_t j = w * 64 + (size_t)__builtin_ctzll(bitsw);
+                    const uint64_t *row = adj + j * words;
+                    for (size_t t = 0; t < words; t++) next[t] |= row[t];
+                }
+            size_t added = 0;
+            for (size_t w = 0; w < words; w++) {
+                frontier[w] = next[w] & ~reach[w];
+                reach[w] |= frontier[w];
+                added += popcount64(frontier[w]);
+            }
+            count += added;
+            reached[L] += (double)count;
+            if (added && L + 1 > growing_until) growing_until = L + 1;
+        }
+    }
+    /* Stopped growing at layer growing_until (it still grew at the last
+     * layer computed if that equals max_layers; then the answer is unknown). */
+    *layers = growing_until < max_layers ? (growing_until > 0 ? growing_until : 1) : 0;
     return ATTN_OK;
 }

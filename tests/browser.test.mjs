@@ -128,3 +128,27 @@ test('randn gives bit-identical samples in Chromium (ES module and classic build
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('seeded masks (random, bigbird, lsh, kmeans) are identical in Chromium and Node', async () => {
+  const A = await createAttn();
+  const build = (B) => {
+    const x = B.randn(96, 8, { seed: 3 });
+    return [
+      B.mask('random', 96, { perRow: 5, seed: 11 }),
+      B.mask('bigbird', 96, { block: 8, seed: 12 }),
+      B.mask('lsh', 96, { x, buckets: 8, hashes: 2, seed: 13 }),
+      B.mask('kmeans', 96, { x, clusters: 9, seed: 14 }),
+    ].map((m) => [Array.from(m.data), m.assignments ? Array.from(m.assignments) : null]);
+  };
+  const want = build(A);
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#n=8`);
+  await heatmap(page);
+  const got = await page.evaluate(async (source) => {
+    const B = await window.attnlab.createAttn();
+    return (0, eval)(`(${source})`)(B);
+  }, build.toString());
+  assert.deepEqual(got, want);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -18,12 +18,69 @@ export interface Mask {
   rows: number;
   cols: number;
   data: Uint8Array;
-  kind?: MaskKind;
+  kind?: string;
+  /** lsh: rounds x n buckets; kmeans: n clusters. */
+  assignments?: Int32Array;
+}
+
+/** Compressed sparse rows: row i's keys are indices[indptr[i] .. indptr[i+1]-1]. */
+export interface CSRMask {
+  rows: number;
+  cols: number;
+  kind?: string;
+  format: 'csr';
+  nnz: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  /** Component bits of each listed cell. */
+  bits?: Uint8Array;
+  assignments?: Int32Array;
 }
 
 export type MaskLike = Mask | { rows: number; cols: number; data: ArrayLike<number> } | ArrayLike<number | boolean>[];
 
-export type MaskKind = 'full' | 'causal' | 'local';
+export type MaskKind =
+  | 'full' | 'causal' | 'local' | 'strided' | 'dilated' | 'fixed' | 'sparse-transformer'
+  | 'global' | 'random' | 'longformer' | 'bigbird' | 'lsh' | 'kmeans';
+
+/** Options of mask(); each kind reads its own (defaults in README). */
+export interface MaskOptions {
+  format?: 'dense' | 'csr';
+  causal?: boolean;
+  window?: number;
+  dilation?: number;
+  stride?: number;
+  block?: number;
+  summary?: number;
+  tokens?: ArrayLike<number>;
+  perRow?: number;
+  windowBlocks?: number;
+  globalBlocks?: number;
+  randomBlocks?: number;
+  seed?: number;
+  /** lsh / kmeans: the n x d points. */
+  x?: MatrixLike;
+  buckets?: number;
+  hashes?: number;
+  clusters?: number;
+  iterations?: number;
+}
+
+export interface MaskInfo {
+  nnz: number;
+  density: number;
+  perRow: { min: number; max: number; mean: number };
+}
+
+export interface MaskLayers {
+  /** Layers until no token reaches anything new (0: still growing at maxLayers). */
+  layers: number;
+  /** (i, j) pairs connected within L layers, L = 1 .. maxLayers. */
+  reached: Float64Array;
+  coverage: Float64Array;
+  /** Every token reaches every other. */
+  complete: boolean;
+}
 
 export type ErrorCode =
   | 'ERR_NULL' | 'ERR_SHAPE' | 'ERR_NONFINITE' | 'ERR_RANGE' | 'ERR_KIND'
@@ -116,13 +173,6 @@ export interface SoftmaxOptions {
   mask?: MaskLike | null;
 }
 
-export interface LocalMaskOptions {
-  /** Keys per side; default floor(sqrt(n)). */
-  window?: number;
-  /** Only keys j with 0 <= i - j <= window. Default false. */
-  causal?: boolean;
-}
-
 export interface Attn {
   readonly version: string;
   /** True when the SIMD kernels run. */
@@ -156,9 +206,17 @@ export interface Attn {
     seed?: number;
     causal?: boolean;
   }): KernelErrorSweepRow[];
-  mask(kind: 'full' | 'causal', n: number): Mask;
-  mask(kind: 'local', n: number, options?: LocalMaskOptions): Mask;
-  mask(kind: MaskKind, n: number, options?: LocalMaskOptions): Mask;
+  mask(kind: MaskKind, n: number, options?: MaskOptions & { format?: 'dense' }): Mask;
+  mask(kind: MaskKind, n: number, options: MaskOptions & { format: 'csr' }): CSRMask;
+  /** Reformer LSH buckets, hashes x n. */
+  lshBuckets(x: MatrixLike, options?: { buckets?: number; hashes?: number; seed?: number }): Int32Array;
+  /** Spherical k-means clusters, n. */
+  kmeans(x: MatrixLike, options?: { clusters?: number; iterations?: number; seed?: number }): Int32Array;
+  maskInfo(mask: MaskLike | CSRMask): MaskInfo;
+  maskCompose(a: MaskLike, b: MaskLike, op?: 'union' | 'intersection'): Mask;
+  maskLayers(mask: MaskLike, options?: { maxLayers?: number }): MaskLayers;
+  /** softmax over the allowed keys only, O(nnz d). */
+  sparseAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, mask: MaskLike | CSRMask, options?: { scale?: number }): Matrix;
   /** n x m weights; each row sums to 1, or is all 0 when nothing is allowed. */
   softmaxWeights(q: MatrixLike, k: MatrixLike, options?: SoftmaxOptions): Matrix;
   /** softmaxWeights(q, k) * v, streaming: O(n) extra memory. */

@@ -14,8 +14,10 @@ export const FEATURES = Object.freeze(['identity', 'elu+1', 'relu', 'taylor', 'e
   'favor-hyp', 'dpfp']);
 const PERFORMER = new Set(['favor+', 'favor-trig', 'favor-hyp']);
 
-/** Mask kinds this version builds. */
-export const MASK_KINDS = Object.freeze(['full', 'causal', 'local']);
+/** Mask kinds, in the core's numbering (lsh and kmeans both use its cluster rule). */
+export const MASK_KINDS = Object.freeze(['full', 'causal', 'local', 'strided', 'dilated', 'fixed',
+  'sparse-transformer', 'global', 'random', 'longformer', 'bigbird', 'lsh', 'kmeans']);
+const CLUSTER_KIND = 11;
 
 /** The largest single array handed to the core, in bytes (wasm32 memory is 4 GiB). */
 const MAX_ARRAY_BYTES = 2 ** 31 - 1;
@@ -139,6 +141,41 @@ function toQKV(where, q, k, v) {
   return { Q, K, V };
 }
 
+/** A CSR mask { rows, cols, format: 'csr', indptr, indices } of shape [rows, cols], checked. */
+function toCSR(where, mask, rows, cols) {
+  if (mask.rows !== rows || mask.cols !== cols) {
+    fail('ERR_SHAPE', where, `mask is ${mask.rows}x${mask.cols}, expected ${rows}x${cols}`);
+  }
+  const indptr = Int32Array.from(mask.indptr ?? []), indices = Int32Array.from(mask.indices ?? []);
+  if (indptr.length !== rows + 1 || indptr[0] !== 0 || indptr[rows] !== indices.length) {
+    fail('ERR_SHAPE', where, `mask.indptr must have ${rows + 1} entries from 0 to indices.length`);
+  }
+  for (let i = 0; i < rows; i++) {
+    if (indptr[i + 1] < indptr[i]) fail('ERR_RANGE', where, `mask.indptr decreases at row ${i}`);
+  }
+  for (let t = 0; t < indices.length; t++) {
+    if (indices[t] < 0 || indices[t] >= cols) fail('ERR_RANGE', where, `mask.indices[${t}] = ${indices[t]} is out of range`);
+  }
+  return { indptr, indices };
+}
+
+/** Allowed cells per row of a dense or CSR mask. */
+function rowCounts(where, mask) {
+  if (mask && mask.format === 'csr') {
+    const { indptr } = toCSR(where, mask, mask.rows, mask.cols);
+    return Array.from({ length: mask.rows }, (_, i) => indptr[i + 1] - indptr[i]);
+  }
+  const M = toShaped(where, 'mask', mask, MASK);
+  const counts = new Array(M.rows).fill(0);
+  for (let i = 0; i < M.rows; i++) {
+    for (let j = 0; j < M.cols; j++) counts[i] += M.data[i * M.cols + j] !== 0;
+  }
+  return counts;
+}
+
+/** A seed (integer in [0, 2^53)) as the two 32-bit halves that a uint64_t parameter takes from JS. */
+const seedWords = (seed) => [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
+
 function optObject(where, opts) {
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object') fail('ERR_TYPE', where, `options must be an object, got ${typeof opts}`);
@@ -182,9 +219,14 @@ export async function createAttn(options = {}) {
 
 class Attn {
   #core;
+  /** Mask spec field name -> id, read from the core. */
+  #maskFields = new Map();
 
   constructor(core, kernels) {
     this.#core = core;
+    for (let id = 0, name; (name = core._attn_mask_field_name(id)) !== 0; id++) {
+      this.#maskFields.set(core.UTF8ToString(name), id);
+    }
     const KERNELS = { scalar: 0, simd: 1 };
     const wantSimd = kernels === 'simd' && core._attn_simd_available() === 1;
     this.#check('createAttn', core._attn_use_kernels(wantSimd ? KERNELS.simd : KERNELS.scalar));
@@ -238,7 +280,13 @@ class Attn {
         core.HEAPU8.set(values, p);
         return p;
       },
+      i32: (values) => {
+        const p = heap.alloc(values.length * 4);
+        core.HEAP32.set(values, p >>> 2);
+        return p;
+      },
       readF32: (p, count) => core.HEAPF32.slice(p >>> 2, (p >>> 2) + count),
+      readI32: (p, count) => core.HEAP32.slice(p >>> 2, (p >>> 2) + count),
       readU8: (p, count) => core.HEAPU8.slice(p, p + count),
       /** Calls a *_workspace query and allocates that many floats. */
       workspace: (query, ...dims) => {
@@ -267,7 +315,7 @@ class Attn {
     const seed = optInt(where, 'seed', optObject(where, options).seed, 0, 0);
     return this.#withHeap(where, (heap, core) => {
       const rng = heap.alloc(core._attn_rng_size());
-      this.#check(where, core._attn_rng_seed(rng, seed % 2 ** 32, Math.floor(seed / 2 ** 32)));
+      this.#check(where, core._attn_rng_seed(rng, ...seedWords(seed)));
       const out = heap.alloc(rows * cols * 4);
       this.#check(where, core._attn_randn(rng, rows * cols, out));
       return { rows, cols, data: heap.readF32(out, rows * cols) };
@@ -285,7 +333,7 @@ class Attn {
     const orthogonal = optBool(where, 'orthogonal', opts.orthogonal, true);
     return this.#withHeap(where, (heap, core) => {
       const rng = heap.alloc(core._attn_rng_size());
-      this.#check(where, core._attn_rng_seed(rng, seed % 2 ** 32, Math.floor(seed / 2 ** 32)));
+      this.#check(where, core._attn_rng_seed(rng, ...seedWords(seed)));
       const out = heap.alloc(m * d * 4);
       this.#check(where, core._attn_random_features(rng, m, d, orthogonal ? 1 : 0, out));
       return { rows: m, cols: d, data: heap.readF32(out, m * d) };
@@ -294,28 +342,230 @@ class Attn {
 
   // --------------------------------------------------------------------- masks
 
-  /** An n x n mask of the given kind (see MASK_KINDS). */
+  /**
+   * An n x n mask of the given kind (MASK_KINDS; options and defaults in
+   * README). format 'csr' returns { rows, cols, kind, format, nnz, indptr,
+   * indices, bits } instead of dense data, for sizes whose dense mask would
+   * not fit. lsh and kmeans also return their assignments (rounds x n).
+   */
   mask(kind, n, options) {
     const where = 'mask';
     if (typeof kind !== 'string') fail('ERR_TYPE', where, `kind must be a string, got ${typeof kind}`);
-    if (!MASK_KINDS.includes(kind)) {
-      fail('ERR_KIND', where, `unknown mask kind '${kind}' (this version has ${MASK_KINDS.join(', ')})`);
-    }
+    const kindIndex = MASK_KINDS.indexOf(kind);
+    if (kindIndex < 0) fail('ERR_KIND', where, `unknown mask kind '${kind}' (one of ${MASK_KINDS.join(', ')})`);
     checkDim(where, 'n', n);
-    checkBytes(where, 'the mask', n * n, 1);
+    if (n > 2 ** 31 - 1) fail('ERR_MEMORY', where, `n = ${n} is more than int32 indices address`);
     const opts = optObject(where, options);
-    return this.#withHeap(where, (heap, core) => {
-      const out = heap.alloc(n * n);
-      if (kind === 'full') {
-        this.#check(where, core._attn_mask_full(n, n, out));
-      } else if (kind === 'causal') {
-        this.#check(where, core._attn_mask_causal(n, n, out));
-      } else {
-        const window = optInt(where, 'window', opts.window, Math.floor(Math.sqrt(n)), 0);
-        const causal = optBool(where, 'causal', opts.causal, false);
-        this.#check(where, core._attn_mask_local(n, Math.min(window, n), causal ? 1 : 0, out));
+    const format = opts.format ?? 'dense';
+    if (format !== 'dense' && format !== 'csr') fail('ERR_KIND', where, `format must be 'dense' or 'csr', got ${format}`);
+    if (format === 'dense') checkBytes(where, 'the mask', n * n, 1);
+    const root = Math.max(1, Math.round(Math.sqrt(n)));
+    const int = (name, fallback, min = 0) => optInt(where, name, opts[name], fallback, min);
+    const fields = { causal: optBool(where, 'causal', opts.causal, false) ? 1 : 0 };
+    let tokens = null;
+    const readTokens = () => {
+      const list = opts.tokens ?? [0];
+      if (!Array.isArray(list) && !ArrayBuffer.isView(list)) fail('ERR_TYPE', where, 'tokens must be an array of indices');
+      tokens = Int32Array.from(list, (t, i) => {
+        if (typeof t !== 'number' || !isInt(t) || t < 0 || t >= n) {
+          fail('ERR_RANGE', where, `tokens[${i}] = ${t} is not a token index in [0, ${n - 1}]`);
+        }
+        return t;
+      });
+      fields.nTokens = tokens.length;
+    };
+    switch (kind) {
+      case 'local': fields.window = int('window', Math.floor(Math.sqrt(n))); break;
+      case 'strided': fields.stride = int('stride', root, 1); break;
+      case 'dilated': case 'longformer':
+        fields.window = int('window', Math.floor(Math.sqrt(n)));
+        fields.dilation = int('dilation', kind === 'dilated' ? 2 : 1, 1);
+        if (kind === 'longformer') readTokens();
+        break;
+      case 'fixed':
+        fields.block = int('block', root, 1);
+        fields.summary = int('summary', 1);
+        if (fields.summary > fields.block) fail('ERR_RANGE', where, `summary ${fields.summary} exceeds block ${fields.block}`);
+        break;
+      case 'sparse-transformer': fields.stride = int('stride', root, 1); break;
+      case 'global': readTokens(); break;
+      case 'random': fields.perRow = int('perRow', Math.min(n, 3)); fields.seed = int('seed', 0); break;
+      case 'bigbird': {
+        let fallback = 1;  // the largest divisor of n not above sqrt(n)
+        for (let b = root; b >= 1; b--) if (n % b === 0) { fallback = b; break; }
+        fields.block = int('block', fallback, 1);
+        if (n % fields.block !== 0) fail('ERR_RANGE', where, `block ${fields.block} does not divide n = ${n}`);
+        fields.windowBlocks = int('windowBlocks', 3, 1);
+        if (fields.windowBlocks % 2 === 0) fail('ERR_RANGE', where, `windowBlocks must be odd, got ${fields.windowBlocks}`);
+        fields.globalBlocks = int('globalBlocks', 1);
+        fields.randomBlocks = int('randomBlocks', 3);
+        fields.seed = int('seed', 0);
+        break;
       }
-      return { rows: n, cols: n, kind, data: heap.readU8(out, n * n) };
+      default: break;
+    }
+    const assignments = kind === 'lsh' ? this.lshBuckets(opts.x, { buckets: opts.buckets, hashes: opts.hashes, seed: opts.seed }, n)
+      : kind === 'kmeans' ? this.kmeans(opts.x, { clusters: opts.clusters, iterations: opts.iterations, seed: opts.seed }, n)
+        : null;
+    if (assignments) fields.rounds = assignments.length / n;
+    return this.#withHeap(where, (heap, core) => {
+      const spec = heap.alloc(core._attn_mask_spec_size());
+      this.#check(where, core._attn_mask_spec_init(spec, assignments ? CLUSTER_KIND : kindIndex, n));
+      for (const [name, value] of Object.entries(fields)) {
+        this.#check(where, core._attn_mask_spec_set(spec, this.#maskFields.get(name), value));
+      }
+      const ptok = tokens && tokens.length ? heap.i32(tokens) : 0;
+      const passign = assignments ? heap.i32(assignments) : 0;
+      this.#check(where, core._attn_mask_spec_set_arrays(spec, ptok, passign));
+      const extra = assignments ? { assignments } : {};
+      if (format === 'dense') {
+        const out = heap.alloc(n * n);
+        this.#check(where, core._attn_mask_dense(spec, out));
+        return { rows: n, cols: n, kind, data: heap.readU8(out, n * n), ...extra };
+      }
+      const row = heap.alloc(n);
+      const count = heap.alloc(4);
+      this.#check(where, core._attn_mask_nnz(spec, count, row));
+      const nnz = core.HEAPU32[count >>> 2];
+      checkBytes(where, 'the mask indices', nnz, 4);
+      const indptr = heap.alloc((n + 1) * 4), indices = heap.alloc(nnz * 4), bits = heap.alloc(nnz);
+      this.#check(where, core._attn_mask_csr(spec, nnz, indptr, indices, bits, row));
+      return {
+        rows: n, cols: n, kind, format: 'csr', nnz,
+        indptr: heap.readI32(indptr, n + 1), indices: heap.readI32(indices, nnz), bits: heap.readU8(bits, nnz), ...extra,
+      };
+    });
+  }
+
+  /** Reformer LSH buckets of the rows of x: Int32Array hashes x n (row r = round r). */
+  lshBuckets(x, options, expectRows) {
+    const where = 'lshBuckets';
+    if (x === undefined) fail('ERR_TYPE', where, 'x (the n x d points to hash) is required');
+    const X = toMatrix(where, 'x', x);
+    if (expectRows !== undefined && X.rows !== expectRows) fail('ERR_SHAPE', where, `x has ${X.rows} rows, n is ${expectRows}`);
+    const opts = optObject(where, options);
+    const buckets = optInt(where, 'buckets', opts.buckets, 8, 2, 2 ** 30);
+    if (buckets % 2 !== 0) fail('ERR_RANGE', where, `buckets must be even, got ${buckets}`);
+    const hashes = optInt(where, 'hashes', opts.hashes, 1, 1, 1024);
+    const seed = optInt(where, 'seed', opts.seed, 0, 0);
+    checkBytes(where, 'the assignments', X.rows * hashes, 4);
+    return this.#withHeap(where, (heap, core) => {
+      const px = heap.f32(X.data);
+      const out = heap.alloc(X.rows * hashes * 4);
+      const work = heap.workspace(core._attn_lsh_workspace, X.cols, buckets);
+      this.#check(where, core._attn_lsh_buckets(X.rows, X.cols, px, buckets, hashes, ...seedWords(seed), out,
+        work.ptr, work.floats));
+      return heap.readI32(out, X.rows * hashes);
+    });
+  }
+
+  /** Spherical k-means (Routing Transformer) of the rows of x: Int32Array n of cluster indices. */
+  kmeans(x, options, expectRows) {
+    const where = 'kmeans';
+    if (x === undefined) fail('ERR_TYPE', where, 'x (the n x d points to cluster) is required');
+    const X = toMatrix(where, 'x', x);
+    if (expectRows !== undefined && X.rows !== expectRows) fail('ERR_SHAPE', where, `x has ${X.rows} rows, n is ${expectRows}`);
+    const opts = optObject(where, options);
+    const clusters = optInt(where, 'clusters', opts.clusters, Math.max(1, Math.round(Math.sqrt(X.rows))), 1, X.rows);
+    const iterations = optInt(where, 'iterations', opts.iterations, 10, 0, 10000);
+    const seed = optInt(where, 'seed', opts.seed, 0, 0);
+    return this.#withHeap(where, (heap, core) => {
+      const px = heap.f32(X.data);
+      const out = heap.alloc(X.rows * 4);
+      const work = heap.workspace(core._attn_kmeans_workspace, X.rows, X.cols, clusters);
+      this.#check(where, core._attn_kmeans(X.rows, X.cols, px, clusters, iterations, ...seedWords(seed), out,
+        work.ptr, work.floats));
+      return heap.readI32(out, X.rows);
+    });
+  }
+
+  /** { nnz, density, perRow: { min, max, mean } } of a dense or CSR mask. */
+  maskInfo(mask) {
+    const where = 'maskInfo';
+    const counts = rowCounts(where, mask);
+    let nnz = 0, min = Infinity, max = 0;
+    for (const c of counts) {
+      nnz += c;
+      min = Math.min(min, c);
+      max = Math.max(max, c);
+    }
+    return { nnz, density: nnz / (mask.rows * mask.cols), perRow: { min, max, mean: nnz / mask.rows } };
+  }
+
+  /**
+   * Union or intersection of two dense masks of one shape. Allowed cells keep
+   * the component bits of both (so a picture still colours them).
+   */
+  maskCompose(a, b, op = 'union') {
+    const where = 'maskCompose';
+    if (op !== 'union' && op !== 'intersection') fail('ERR_KIND', where, `op must be 'union' or 'intersection', got ${op}`);
+    const A = toShaped(where, 'a', a, MASK);
+    const B = toMask(where, 'b', b, A.rows, A.cols);
+    const data = new Uint8Array(A.data.length);
+    for (let i = 0; i < data.length; i++) {
+      const x = A.data[i], y = B.data[i];
+      data[i] = op === 'union' || (x && y) ? x | y : 0;
+    }
+    return { rows: A.rows, cols: A.cols, kind: op, data };
+  }
+
+  /**
+   * How many stacked layers of a square mask (with the residual path) until
+   * no token reaches anything new: { layers (0 if still growing at
+   * maxLayers), reached (pairs per layer), coverage (reached / n^2),
+   * complete (every token reaches every other) }.
+   */
+  maskLayers(mask, options) {
+    const where = 'maskLayers';
+    const M = toShaped(where, 'mask', mask, MASK);
+    if (M.rows !== M.cols) fail('ERR_SHAPE', where, `mask must be square, got ${M.rows}x${M.cols}`);
+    const n = M.rows;
+    const maxLayers = optInt(where, 'maxLayers', optObject(where, options).maxLayers, Math.min(n, 256), 1, 1e6);
+    const words = (n + 3) * Math.ceil(n / 64);
+    checkBytes(where, 'the bitsets', words, 8);
+    return this.#withHeap(where, (heap, core) => {
+      const pm = heap.u8(M.data);
+      const reached = heap.alloc(maxLayers * 8), layers = heap.alloc(4);
+      const work = heap.alloc(words * 8);
+      this.#check(where, core._attn_mask_layers(n, pm, maxLayers, reached, layers, work, words));
+      const r = core.HEAPF64.slice(reached >>> 3, (reached >>> 3) + maxLayers);
+      return {
+        layers: core.HEAPU32[layers >>> 2],
+        reached: r,
+        coverage: r.map((x) => x / (n * n)),
+        complete: r[maxLayers - 1] === n * n,
+      };
+    });
+  }
+
+  /** softmax attention over the allowed keys of a mask (dense or CSR), O(nnz d). */
+  sparseAttention(q, k, v, mask, options) {
+    const where = 'sparseAttention';
+    if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+    const { Q, K, V } = toQKV(where, q, k, v);
+    const [n, m, d, dv] = [Q.rows, K.rows, Q.cols, V.cols];
+    const scale = optNumber(where, 'scale', optObject(where, options).scale, 1 / Math.sqrt(d));
+    checkBytes(where, 'the output', n * dv, 4);
+    const csr = mask && mask.format === 'csr' ? toCSR(where, mask, n, m) : null;
+    const dense = csr ? null : toMask(where, 'mask', mask, n, m);
+    return this.#withHeap(where, (heap, core) => {
+      let indptr, indices;
+      if (csr) {
+        indptr = heap.i32(csr.indptr);
+        indices = heap.i32(csr.indices);
+      } else {
+        let nnz = 0;
+        for (let i = 0; i < dense.data.length; i++) nnz += dense.data[i] !== 0;
+        checkBytes(where, 'the mask indices', nnz, 4);
+        indptr = heap.alloc((n + 1) * 4);
+        indices = heap.alloc(nnz * 4);
+        this.#check(where, core._attn_dense_to_csr(n, m, heap.u8(dense.data), nnz, indptr, indices));
+      }
+      const pq = heap.f32(Q.data), pk = heap.f32(K.data), pv = heap.f32(V.data);
+      const out = heap.alloc(n * dv * 4);
+      const work = heap.alloc(m * 4);
+      this.#check(where, core._attn_sparse_attention(n, m, d, dv, pq, pk, pv, scale, indptr, indices, out, work, m));
+      return { rows: n, cols: dv, data: heap.readF32(out, n * dv) };
     });
   }
 

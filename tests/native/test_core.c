@@ -157,38 +157,182 @@ static void test_rng(void) {
     free(x);
 }
 
+/* A spec for kind with the fields most kinds use. */
+static attn_mask_spec make_spec(int kind, size_t n, const int32_t *tokens, size_t n_tokens,
+                                const int32_t *assignments) {
+    attn_mask_spec s;
+    attn_mask_spec_init(&s, kind, n);
+    attn_mask_spec_set(&s, 1, 3);   /* window */
+    attn_mask_spec_set(&s, 2, 2);   /* dilation */
+    attn_mask_spec_set(&s, 3, 4);   /* stride */
+    attn_mask_spec_set(&s, 4, 4);   /* block */
+    attn_mask_spec_set(&s, 5, 1);   /* summary */
+    attn_mask_spec_set(&s, 6, (double)n_tokens);
+    attn_mask_spec_set(&s, 7, 3);   /* perRow */
+    attn_mask_spec_set(&s, 8, 3);   /* windowBlocks */
+    attn_mask_spec_set(&s, 9, 1);   /* globalBlocks */
+    attn_mask_spec_set(&s, 10, 2);  /* randomBlocks */
+    attn_mask_spec_set(&s, 11, 7);  /* seed */
+    attn_mask_spec_set(&s, 12, 2);  /* rounds */
+    attn_mask_spec_set_arrays(&s, tokens, assignments);
+    return s;
+}
+
+/* Every kind: dense, nnz and CSR agree; the rules of the simple kinds hold;
+ * bad specs are refused. (tests/masks.test.mjs checks every rule.) */
 static void test_masks(void) {
-    size_t sizes[] = {1, 2, 7, 64, 100};
+    size_t sizes[] = {1, 7, 64, 100};
+    int32_t tokens[] = {0, 5};
     for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
-        size_t n = sizes[t];
-        uint8_t *mk = malloc(n * (n + 3));
-        int ok = attn_mask_full(n, n + 3, mk) == ATTN_OK;
-        for (size_t c = 0; c < n * (n + 3); c++) ok &= mk[c] == ATTN_MASK_LOCAL;
-        CHECK(ok, "full n=%zu", n);
-        ok = attn_mask_causal(n, n + 3, mk) == ATTN_OK;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n + 3; j++) ok &= (mk[i * (n + 3) + j] != 0) == (j <= i);
-        CHECK(ok, "causal n=%zu", n);
-        size_t windows[] = {0, 1, 3, 1000};
-        for (size_t w = 0; w < 4; w++)
+        size_t n = sizes[t] < 8 ? 8 : sizes[t];  /* bigbird: block 4 divides n */
+        if (sizes[t] == 7) n = 12;
+        int32_t *assign = malloc(2 * n * sizeof *assign);
+        for (size_t i = 0; i < 2 * n; i++) assign[i] = (int32_t)(i * 7 % 5);
+        uint8_t *dense = malloc(n * n), *work = malloc(n), *bits = malloc(n * n);
+        int32_t *indptr = malloc((n + 1) * sizeof *indptr), *indices = malloc(n * n * sizeof *indices);
+        for (int kind = 0; kind < ATTN_MASK_KIND_COUNT; kind++)
             for (int causal = 0; causal < 2; causal++) {
-                size_t win = windows[w];
-                ok = attn_mask_local(n, win, causal, mk) == ATTN_OK;
-                for (size_t i = 0; i < n; i++)
-                    for (size_t j = 0; j < n; j++) {
-                        long diff = (long)i - (long)j;
-                        int want = causal ? diff >= 0 && diff <= (long)win : labs(diff) <= (long)win;
-                        ok &= (mk[i * n + j] != 0) == want;
-                    }
-                CHECK(ok, "local n=%zu window=%zu causal=%d", n, win, causal);
+                attn_mask_spec s = make_spec(kind, n, tokens, 2, assign);
+                attn_mask_spec_set(&s, 0, causal);
+                size_t nnz = 0;
+                int ok = attn_mask_dense(&s, dense) == ATTN_OK && attn_mask_nnz(&s, &nnz, work) == ATTN_OK &&
+                         attn_mask_csr(&s, n * n, indptr, indices, bits, work) == ATTN_OK;
+                size_t count = 0;
+                for (size_t c = 0; c < n * n; c++) count += dense[c] != 0;
+                ok &= count == nnz && (size_t)indptr[n] == nnz;
+                for (size_t i = 0; i < n && ok; i++)
+                    for (int32_t p = indptr[i]; p < indptr[i + 1]; p++)
+                        ok &= dense[i * n + indices[p]] == bits[p] && bits[p] != 0 &&
+                              (p == indptr[i] || indices[p] > indices[p - 1]);
+                if (kind == ATTN_MASK_KIND_CAUSAL || kind == ATTN_MASK_KIND_LOCAL)
+                    for (size_t i = 0; i < n; i++)
+                        for (size_t j = 0; j < n; j++) {
+                            long diff = (long)i - (long)j;
+                            int want = kind == ATTN_MASK_KIND_CAUSAL ? diff >= 0
+                                       : causal ? diff >= 0 && diff <= 3 : labs(diff) <= 3;
+                            ok &= (dense[i * n + j] == ATTN_MASK_LOCAL) == want;
+                        }
+                CHECK(ok, "mask kind %d n=%zu causal=%d (nnz %zu)", kind, n, causal, nnz);
+                if (nnz > 0)
+                    CHECK(attn_mask_csr(&s, nnz - 1, indptr, indices, bits, work) == ATTN_ERR_WORKSPACE,
+                          "csr capacity kind %d", kind);
             }
-        free(mk);
+        free(assign), free(dense), free(work), free(bits), free(indptr), free(indices);
     }
+    attn_mask_spec s;
     uint8_t one;
-    CHECK(attn_mask_local(1, SIZE_MAX, 0, &one) == ATTN_OK && one == ATTN_MASK_LOCAL, "huge window");
-    CHECK(attn_mask_full(0, 3, &one) == ATTN_ERR_SHAPE, "mask n=0");
-    CHECK(attn_mask_causal(3, 3, NULL) == ATTN_ERR_NULL, "mask NULL");
-    CHECK(attn_mask_full(SIZE_MAX / 2, 3, &one) == ATTN_ERR_MEMORY, "mask overflow");
+    int32_t bad_token[] = {9};
+    s = make_spec(ATTN_MASK_KIND_FULL, 0, NULL, 0, NULL);
+    CHECK(attn_mask_dense(&s, &one) == ATTN_ERR_SHAPE, "n = 0");
+    s = make_spec(99, 4, NULL, 0, NULL);
+    CHECK(attn_mask_dense(&s, &one) == ATTN_ERR_KIND, "unknown kind");
+    s = make_spec(ATTN_MASK_KIND_STRIDED, 4, NULL, 0, NULL);
+    attn_mask_spec_set(&s, 3, 0);
+    CHECK(attn_mask_check(&s) == ATTN_ERR_RANGE, "stride 0");
+    s = make_spec(ATTN_MASK_KIND_BIGBIRD, 10, NULL, 0, NULL);
+    CHECK(attn_mask_check(&s) == ATTN_ERR_RANGE, "block 4 does not divide 10");
+    s = make_spec(ATTN_MASK_KIND_BIGBIRD, 16, NULL, 0, NULL);
+    attn_mask_spec_set(&s, 8, 2);
+    CHECK(attn_mask_check(&s) == ATTN_ERR_RANGE, "even window blocks");
+    s = make_spec(ATTN_MASK_KIND_GLOBAL, 4, bad_token, 1, NULL);
+    CHECK(attn_mask_check(&s) == ATTN_ERR_RANGE, "token out of range");
+    s = make_spec(ATTN_MASK_KIND_GLOBAL, 4, NULL, 1, NULL);
+    CHECK(attn_mask_check(&s) == ATTN_ERR_NULL, "tokens NULL");
+    s = make_spec(ATTN_MASK_KIND_CLUSTER, 4, NULL, 0, NULL);
+    CHECK(attn_mask_check(&s) == ATTN_ERR_NULL, "assignments NULL");
+    s = make_spec(ATTN_MASK_KIND_FIXED, 4, NULL, 0, NULL);
+    attn_mask_spec_set(&s, 5, 5);
+    CHECK(attn_mask_check(&s) == ATTN_ERR_RANGE, "summary > block");
+    CHECK(attn_mask_spec_set(&s, 1, -1) == ATTN_ERR_RANGE, "negative field");
+    CHECK(attn_mask_spec_set(&s, 1, 1.5) == ATTN_ERR_RANGE, "fractional field");
+    CHECK(attn_mask_spec_set(&s, 99, 1) == ATTN_ERR_KIND, "unknown field");
+    CHECK(strcmp(attn_mask_field_name(1), "window") == 0 && attn_mask_field_name(13) == NULL, "field names");
+}
+
+/* LSH and k-means: partitions, duplicates together; layers of simple masks. */
+static void test_clusters_and_layers(void) {
+    size_t n = 50, d = 6;
+    float *x = random_matrix(n, d, 1);
+    memcpy(x + 7 * d, x + 3 * d, d * sizeof *x);  /* row 7 duplicates row 3 */
+    for (size_t l = 0; l < d; l++) x[9 * d + l] = 2.5f * x[3 * d + l];  /* same direction */
+    int32_t assign[4 * 50];
+    float work[4096];
+    CHECK(attn_lsh_buckets(n, d, x, 8, 4, 3, assign, work, 4096) == ATTN_OK, "lsh");
+    int ok = 1;
+    for (size_t r = 0; r < 4; r++) {
+        ok &= assign[r * n + 7] == assign[r * n + 3] && assign[r * n + 9] == assign[r * n + 3];
+        for (size_t i = 0; i < n; i++) ok &= assign[r * n + i] >= 0 && assign[r * n + i] < 8;
+    }
+    CHECK(ok, "lsh buckets in range, duplicates and scaled copies together");
+    CHECK(attn_lsh_buckets(n, d, x, 7, 1, 3, assign, work, 4096) == ATTN_ERR_RANGE, "odd buckets");
+    CHECK(attn_lsh_buckets(n, d, x, 8, 0, 3, assign, work, 4096) == ATTN_ERR_RANGE, "0 hashes");
+    size_t lw, kw;
+    CHECK(attn_lsh_workspace(d, 8, &lw) == ATTN_OK && lw == (d + 64) * 4, "lsh workspace");
+    CHECK(attn_lsh_buckets(n, d, x, 8, 1, 3, assign, work, lw - 1) == ATTN_ERR_WORKSPACE, "lsh work");
+    CHECK(attn_kmeans(n, d, x, 5, 10, 1, assign, work, 4096) == ATTN_OK, "kmeans");
+    ok = assign[7] == assign[3] && assign[9] == assign[3];
+    for (size_t i = 0; i < n; i++) ok &= assign[i] >= 0 && assign[i] < 5;
+    CHECK(ok, "kmeans clusters in range, duplicates together");
+    CHECK(attn_kmeans(n, d, x, 51, 10, 1, assign, work, 4096) == ATTN_ERR_RANGE, "more clusters than rows");
+    CHECK(attn_kmeans_workspace(n, d, 5, &kw) == ATTN_OK && kw <= 4096, "kmeans workspace");
+    CHECK(attn_kmeans(n, d, x, 5, 10, 1, assign, work, kw - 1) == ATTN_ERR_WORKSPACE, "kmeans work");
+    free(x);
+
+    /* A causal window of 1 on n tokens: token i reaches i - L after L layers;
+     * everything reachable (all j <= i) after n - 1 layers. */
+    size_t m = 20, words = 1;
+    uint8_t *mask = malloc(m * m);
+    attn_mask_spec s = make_spec(ATTN_MASK_KIND_LOCAL, m, NULL, 0, NULL);
+    attn_mask_spec_set(&s, 1, 1);
+    attn_mask_spec_set(&s, 0, 1);
+    attn_mask_dense(&s, mask);
+    double reached[40];
+    size_t layers;
+    uint64_t bits[(20 + 3) * 1];
+    CHECK(attn_mask_layers(m, mask, 40, reached, &layers, bits, (m + 3) * words) == ATTN_OK, "layers");
+    CHECK(layers == m - 1 && reached[39] == m * (m + 1) / 2.0 && reached[0] == 2 * m - 1,
+          "causal window 1: %zu layers, %g pairs", layers, reached[39]);
+    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, (m + 3) * words) == ATTN_OK && layers == 0,
+          "still growing after 5 layers");
+    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, m) == ATTN_ERR_WORKSPACE, "layers work");
+    free(mask);
+}
+
+/* Sparse attention equals softmax attention with the same (dense) mask. */
+static void test_sparse(void) {
+    size_t n = 70, d = 9, dv = 5;
+    float *q = random_matrix(n, d, 1), *k = random_matrix(n, d, 1), *v = random_matrix(n, dv, 1);
+    int32_t tokens[] = {3};
+    uint8_t *mask = malloc(n * n);
+    int32_t *indptr = malloc((n + 1) * sizeof *indptr), *indices = malloc(n * n * sizeof *indices);
+    float *y = malloc(n * dv * sizeof *y), *ref = malloc(n * dv * sizeof *ref);
+    size_t wa;
+    attn_softmax_attention_workspace(n, n, d, dv, &wa);
+    float *work = malloc(wa * sizeof *work);
+    for (int kernels = 0; kernels <= attn_simd_available(); kernels++) {
+        attn_use_kernels(kernels);
+        int kinds[] = {ATTN_MASK_KIND_LOCAL, ATTN_MASK_KIND_LONGFORMER, ATTN_MASK_KIND_RANDOM};
+        for (int t = 0; t < 3; t++) {
+            attn_mask_spec s = make_spec(kinds[t], n, tokens, 1, NULL);
+            attn_mask_dense(&s, mask);
+            for (size_t j = 0; j < n; j++) mask[5 * n + j] = 0;  /* an empty row */
+            CHECK(attn_dense_to_csr(n, n, mask, n * n, indptr, indices) == ATTN_OK, "dense to csr");
+            attn_status a = attn_sparse_attention(n, n, d, dv, q, k, v, 0.4f, indptr, indices, y, work, n);
+            attn_status b = attn_softmax_attention(n, n, d, dv, q, k, v, 0.4f, 0, mask, ref, work, wa);
+            double worst = 0;
+            for (size_t c = 0; c < n * dv; c++) worst = fmax(worst, fabs(y[c] - ref[c]));
+            CHECK(a == ATTN_OK && b == ATTN_OK && worst < 1e-5, "sparse = masked softmax, kind %d %s: %g",
+                  kinds[t], kernels ? "simd" : "scalar", worst);
+            CHECK(y[5 * dv] == 0.0f, "empty row gives 0");
+        }
+    }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+    indices[0] = (int32_t)n;
+    CHECK(attn_sparse_attention(n, n, d, dv, q, k, v, 1, indptr, indices, y, work, n) == ATTN_ERR_RANGE, "index >= m");
+    indices[0] = 0;
+    indptr[1] = indptr[2] + 1;
+    CHECK(attn_sparse_attention(n, n, d, dv, q, k, v, 1, indptr, indices, y, work, n) == ATTN_ERR_RANGE, "decreasing");
+    free(q), free(k), free(v), free(mask), free(indptr), free(indices), free(y), free(ref), free(work);
 }
 
 /* One case of softmax weights and outputs against the reference. */
@@ -441,6 +585,8 @@ int main(void) {
     test_bad_inputs();
     test_blocked_rows();
     test_linear();
+    test_clusters_and_layers();
+    test_sparse();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
