@@ -90,3 +90,15 @@ const kinds = {
 for (const [kind, opts] of Object.entries(kinds)) {
   console.log(`  ${kind.padEnd(19)} ${time(() => simd.mask(kind, 4096, opts), 5).toFixed(1).padStart(7)} ms`);
 }
+
+console.log('\ncapacity sweeps: S = 20..600 step 20, 3 trials, dKey = 64 (ms per full sweep; error at S = 60 / 200 / 600)');
+for (const [feature, nu] of [['identity', 1], ['dpfp', 1], ['dpfp', 2], ['dpfp', 3], ['favor+', 1]]) {
+  for (const rule of ['sum', 'delta']) {
+    const t0 = performance.now();
+    const curve = simd.capacity({ feature, nu, rule, features: 128 });
+    const ms = performance.now() - t0;
+    const at = (s) => curve.find((r) => r.size === s).error.toFixed(3);
+    const name = feature === 'dpfp' ? `dpfp-${nu}` : feature;
+    console.log(`  ${name.padEnd(9)} ${rule.padEnd(6)} ${ms.toFixed(0).padStart(6)} ms   ${at(60)} / ${at(200)} / ${at(600)}`);
+  }
+}

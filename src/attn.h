@@ -15,6 +15,8 @@
  *     - kernel (linear) attention: feature maps phi (attn_feature_map), the
  *       n x m weights they imply (attn_kernel_weights) and outputs in O(n)
  *       (attn_linear_attention), Performer random features;
+ *     - fast weight memory: the sum and delta rules written step by step,
+ *       and the capacity experiment (attn_fast_weights, attn_capacity);
  *     - masks (attn_mask_*): local, strided, dilated, fixed, Sparse
  *       Transformer, global, random, Longformer, BigBird, LSH buckets and
  *       k-means clusters; sparse attention over them in O(nnz);
@@ -57,6 +59,7 @@
  *   softmax.c   softmax weights and streaming outputs
  *   features.c  feature maps phi and Performer random features
  *   linear.c    kernel weights and linear attention (plain and causal)
+ *   fastweight.c  fast weight memory (sum, delta, gated delta), capacity
  *   kernels.c   kernel table: SIMD (GCC/Clang vector extensions, which
  *               compile to wasm simd128 or SSE) beside a scalar reference
  *   internal.h  declarations shared between the .c files (attn__ prefix)
@@ -390,8 +393,9 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
  * for keys, the query factor dropped). These constants cancel in normalised
  * attention weights, and keep every feature finite for large inputs. Without
  * stabilize the maps are the unbiased estimators of exp(q.k / sqrt d).
- * normalize: divide each row by the sum of its features (fast weight
- * programmers' sum normalisation); a row summing to 0 stays 0. */
+ * normalize: ATTN_NORMALIZE_SUM divides each row by the sum of its features
+ * (fast weight programmers' sum normalisation), ATTN_NORMALIZE_L2 by its
+ * Euclidean norm (DeltaNet); a row whose sum or norm is 0 stays 0. */
 typedef enum attn_feature {
     ATTN_FEATURE_IDENTITY = 0,
     ATTN_FEATURE_ELU1 = 1,
@@ -407,6 +411,12 @@ typedef enum attn_feature {
 
 typedef enum attn_role { ATTN_ROLE_QUERY = 0, ATTN_ROLE_KEY = 1 } attn_role;
 
+typedef enum attn_normalize {
+    ATTN_NORMALIZE_NONE = 0,
+    ATTN_NORMALIZE_SUM = 1,
+    ATTN_NORMALIZE_L2 = 2
+} attn_normalize;
+
 /* A feature map and its parameters. */
 typedef struct attn_feature_spec {
     int feature;             /* attn_feature */
@@ -415,7 +425,7 @@ typedef struct attn_feature_spec {
     size_t nu;               /* DPFP order, >= 1 */
     float kernel_eps;        /* RELU: added to every feature (1e-3) */
     int stabilize;           /* Performer maps: see above */
-    int normalize;           /* divide by the feature sum */
+    int normalize;           /* attn_normalize */
 } attn_feature_spec;
 
 /* For bindings that cannot lay out the struct: its size, and a setter. */
@@ -464,6 +474,54 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
                                   int causal, float eps,
                                   float *out,      // [n, dv] output
                                   float *work, size_t work_floats);  // [work_floats]
+
+/* ---- fast weight memory -------------------------------------------------
+ * Causal linear attention as a fast weight programmer (Schlag, Irie &
+ * Schmidhuber 2021): a memory W [dv, dim] starts at 0 and is written once
+ * per step t with phi = phi(k_t) (role key), then read with phi(q_t):
+ *
+ *   SUM          W_t = W_{t-1} + v_t phi^T
+ *   DELTA        vbar = W_{t-1} phi;  W_t = W_{t-1} + beta_t (v_t - vbar) phi^T
+ *   GATED_DELTA  W' = alpha_t W_{t-1}, then the DELTA step from W'
+ *   read         y_t = W_t phi(q_t)
+ *
+ * beta and alpha: per-step arrays [T] or NULL for the scalars, all in [0, 1].
+ * Optional outputs (NULL to skip): states [T, dv, dim], W after each step;
+ * errors [T, T], errors[t, s] = 1/2 |v_s - W_t phi(k_s)|^2 for s <= t (how
+ * much every earlier memory is damaged by later writes), 0 for s > t. */
+typedef enum attn_rule {
+    ATTN_RULE_SUM = 0,
+    ATTN_RULE_DELTA = 1,
+    ATTN_RULE_GATED_DELTA = 2
+} attn_rule;
+
+/* Workspace length in floats for attn_fast_weights. */
+attn_status attn_fast_weights_workspace(const attn_feature_spec *spec, size_t T, size_t d, size_t dv,
+                                        size_t *floats);
+attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T, size_t d, size_t dv,
+                              const float *keys,     // [T, d]
+                              const float *values,   // [T, dv]
+                              const float *queries,  // [T, d] or NULL (the keys)
+                              const float *beta,     // [T] or NULL
+                              float beta_scalar,
+                              const float *alpha,    // [T] or NULL
+                              float alpha_scalar,
+                              float *outputs,        // [T, dv]
+                              float *final,          // [dv, dim]
+                              float *states,         // [T, dv, dim] or NULL
+                              float *errors,         // [T, T] or NULL
+                              float *work, size_t work_floats);  // [work_floats]
+
+/* The capacity experiment: store `size` pairs (key k_s ~ N(0, I_dkey), value
+ * the one-hot e_s of length size) with the rule, read every key back with
+ * itself as the query, and average 1/2 |e_s - y_s|^2 over the keys and over
+ * `trials` draws (trial t seeded by seed + t). 0.5 means total failure. The
+ * spec gives the feature map (its projection, if any, has width dkey). */
+attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, size_t size,
+                                    size_t *floats);
+attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, size_t size,
+                          float beta, size_t trials, uint64_t seed, double *error,
+                          float *work, size_t work_floats);  // [work_floats]
 
 #ifdef __cplusplus
 }

@@ -60,6 +60,7 @@ static attn_status check_spec(const attn_feature_spec *spec, size_t d, size_t *d
     }
     if (spec->feature == ATTN_FEATURE_RELU && !(spec->kernel_eps >= 0 && isfinite(spec->kernel_eps)))
         return ATTN_ERR_RANGE;
+    if (spec->normalize < ATTN_NORMALIZE_NONE || spec->normalize > ATTN_NORMALIZE_L2) return ATTN_ERR_KIND;
     return ATTN_OK;
 }
 
@@ -220,12 +221,16 @@ attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, 
         performer(spec, role, n, d, x, out, dim, work);
         break;
     }
-    if (spec->normalize) {
+    if (spec->normalize != ATTN_NORMALIZE_NONE) {
         for (size_t i = 0; i < n; i++) {
             float *row = out + i * dim;
-            double sum = 0;
-            for (size_t f = 0; f < dim; f++) sum += row[f];
-            float inv = sum != 0 ? (float)(1.0 / sum) : 0.0f;
+            double s = 0;
+            if (spec->normalize == ATTN_NORMALIZE_SUM)
+                for (size_t f = 0; f < dim; f++) s += row[f];
+            else
+                for (size_t f = 0; f < dim; f++) s += (double)row[f] * row[f];
+            if (spec->normalize == ATTN_NORMALIZE_L2) s = sqrt(s);
+            float inv = s != 0 ? (float)(1.0 / s) : 0.0f;
             for (size_t f = 0; f < dim; f++) row[f] *= inv;
         }
     }

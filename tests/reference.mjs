@@ -171,9 +171,9 @@ export function featureMapRef(x, { feature, role = 'query', projection, nu = 1, 
     }
     default: throw new Error(`no reference for ${feature}`);
   }
-  if (normalize === 'sum') {
+  if (normalize === 'sum' || normalize === 'l2') {
     out = out.map((r) => {
-      const s = r.reduce((a, b) => a + b, 0);
+      const s = normalize === 'sum' ? r.reduce((a, b) => a + b, 0) : Math.hypot(...r);
       return r.map((v) => (s !== 0 ? v / s : 0));
     });
   }

@@ -119,8 +119,8 @@ export interface FeatureOptions {
   projection?: MatrixLike | null;
   /** DPFP order (default 1, at most 2d - 1). */
   nu?: number;
-  /** 'sum' divides each feature row by its sum (default 'none'). */
-  normalize?: 'none' | 'sum';
+  /** 'sum' divides each feature row by its sum, 'l2' by its norm (default 'none'). */
+  normalize?: 'none' | 'sum' | 'l2';
   /** Added by 'relu' (default 1e-3). */
   kernelEpsilon?: number;
   /** Performer stabilisers (default true); false gives the plain unbiased estimators. */
@@ -159,7 +159,47 @@ export interface KernelErrorSweepRow {
   meanKL: number;
 }
 
+export type Rule = 'sum' | 'delta' | 'gated-delta';
+
+export interface FastWeightsOptions extends FeatureOptions {
+  keys: MatrixLike;
+  values: MatrixLike;
+  /** Default: the keys. */
+  queries?: MatrixLike | null;
+  /** Default 'sum'. */
+  rule?: Rule;
+  /** Write strength in [0, 1], a number or one per step (default 1). */
+  beta?: number | ArrayLike<number>;
+  /** gated-delta: decay in [0, 1] applied before each write (default 1). */
+  alpha?: number | ArrayLike<number>;
+  /** 'all' returns every state W_t. */
+  record?: 'none' | 'all';
+  /** Return errors[t][s] = 1/2 |v_s - W_t phi(k_s)|^2 for s <= t. */
+  errors?: boolean;
+}
+
+export interface FastWeightsResult {
+  outputs: Matrix;
+  /** W_T, dv x dim. */
+  final: Matrix;
+  dim: number;
+  /** T x dv x dim, with record: 'all'. */
+  states?: Float32Array;
+  /** T x T, with errors: true. */
+  errors?: Matrix;
+}
+
+export interface CapacityOptions extends FeatureOptions {
+  dKey?: number;
+  sizes?: number[];
+  rule?: Rule;
+  beta?: number;
+  trials?: number;
+  seed?: number;
+}
+
 export const VERSION: string;
+export const RULES: readonly Rule[];
 export const FEATURES: readonly Feature[];
 export const MASK_BITS: MaskBits;
 export const MASK_KINDS: readonly MaskKind[];
@@ -183,6 +223,7 @@ export interface Attn {
   readonly MASK_BITS: MaskBits;
   readonly MASK_KINDS: readonly MaskKind[];
   readonly FEATURES: readonly Feature[];
+  readonly RULES: readonly Rule[];
   /** The core's status codes, index = numeric status ('OK' first). */
   readonly STATUS_CODES: readonly string[];
 
@@ -215,6 +256,10 @@ export interface Attn {
   maskInfo(mask: MaskLike | CSRMask): MaskInfo;
   maskCompose(a: MaskLike, b: MaskLike, op?: 'union' | 'intersection'): Mask;
   maskLayers(mask: MaskLike, options?: { maxLayers?: number }): MaskLayers;
+  /** A fast weight memory written step by step (feature default 'dpfp', normalize 'sum'). */
+  fastWeights(options: FastWeightsOptions): FastWeightsResult;
+  /** Retrieval error vs stored pairs (feature default 'dpfp', normalize 'l2'). */
+  capacity(options?: CapacityOptions): { size: number; error: number }[];
   /** softmax over the allowed keys only, O(nnz d). */
   sparseAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, mask: MaskLike | CSRMask, options?: { scale?: number }): Matrix;
   /** n x m weights; each row sums to 1, or is all 0 when nothing is allowed. */

@@ -13,6 +13,10 @@ export const MASK_BITS = Object.freeze({ local: 1, strided: 2, global: 4, random
 export const FEATURES = Object.freeze(['identity', 'elu+1', 'relu', 'taylor', 'efficient', 'favor+', 'favor-trig',
   'favor-hyp', 'dpfp']);
 const PERFORMER = new Set(['favor+', 'favor-trig', 'favor-hyp']);
+/** Feature normalisations, in the core's numbering. */
+const NORMALIZE = Object.freeze(['none', 'sum', 'l2']);
+/** Fast weight update rules, in the core's numbering. */
+export const RULES = Object.freeze(['sum', 'delta', 'gated-delta']);
 
 /** Mask kinds, in the core's numbering (lsh and kmeans both use its cluster rule). */
 export const MASK_KINDS = Object.freeze(['full', 'causal', 'local', 'strided', 'dilated', 'fixed',
@@ -241,6 +245,7 @@ class Attn {
     this.MASK_BITS = MASK_BITS;
     this.MASK_KINDS = MASK_KINDS;
     this.FEATURES = FEATURES;
+    this.RULES = RULES;
     /** Every status code of the core, index = numeric status. */
     this.STATUS_CODES = Object.freeze(
       Array.from({ length: core._attn_status_count() }, (_, s) => core.UTF8ToString(core._attn_status_code(s))),
@@ -575,8 +580,8 @@ class Attn {
    * Reads the feature options shared by featureMap, kernelWeights and
    * linearAttention for inputs of width d; draws the projection when needed.
    */
-  #featureOptions(where, opts, d) {
-    const feature = opts.feature ?? 'elu+1';
+  #featureOptions(where, opts, d, fallbacks = {}) {
+    const feature = opts.feature ?? fallbacks.feature ?? 'elu+1';
     if (typeof feature !== 'string') fail('ERR_TYPE', where, `feature must be a string, got ${typeof feature}`);
     const index = FEATURES.indexOf(feature);
     if (index < 0) fail('ERR_KIND', where, `unknown feature '${feature}' (one of ${FEATURES.join(', ')})`);
@@ -598,9 +603,9 @@ class Attn {
     const kernelEpsilon = optNumber(where, 'kernelEpsilon', opts.kernelEpsilon, 1e-3);
     if (kernelEpsilon < 0) fail('ERR_RANGE', where, `kernelEpsilon must be >= 0, got ${kernelEpsilon}`);
     const stabilize = optBool(where, 'stabilize', opts.stabilize, true);
-    const normalize = opts.normalize ?? 'none';
-    if (normalize !== 'none' && normalize !== 'sum') {
-      fail('ERR_KIND', where, `normalize must be 'none' or 'sum', got ${normalize}`);
+    const normalize = opts.normalize ?? fallbacks.normalize ?? 'none';
+    if (!NORMALIZE.includes(normalize)) {
+      fail('ERR_KIND', where, `normalize must be one of ${NORMALIZE.join(', ')}, got ${normalize}`);
     }
     return { feature, index, m, projection, nu, kernelEpsilon, stabilize, normalize };
   }
@@ -610,7 +615,7 @@ class Attn {
     const spec = heap.alloc(core._attn_feature_spec_size());
     const proj = f.projection ? heap.f32(f.projection.data) : 0;
     this.#check(where, core._attn_feature_spec_set(spec, f.index, f.m, proj, f.nu, f.kernelEpsilon,
-      f.stabilize ? 1 : 0, f.normalize === 'sum' ? 1 : 0));
+      f.stabilize ? 1 : 0, NORMALIZE.indexOf(f.normalize)));
     return spec;
   }
 
@@ -754,6 +759,131 @@ class Attn {
       }
     }
     return rows;
+  }
+
+  // --------------------------------------------------- fast weight memory
+
+  /** A rule name, or a number or length-T array in [0, 1] (beta, alpha). */
+  static #unitOption(where, name, value, fallback, T) {
+    if (value === undefined) return { array: null, scalar: fallback };
+    if (typeof value === 'number') {
+      if (!(value >= 0 && value <= 1)) fail('ERR_RANGE', where, `${name} must be in [0, 1], got ${value}`);
+      return { array: null, scalar: value };
+    }
+    if (!Array.isArray(value) && !ArrayBuffer.isView(value)) {
+      fail('ERR_TYPE', where, `${name} must be a number or an array of ${T} numbers`);
+    }
+    if (value.length !== T) fail('ERR_SHAPE', where, `${name} has ${value.length} entries, there are ${T} steps`);
+    const array = Float32Array.from(value);
+    array.forEach((x, t) => {
+      if (!(x >= 0 && x <= 1)) fail('ERR_RANGE', where, `${name}[${t}] = ${value[t]} is outside [0, 1]`);
+    });
+    return { array, scalar: 0 };
+  }
+
+  static #rule(where, rule) {
+    const index = RULES.indexOf(rule ?? 'sum');
+    if (index < 0) fail('ERR_KIND', where, `rule must be one of ${RULES.join(', ')}, got ${rule}`);
+    return index;
+  }
+
+  /**
+   * A fast weight memory written with keys and values step by step and read
+   * with queries (default: the keys). Returns { outputs (T x dv), final
+   * (dv x dim), dim, states? (Float32Array T*dv*dim, record: 'all'),
+   * errors? (T x T, errors: true: 1/2 |v_s - W_t phi(k_s)|^2 for s <= t) }.
+   */
+  fastWeights(options) {
+    const where = 'fastWeights';
+    const opts = optObject(where, options);
+    if (opts.keys === undefined || opts.values === undefined) fail('ERR_TYPE', where, 'keys and values are required');
+    const K = toMatrix(where, 'keys', opts.keys);
+    const V = toMatrix(where, 'values', opts.values);
+    if (V.rows !== K.rows) fail('ERR_SHAPE', where, `values has ${V.rows} rows, keys has ${K.rows}`);
+    let Q = null;
+    if (opts.queries !== undefined && opts.queries !== null) {
+      Q = toMatrix(where, 'queries', opts.queries);
+      if (Q.rows !== K.rows || Q.cols !== K.cols) {
+        fail('ERR_SHAPE', where, `queries is ${Q.rows}x${Q.cols}, keys is ${K.rows}x${K.cols}`);
+      }
+    }
+    const [T, d, dv] = [K.rows, K.cols, V.cols];
+    const rule = Attn.#rule(where, opts.rule);
+    const beta = Attn.#unitOption(where, 'beta', opts.beta, 1, T);
+    const alpha = Attn.#unitOption(where, 'alpha', opts.alpha, 1, T);
+    const record = opts.record ?? 'none';
+    if (record !== 'none' && record !== 'all') fail('ERR_KIND', where, `record must be 'none' or 'all', got ${record}`);
+    const errors = optBool(where, 'errors', opts.errors, false);
+    const f = this.#featureOptions(where, opts, d, { feature: 'dpfp', normalize: 'sum' });
+    if (errors) checkBytes(where, 'the errors', T * T, 4);
+    return this.#withHeap(where, (heap, core) => {
+      const spec = this.#featureSpec(where, heap, core, f);
+      const dimOut = heap.alloc(4);
+      this.#check(where, core._attn_feature_dim(spec, d, dimOut));
+      const dim = core.HEAPU32[dimOut >>> 2];
+      if (record === 'all') checkBytes(where, 'the recorded states', T * dv * dim, 4);
+      const pk = heap.f32(K.data), pv = heap.f32(V.data), pq = Q ? heap.f32(Q.data) : 0;
+      const pb = beta.array ? heap.f32(beta.array) : 0, pa = alpha.array ? heap.f32(alpha.array) : 0;
+      const out = heap.alloc(T * dv * 4), fin = heap.alloc(dv * dim * 4);
+      const states = record === 'all' ? heap.alloc(T * dv * dim * 4) : 0;
+      const errs = errors ? heap.alloc(T * T * 4) : 0;
+      const work = heap.workspace(core._attn_fast_weights_workspace, spec, T, d, dv);
+      this.#check(where, core._attn_fast_weights(spec, rule, T, d, dv, pk, pv, pq, pb, beta.scalar, pa, alpha.scalar,
+        out, fin, states, errs, work.ptr, work.floats));
+      const result = {
+        outputs: { rows: T, cols: dv, data: heap.readF32(out, T * dv) },
+        final: { rows: dv, cols: dim, data: heap.readF32(fin, dv * dim) },
+        dim,
+      };
+      if (states) result.states = heap.readF32(states, T * dv * dim);
+      if (errs) result.errors = { rows: T, cols: T, data: heap.readF32(errs, T * T) };
+      return result;
+    });
+  }
+
+  /**
+   * The capacity experiment: for each size S, store S random (key, one-hot
+   * value) pairs, read every key back, and report the mean 1/2 |v - y|^2
+   * averaged over trials (0.5 = total failure). Returns [{ size, error }].
+   * Features default to L2 normalisation here: with random keys there is no
+   * learned readout to undo the 1/|phi|_1^2 scale that sum normalisation
+   * puts on every retrieval, while with L2 a single write stores its pair
+   * exactly, so the curve shows interference alone.
+   */
+  capacity(options) {
+    const where = 'capacity';
+    const opts = optObject(where, options);
+    const dKey = optInt(where, 'dKey', opts.dKey, 64, 1, 1 << 16);
+    const sizes = opts.sizes ?? Array.from({ length: 30 }, (_, i) => 20 * (i + 1));
+    if (!Array.isArray(sizes) || sizes.length === 0) fail('ERR_TYPE', where, 'sizes must be a non-empty array');
+    sizes.forEach((s, i) => {
+      if (!isInt(s) || s < 1 || s > 1 << 14) fail('ERR_RANGE', where, `sizes[${i}] = ${s} is not an integer in [1, 16384]`);
+    });
+    const rule = Attn.#rule(where, opts.rule);
+    const beta = optNumber(where, 'beta', opts.beta, 1);
+    if (!(beta >= 0 && beta <= 1)) fail('ERR_RANGE', where, `beta must be in [0, 1], got ${beta}`);
+    const trials = optInt(where, 'trials', opts.trials, 3, 1, 10000);
+    const seed = optInt(where, 'seed', opts.seed, 0, 0);
+    const f = this.#featureOptions(where, opts, dKey, { feature: 'dpfp', normalize: 'l2' });
+    return this.#withHeap(where, (heap, core) => {
+      const spec = this.#featureSpec(where, heap, core, f);
+      const error = heap.alloc(8);
+      return sizes.map((size) => {
+        const floatsOut = heap.alloc(4);
+        this.#check(where, core._attn_capacity_workspace(spec, dKey, size, floatsOut));
+        const floats = core.HEAPU32[floatsOut >>> 2];
+        checkBytes(where, 'the workspace', floats, 4);
+        const work = core._malloc(floats * 4) >>> 0;
+        if (work === 0) fail('ERR_MEMORY', where, `out of wasm memory allocating ${floats * 4} bytes`);
+        try {
+          this.#check(where, core._attn_capacity(spec, rule, dKey, size, beta, trials, ...seedWords(seed), error,
+            work, floats));
+        } finally {
+          core._free(work);
+        }
+        return { size, error: core.HEAPF64[error >>> 3] };
+      });
+    });
   }
 
   // ----------------------------------------------------------- softmax attention

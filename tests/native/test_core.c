@@ -575,6 +575,73 @@ static void test_linear(void) {
     free(q), free(k), free(v), free(omega), free(w), free(y);
 }
 
+/* Fast weights: every rule against a double recurrence on the same
+ * features, with states and errors; capacity; bad inputs. */
+static void test_fast_weights(void) {
+    size_t T = 23, d = 5, dv = 4;
+    float *keys = random_matrix(T, d, 1), *values = random_matrix(T, dv, 1);
+    float beta[23], alpha[23];
+    for (size_t t = 0; t < T; t++) beta[t] = (float)(t % 4) / 3, alpha[t] = 0.6f + 0.1f * (float)(t % 3);
+    attn_feature_spec spec;
+    attn_feature_spec_set(&spec, ATTN_FEATURE_DPFP, 0, NULL, 2, 0, 1, ATTN_NORMALIZE_SUM);
+    size_t dim, floats;
+    attn_feature_dim(&spec, d, &dim);
+    attn_fast_weights_workspace(&spec, T, d, dv, &floats);
+    float *work = malloc(floats * sizeof *work), *fk = malloc(T * dim * sizeof *fk);
+    float *out = malloc(T * dv * sizeof *out), *fin = malloc(dv * dim * sizeof *fin);
+    float *states = malloc(T * dv * dim * sizeof *states), *errors = malloc(T * T * sizeof *errors);
+    attn_feature_map(&spec, ATTN_ROLE_KEY, T, d, keys, fk, NULL, 0);
+    double *W = malloc(dv * dim * sizeof *W);
+    for (int kernels = 0; kernels <= attn_simd_available(); kernels++)
+        for (int rule = 0; rule < 3; rule++) {
+            attn_use_kernels(kernels);
+            attn_status st = attn_fast_weights(&spec, rule, T, d, dv, keys, values, NULL, beta, 0, alpha, 0, out, fin,
+                                               states, errors, work, floats);
+            memset(W, 0, dv * dim * sizeof *W);
+            double worst = 0;
+            for (size_t t = 0; t < T; t++) {
+                const float *phi = fk + t * dim;
+                if (rule == ATTN_RULE_GATED_DELTA)
+                    for (size_t c = 0; c < dv * dim; c++) W[c] *= alpha[t];
+                for (size_t r = 0; r < dv; r++) {
+                    double vbar = 0;
+                    for (size_t f = 0; f < dim; f++) vbar += W[r * dim + f] * phi[f];
+                    double a = rule == ATTN_RULE_SUM ? values[t * dv + r] : beta[t] * (values[t * dv + r] - vbar);
+                    for (size_t f = 0; f < dim; f++) W[r * dim + f] += a * phi[f];
+                }
+                for (size_t r = 0; r < dv; r++) {
+                    double y = 0;
+                    for (size_t f = 0; f < dim; f++) y += W[r * dim + f] * phi[f];
+                    worst = fmax(worst, fabs(out[t * dv + r] - y));
+                }
+                for (size_t c = 0; c < dv * dim; c++) worst = fmax(worst, fabs(states[t * dv * dim + c] - W[c]));
+            }
+            CHECK(st == ATTN_OK && worst < 1e-5 && memcmp(fin, states + (T - 1) * dv * dim, dv * dim * sizeof *fin) == 0 &&
+                      errors[0 * T + 1] == 0.0f && errors[(T - 1) * T] >= 0.0f,
+                  "fast weights rule %d %s: %s, %g", rule, kernels ? "simd" : "scalar", attn_status_str(st), worst);
+        }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+    beta[3] = 1.5f;
+    CHECK(attn_fast_weights(&spec, 1, T, d, dv, keys, values, NULL, beta, 0, NULL, 1, out, fin, NULL, NULL, work, floats) ==
+              ATTN_ERR_RANGE, "beta > 1");
+    CHECK(attn_fast_weights(&spec, 3, T, d, dv, keys, values, NULL, NULL, 1, NULL, 1, out, fin, NULL, NULL, work, floats) ==
+              ATTN_ERR_KIND, "unknown rule");
+    CHECK(attn_fast_weights(&spec, 0, T, d, dv, keys, values, NULL, NULL, 1, NULL, 1, out, fin, NULL, NULL, work,
+                            floats - 1) == ATTN_ERR_WORKSPACE, "small workspace");
+
+    attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 1, ATTN_NORMALIZE_L2);
+    double e1, e2;
+    attn_capacity_workspace(&spec, 8, 40, &floats);
+    float *cw = malloc(floats * sizeof *cw);
+    CHECK(attn_capacity(&spec, ATTN_RULE_SUM, 8, 1, 1, 2, 5, &e1, cw, floats) == ATTN_OK && e1 < 1e-10, "one pair exact");
+    CHECK(attn_capacity(&spec, ATTN_RULE_SUM, 8, 40, 1, 2, 5, &e1, cw, floats) == ATTN_OK &&
+              attn_capacity(&spec, ATTN_RULE_DELTA, 8, 40, 1, 2, 5, &e2, cw, floats) == ATTN_OK && e2 < e1 && e1 > 0.5,
+          "40 pairs in 8 dims: sum %g fails, delta %g less", e1, e2);
+    CHECK(attn_capacity(&spec, ATTN_RULE_SUM, 8, 40, 1, 2, 5, &e1, cw, floats - 1) == ATTN_ERR_WORKSPACE, "capacity work");
+    CHECK(attn_capacity(&spec, ATTN_RULE_SUM, 8, 40, 2, 2, 5, &e1, cw, floats) == ATTN_ERR_RANGE, "capacity beta");
+    free(keys), free(values), free(work), free(fk), free(out), free(fin), free(states), free(errors), free(W), free(cw);
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -587,6 +654,7 @@ int main(void) {
     test_linear();
     test_clusters_and_layers();
     test_sparse();
+    test_fast_weights();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

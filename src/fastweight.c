@@ -1,0 +1,217 @@
+/*
+ * fastweight.c - fast weight memory: a matrix W written one outer product
+ * per step (sum rule), or only with the difference between the value and
+ * what the key already retrieves (delta rule), optionally decayed first
+ * (gated delta rule); and the capacity experiment of Schlag, Irie &
+ * Schmidhuber (2021), where the sum rule fails once more pairs are stored
+ * than the feature dimension allows orthogonal keys.
+ */
+#include "internal.h"
+
+#include <math.h>
+
+/* ------------------------------------------------------------- the memory */
+
+typedef struct fw_layout {
+    size_t dim, fk, fq, fwork, fwork_floats, fkt, r, vbar, total;
+} fw_layout;
+
+static attn_status fw_plan(const attn_feature_spec *spec, size_t T, size_t d, size_t dv, fw_layout *L) {
+    attn_status st = attn_feature_dim(spec, d, &L->dim);
+    if (st != ATTN_OK) return st;
+    if ((st = attn_feature_map_workspace(spec, d, &L->fwork_floats)) != ATTN_OK) return st;
+    size_t tdim, dvt, at = 0;
+    if (!attn__mul(T, L->dim, &tdim) || !attn__mul(dv, T, &dvt)) return ATTN_ERR_MEMORY;
+    /* phi(K), phi(Q), feature work, phi(K)^T, W phi(K)^T, vbar */
+    size_t sizes[] = {tdim, tdim, L->fwork_floats, tdim, dvt, dv};
+    size_t *offsets[] = {&L->fk, &L->fq, &L->fwork, &L->fkt, &L->r, &L->vbar};
+    for (int i = 0; i < 6; i++) {
+        *offsets[i] = at;
+        if (!attn__add(at, sizes[i], &at)) return ATTN_ERR_MEMORY;
+    }
+    L->total = at;
+    return ATTN_OK;
+}
+
+attn_status attn_fast_weights_workspace(const attn_feature_spec *spec, size_t T, size_t d, size_t dv,
+                                        size_t *floats) {
+    if (!spec || !floats) return ATTN_ERR_NULL;
+    fw_layout L;
+    attn_status st = fw_plan(spec, T, d, dv, &L);
+    if (st == ATTN_OK) *floats = L.total;
+    return st;
+}
+
+/* 1 if every entry of x (or the scalar, when x is NULL) lies in [0, 1]. */
+static int unit_interval(const float *x, size_t count, float scalar) {
+    if (!x) return scalar >= 0.0f && scalar <= 1.0f;
+    for (size_t t = 0; t < count; t++)
+        if (!(x[t] >= 0.0f && x[t] <= 1.0f)) return 0;
+    return 1;
+}
+
+/* One write of the rule: W [dv, dim] with key features phi [dim] and value v [dv]. */
+static void write_step(const attn__kernels *kern, int rule, size_t dv, size_t dim,
+                       float *W, const float *phi, const float *v, float beta, float alpha,
+                       float *vbar) {  // [dv]
+    if (rule == ATTN_RULE_SUM) {
+        for (size_t r = 0; r < dv; r++) kern->axpy(dim, v[r], phi, W + r * dim);
+        return;
+    }
+    if (rule == ATTN_RULE_GATED_DELTA && alpha != 1.0f) kern->scale(W, dv * dim, alpha);
+    for (size_t r = 0; r < dv; r++) vbar[r] = kern->dot(W + r * dim, phi, dim);
+    for (size_t r = 0; r < dv; r++) kern->axpy(dim, beta * (v[r] - vbar[r]), phi, W + r * dim);
+}
+
+attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T, size_t d, size_t dv,
+                              const float *keys,     // [T, d]
+                              const float *values,   // [T, dv]
+                              const float *queries,  // [T, d] or NULL
+                              const float *beta,     // [T] or NULL
+                              float beta_scalar,
+                              const float *alpha,    // [T] or NULL
+                              float alpha_scalar,
+                              float *outputs,        // [T, dv]
+                              float *final,          // [dv, dim]
+                              float *states,         // [T, dv, dim] or NULL
+                              float *errors,         // [T, T] or NULL
+                              float *work, size_t work_floats) {  // [work_floats]
+    if (!spec || !keys || !values || !outputs || !final) return ATTN_ERR_NULL;
+    if (T == 0 || d == 0 || dv == 0) return ATTN_ERR_SHAPE;
+    if (rule < ATTN_RULE_SUM || rule > ATTN_RULE_GATED_DELTA) return ATTN_ERR_KIND;
+    fw_layout L;
+    attn_status st = fw_plan(spec, T, d, dv, &L);
+    if (st != ATTN_OK) return st;
+    size_t cells;
+    if ((st = attn__matrix_fits(T, d)) || (st = attn__matrix_fits(T, dv)) || (st = attn__matrix_fits(dv, L.dim)) ||
+        (errors && (st = attn__matrix_fits(T, T))))
+        return st;
+    if (states && (!attn__mul(T, dv, &cells) || attn__matrix_fits(cells, L.dim) != ATTN_OK)) return ATTN_ERR_MEMORY;
+    if (!work || work_floats < L.total) return ATTN_ERR_WORKSPACE;
+    if (!attn__all_finite(values, T * dv) || (beta && !attn__all_finite(beta, T)) ||
+        (alpha && !attn__all_finite(alpha, T)))
+        return ATTN_ERR_NONFINITE;
+    if (!unit_interval(beta, T, beta_scalar) || !unit_interval(alpha, T, alpha_scalar)) return ATTN_ERR_RANGE;
+
+    const size_t dim = L.dim;
+    float *fk = work + L.fk, *fq = work + L.fq, *fkt = work + L.fkt, *R = work + L.r, *vbar = work + L.vbar;
+    st = attn_feature_map(spec, ATTN_ROLE_KEY, T, d, keys, fk, work + L.fwork, L.fwork_floats);
+    if (st == ATTN_OK)
+        st = attn_feature_map(spec, ATTN_ROLE_QUERY, T, d, queries ? queries : keys, fq, work + L.fwork,
+                              L.fwork_floats);
+    if (st != ATTN_OK) return st;
+    if (errors)
+        for (size_t s = 0; s < T; s++)
+            for (size_t f = 0; f < dim; f++) fkt[f * T + s] = fk[s * dim + f];
+
+    const attn__kernels *kern = attn__kernels_get();
+    float *W = final;
+    memset(W, 0, dv * dim * sizeof *W);
+    for (size_t t = 0; t < T; t++) {
+        write_step(kern, rule, dv, dim, W, fk + t * dim, values + t * dv, beta ? beta[t] : beta_scalar,
+                   alpha ? alpha[t] : alpha_scalar, vbar);
+        for (size_t r = 0; r < dv; r++) outputs[t * dv + r] = kern->dot(W + r * dim, fq + t * dim, dim);
+        if (states) memcpy(states + t * dv * dim, W, dv * dim * sizeof *W);
+        if (errors) {  /* R = W_t phi(K_{0..t})^T, then 1/2 |v_s - R[:, s]|^2 */
+            kern->gemm(dv, t + 1, dim, 1.0f, W, dim, fkt, T, R, T, 0);
+            float *row = errors + t * T;
+            for (size_t s = 0; s < T; s++) {
+                double e = 0;
+                if (s <= t)
+                    for (size_t r = 0; r < dv; r++) {
+                        double diff = (double)values[s * dv + r] - R[r * T + s];
+                        e += diff * diff;
+                    }
+                row[s] = (float)(0.5 * e);
+            }
+        }
+    }
+    return ATTN_OK;
+}
+
+/* --------------------------------------------------------------- capacity */
+
+typedef struct cap_layout {
+    size_t dim, keys, fk, fq, fqt, w, y, vbar, fwork, fwork_floats, total;
+} cap_layout;
+
+static attn_status cap_plan(const attn_feature_spec *spec, size_t dkey, size_t S, cap_layout *L) {
+    attn_status st = attn_feature_dim(spec, dkey, &L->dim);
+    if (st != ATTN_OK) return st;
+    if ((st = attn_feature_map_workspace(spec, dkey, &L->fwork_floats)) != ATTN_OK) return st;
+    size_t sk, sd, ss, at = 0;
+    if (!attn__mul(S, dkey, &sk) || !attn__mul(S, L->dim, &sd) || !attn__mul(S, S, &ss)) return ATTN_ERR_MEMORY;
+    /* keys, phi(K), phi(Q), phi(Q)^T, W [S, dim], Y [S, S], vbar, feature work */
+    size_t sizes[] = {sk, sd, sd, sd, sd, ss, S, L->fwork_floats};
+    size_t *offsets[] = {&L->keys, &L->fk, &L->fq, &L->fqt, &L->w, &L->y, &L->vbar, &L->fwork};
+    for (int i = 0; i < 8; i++) {
+        *offsets[i] = at;
+        if (!attn__add(at, sizes[i], &at)) return ATTN_ERR_MEMORY;
+    }
+    L->total = at;
+    return ATTN_OK;
+}
+
+attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, size_t size,
+                                    size_t *floats) {
+    if (!spec || !floats) return ATTN_ERR_NULL;
+    cap_layout L;
+    attn_status st = cap_plan(spec, dkey, size, &L);
+    if (st == ATTN_OK) *floats = L.total;
+    return st;
+}
+
+attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, size_t size,
+                          float beta, size_t trials, uint64_t seed, double *error,
+                          float *work, size_t work_floats) {  // [work_floats]
+    if (!spec || !error) return ATTN_ERR_NULL;
+    if (dkey == 0 || size == 0 || trials == 0) return ATTN_ERR_SHAPE;
+    if (rule < ATTN_RULE_SUM || rule > ATTN_RULE_GATED_DELTA) return ATTN_ERR_KIND;
+    if (!(beta >= 0.0f && beta <= 1.0f)) return ATTN_ERR_RANGE;
+    cap_layout L;
+    attn_status st = cap_plan(spec, dkey, size, &L);
+    if (st != ATTN_OK) return st;
+    if (!work || work_floats < L.total) return ATTN_ERR_WORKSPACE;
+
+    const attn__kernels *kern = attn__kernels_get();
+    const size_t S = size, dim = L.dim;
+    float *keys = work + L.keys, *fk = work + L.fk, *fq = work + L.fq, *fqt = work + L.fqt;
+    float *W = work + L.w, *Y = work + L.y, *vbar = work + L.vbar;
+    double total = 0;
+    for (size_t trial = 0; trial < trials; trial++) {
+        attn_rng rng;
+        attn_rng_seed(&rng, seed + trial);
+        attn_randn(&rng, S * dkey, keys);
+        if ((st = attn_feature_map(spec, ATTN_ROLE_KEY, S, dkey, keys, fk, work + L.fwork, L.fwork_floats)) ||
+            (st = attn_feature_map(spec, ATTN_ROLE_QUERY, S, dkey, keys, fq, work + L.fwork, L.fwork_floats)))
+            return st;
+        /* Write: the value of pair s is e_s, so a write touches row s of W
+         * only (sum rule) or every row by its error (delta rule). */
+        memset(W, 0, S * dim * sizeof *W);
+        for (size_t s = 0; s < S; s++) {
+            const float *phi = fk + s * dim;
+            if (rule == ATTN_RULE_SUM) {
+                kern->axpy(dim, 1.0f, phi, W + s * dim);
+                continue;
+            }
+            for (size_t r = 0; r < S; r++) vbar[r] = kern->dot(W + r * dim, phi, dim);
+            for (size_t r = 0; r < S; r++) {
+                float err = (r == s ? 1.0f : 0.0f) - vbar[r];
+                if (err != 0.0f) kern->axpy(dim, beta * err, phi, W + r * dim);
+            }
+        }
+        /* Read every key: Y[:, s] = W phi(q_s), then 1/2 |e_s - Y[:, s]|^2. */
+        for (size_t s = 0; s < S; s++)
+            for (size_t f = 0; f < dim; f++) fqt[f * S + s] = fq[s * dim + f];
+        kern->gemm(S, S, dim, 1.0f, W, dim, fqt, S, Y, S, 0);
+        double e = 0;
+        for (size_t r = 0; r < S; r++)
+            for (size_t s = 0; s < S; s++) {
+                double diff = (r == s ? 1.0 : 0.0) - Y[r * S + s];
+                e += diff * diff;
+            }
+        total += 0.5 * e / (double)S;
+    }
+    *error = total / (double)trials;
+    return ATTN_OK;
+}
