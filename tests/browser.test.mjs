@@ -1,16 +1,19 @@
-// The page in headless Chromium (Debian's, driven by playwright-core), over
-// http and from file://: the heatmap is drawn for the state in the hash, the
-// controls write the hash, the console stays clean, and randn gives the same
-// bits in the browser as in Node.
+// The lab in headless Chromium (Debian's, driven by playwright-core): every
+// view draws non-blank figures, the hash round-trips, the page works from
+// file://, <attn-figure> renders inside a plain host page without CSS
+// leaking, a malformed upload shows an error and the page stays usable,
+// figures export, and seeded results are bit-identical to Node's. No
+// console errors anywhere; screenshots go to test-results/ for review.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createAttn } from '../wasm/attn.js';
 import { labServer, listen } from '../tools/serve.mjs';
 import { ROOT } from '../tools/source-hash.mjs';
+import { parseState, formatHash, VIEWS } from '../web/src/state.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results');
@@ -32,123 +35,287 @@ after(async () => {
   server?.close();
 });
 
-/** A new page that records console messages and uncaught errors. */
-async function openPage() {
-  const page = await browser.newPage({ viewport: { width: 900, height: 800 } });
+/** A new page that records console warnings/errors and uncaught exceptions. */
+async function openPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true, ...options });
+  const page = await context.newPage();
   const problems = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.closeAll = () => context.close();
   return { page, problems };
 }
 
+const ready = (page, timeout = 60000) => page.waitForSelector('html[data-state="ready"]', { timeout });
+
 /**
- * Waits for the page to render and returns what the heatmap canvas shows:
- * its size, colour count, opaque pixels and the RGB at each [x, y] probe.
- * Pixels are read from a copy, so the page's own canvas is never read back.
+ * What the canvases under `root` (a selector; shadow roots pierced) show:
+ * for each, its figure id, size, distinct colours and non-white pixels.
+ * Pixels are read from copies, so the page's canvases are never read back.
  */
-async function heatmap(page, probes = []) {
-  await page.waitForSelector('html[data-state="ready"]', { timeout: 15000 });
-  return page.evaluate((points) => {
-    const shown = document.getElementById('weights');
-    const copy = document.createElement('canvas');
-    copy.width = shown.width;
-    copy.height = shown.height;
-    const ctx = copy.getContext('2d', { willReadFrequently: true });
-    ctx.drawImage(shown, 0, 0);
-    const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
-    const colours = new Set();
-    let opaque = 0;
-    for (let i = 0; i < px.length; i += 4) {
-      colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
-      if (px[i + 3] === 255) opaque++;
-    }
-    const at = points.map(([x, y]) => Array.from(px.slice((y * copy.width + x) * 4, (y * copy.width + x) * 4 + 3)));
-    return { width: copy.width, height: copy.height, colours: colours.size, opaque, at };
-  }, probes);
+function canvases(page, root = 'body') {
+  return page.evaluate((sel) => {
+    const scope = document.querySelector(sel);
+    const all = [...(scope.shadowRoot ?? scope).querySelectorAll('canvas')];
+    return all.map((c) => {
+      const copy = document.createElement('canvas');
+      copy.width = c.width;
+      copy.height = c.height;
+      const ctx = copy.getContext('2d', { willReadFrequently: true });
+      ctx.drawImage(c, 0, 0);
+      const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
+      const colours = new Set();
+      let ink = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+        if (px[i + 3] > 0 && (px[i] < 240 || px[i + 1] < 240 || px[i + 2] < 240)) ink++;
+      }
+      return { id: c.dataset.figure, kind: c.dataset.kind, width: c.width, height: c.height, colours: colours.size, ink };
+    });
+  }, root);
 }
 
-for (const where of ['http', 'file']) {
-  test(`the page draws the softmax heatmap for the hash state (${where})`, async () => {
+/** Asserts every canvas shows something: several colours and some ink. */
+function assertDrawn(shown, what) {
+  assert.ok(shown.length > 0, `${what}: has figures`);
+  for (const c of shown) {
+    assert.ok(c.width > 0 && c.height > 0, `${what}/${c.id}: sized`);
+    assert.ok(c.colours >= (c.kind === 'chart' ? 3 : 2) && c.ink > 20, `${what}/${c.id}: drawn (${c.colours} colours, ${c.ink} inked pixels)`);
+  }
+}
+
+const SMALL = {
+  matrices: 'n=48&d=8', masks: 'kind=bigbird&n=64&block=8', fastweights: 'T=20&fwD=6',
+  capacity: 'maxS=80&trials=1&maps=identity,dpfp-1', approximation: 'n=32&maxM=32&trials=2', timing: 'maxN=512',
+};
+
+for (const view of VIEWS) {
+  test(`the ${view} view draws its figures over http, with a clean console`, async () => {
     const { page, problems } = await openPage();
-    const url = where === 'http' ? `${base}/web/` : pathToFileURL(join(ROOT, 'web/index.html')).href;
-    await page.goto(`${url}#n=48&d=8&seed=3&causal=1`);
-    const shown = await heatmap(page, [[47, 0]]);
-    assert.deepEqual([shown.width, shown.height], [48, 48]);
-    assert.equal(shown.opaque, 48 * 48, 'every cell is painted');
-    assert.ok(shown.colours > 20, `a real heatmap has many colours (${shown.colours})`);
-    assert.equal(await page.inputValue('#n'), '48');
-    assert.equal(await page.isChecked('#causal'), true);
-    // Causal: the cell above the diagonal (row 0, col 47) has weight 0, the darkest colour.
-    assert.deepEqual(shown.at[0], [68, 1, 84]);
-    await page.screenshot({ path: join(SHOTS, `page-${where}.png`) });
+    await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+    await ready(page);
+    assertDrawn(await canvases(page, '#view'), view);
+    assert.equal(await page.getAttribute(`#tab-${view}`, 'aria-selected'), 'true');
+    await page.screenshot({ path: join(SHOTS, `view-${view}.png`), fullPage: true });
     assert.deepEqual(problems, []);
-    await page.close();
+    await page.closeAll();
   });
 }
 
-test('changing a control rewrites the hash and redraws', async () => {
+test('the hash holds the state: it is normalised on load, written on change, and reproduces the picture', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#n=16&d=4&seed=0`);
-  await heatmap(page);
-  await page.evaluate(() => { document.documentElement.dataset.state = 'changing'; });
-  await page.fill('#n', '100');
-  await page.press('#n', 'Enter');
-  await page.waitForFunction(() => location.hash.includes('n=100'));
-  const shown = await heatmap(page);
-  assert.deepEqual([shown.width, shown.height], [100, 100]);
-  assert.match(await page.evaluate(() => location.hash), /^#n=100&d=4&seed=0&causal=0$/);
-  // Out-of-range input is clamped, not an error.
-  await page.fill('#n', '99999');
-  await page.press('#n', 'Enter');
+  const given = '#view=masks&kind=longformer&n=100&window=5&dilation=2&tokens=2&seed=7';
+  await page.goto(`${base}/web/${given}`);
+  await ready(page);
+  const hash = await page.evaluate(() => location.hash);
+  assert.equal(hash, formatHash(parseState(given)), 'normalised to the full state of the view');
+  assert.equal(await page.inputValue('#ctl-window'), '5');
+  assert.equal(await page.inputValue('#ctl-kind'), 'longformer');
+  assert.equal(await page.isHidden('#ctl-block'), true, 'controls that do not apply are hidden');
+  const before = await canvases(page, '#view');
+
+  await page.selectOption('#ctl-kind', 'lsh');
+  await ready(page);
+  assert.match(await page.evaluate(() => location.hash), /kind=lsh/);
+  assert.equal(await page.isVisible('#ctl-buckets'), true);
+  await page.fill('#ctl-n', '5000');  // clamped to the field's bound
+  await page.press('#ctl-n', 'Enter');
   await page.waitForFunction(() => location.hash.includes('n=1024'));
-  assert.deepEqual(problems, []);
-  await page.close();
+
+  // Reloading the first hash in a new page gives the same picture.
+  const other = await openPage();
+  await other.page.goto(`${base}/web/${given}`);
+  await ready(other.page);
+  assert.deepEqual(await canvases(other.page, '#view'), before);
+  assert.deepEqual([...problems, ...other.problems], []);
+  await page.closeAll();
+  await other.page.closeAll();
 });
 
-test('randn gives bit-identical samples in Chromium (ES module and classic build) and Node', async () => {
-  const A = await createAttn();
-  const want = Array.from(A.randn(64, 33, { seed: 2 ** 40 + 7 }).data);
+test('tabs switch views and keep the seed; the embed page hides controls and text on request', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#n=8`);
-  await heatmap(page);
-  const fromModule = await page.evaluate(async () => {
-    const { createAttn: create } = await import('/wasm/attn.js');
-    const B = await create();
-    return Array.from(B.randn(64, 33, { seed: 2 ** 40 + 7 }).data);
-  });
-  const fromClassic = await page.evaluate(async () => {
-    const B = await window.attnlab.createAttn();
-    return { simd: B.simd, data: Array.from(B.randn(64, 33, { seed: 2 ** 40 + 7 }).data) };
-  });
-  assert.deepEqual(fromModule, want);
-  assert.deepEqual(fromClassic.data, want);
-  assert.equal(fromClassic.simd, true, 'Chromium runs the SIMD build');
+  await page.goto(`${base}/web/#view=matrices&n=16&seed=5`);
+  await ready(page);
+  await page.click('#tab-masks');
+  await ready(page);
+  assert.match(await page.evaluate(() => location.hash), /^#view=masks&.*seed=5/);
+  await page.goto(`${base}/web/embed.html#view=masks&kind=local&n=32&controls=0&text=0`);
+  await ready(page);
+  assert.equal(await page.isVisible('.controls'), false);
+  assert.equal(await page.isVisible('.caption'), false);
+  assertDrawn(await canvases(page, '#view'), 'embed');
   assert.deepEqual(problems, []);
-  await page.close();
+  await page.closeAll();
 });
 
-test('seeded masks (random, bigbird, lsh, kmeans) are identical in Chromium and Node', async () => {
+test('the page works opened from disk (file://): views draw, long jobs run on the page thread', async () => {
+  const { page, problems } = await openPage();
+  const url = pathToFileURL(join(ROOT, 'web/index.html')).href;
+  for (const view of ['matrices', 'masks', 'capacity']) {
+    await page.goto(`${url}#view=${view}&${SMALL[view]}`);
+    await page.reload();  // a new document for each view
+    await ready(page);
+    assertDrawn(await canvases(page, '#view'), `file:// ${view}`);
+  }
+  await page.screenshot({ path: join(SHOTS, 'file-capacity.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('<attn-figure> renders in a plain host page, lazily, without CSS leaking either way', async () => {
+  const host = join(SHOTS, 'host.html');
+  writeFileSync(host, `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+    <style>canvas { border: 9px solid rgb(255, 0, 0) !important; } p { font-family: serif; color: rgb(0, 128, 0); }</style></head>
+    <body><p id="host-text">A documentation page.</p>
+    <attn-figure id="near" view="masks" kind="bigbird" n="64" block="8" notext></attn-figure>
+    <attn-figure id="chart" view="approximation" n="24" max-m="16" trials="1"></attn-figure>
+    <div style="height: 4000px"></div>
+    <attn-figure id="far" view="matrices" n="32" feature="dpfp"></attn-figure>
+    <script src="../web/dist/attn-figure.js"></script></body></html>`);
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/test-results/host.html`);
+  await page.waitForSelector('#near[data-state="ready"]', { timeout: 30000 });
+  await page.waitForSelector('#chart[data-state="ready"]', { timeout: 60000 });
+  assertDrawn(await canvases(page, '#near'), 'element masks');
+  assertDrawn(await canvases(page, '#chart'), 'element chart');
+  await page.screenshot({ path: join(SHOTS, 'element-host.png') });
+  assert.equal(await page.$eval('#far', (el) => el.dataset.state ?? 'not started'), 'not started', 'off-screen figures wait');
+  await page.$eval('#far', (el) => el.scrollIntoView());
+  await page.waitForSelector('#far[data-state="ready"]', { timeout: 30000 });
+  assertDrawn(await canvases(page, '#far'), 'element after scrolling');
+  const styles = await page.evaluate(() => {
+    const inner = document.querySelector('#near').shadowRoot.querySelector('canvas');
+    const caption = document.querySelector('#far').shadowRoot.querySelector('.caption');
+    const hostText = document.querySelector('#host-text');
+    return { innerBorder: getComputedStyle(inner).borderTopColor, captionColour: getComputedStyle(caption).color,
+      hostColour: getComputedStyle(hostText).color, hostFont: getComputedStyle(hostText).fontFamily,
+      nearCaption: Boolean(document.querySelector('#near').shadowRoot.querySelector('.caption')) };
+  });
+  assert.notEqual(styles.innerBorder, 'rgb(255, 0, 0)', 'host styles do not reach inside');
+  assert.notEqual(styles.captionColour, 'rgb(0, 128, 0)');
+  assert.equal(styles.hostColour, 'rgb(0, 128, 0)', 'the figure does not restyle the host');
+  assert.equal(styles.hostFont, 'serif');
+  assert.equal(styles.nearCaption, false, 'notext hides the caption');
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('bring your own data: malformed uploads show an error and the page stays usable; good ones are used', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=matrices&n=16&d=4`);
+  await ready(page);
+  await page.click('details.data summary');
+  // Uploads are read asynchronously: wait for the message to say it.
+  const says = (text) => page.waitForFunction((t) => document.querySelector('#data-message.error')?.textContent.includes(t), text);
+  await page.setInputFiles('#data-file', { name: 'q.json', mimeType: 'application/json', buffer: Buffer.from('[[1, 2], [3') });
+  await says('q.json: not valid JSON');
+  await page.fill('#data-text', '1,2,3\n4,5');
+  await page.click('text=use pasted');
+  await says('row 2 has 2 values, row 1 has 3');
+  await page.setInputFiles('#data-file', { name: 'q.npy', mimeType: 'application/octet-stream', buffer: Buffer.from('not numpy') });
+  await says('q.npy: not a NumPy .npy file');
+  // Still usable: a control change re-renders.
+  await page.fill('#ctl-n', '20');
+  await page.press('#ctl-n', 'Enter');
+  await ready(page);
+  assert.equal((await canvases(page, '#view'))[0].width, 20);
+  // A good .npy (float64, 5 x 3) becomes Q (and K).
+  const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 3), }";
+  const padded = header.padEnd(118, ' ') + '\n';
+  const npy = Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, padded.length, 0]), Buffer.from(padded),
+    Buffer.from(new Float64Array(15).map((_, i) => Math.sin(i)).buffer)]);
+  await page.click('details.data summary').catch(() => {});
+  await page.setInputFiles('#data-file', { name: 'q.npy', mimeType: 'application/octet-stream', buffer: npy });
+  await page.waitForFunction(() => document.querySelector('#data-message')?.textContent.includes('Q 5×3'));
+  assert.equal((await canvases(page, '#view'))[0].width, 5);
+  // K of another width is refused with a message; Q stays in use.
+  await page.selectOption('#data-target', 'k');
+  await page.fill('#data-text', '[[1, 2], [3, 4]]');
+  await page.click('text=use pasted');
+  await says('K 2×2 not used: K has 2 columns but Q has 3');
+  assert.equal((await canvases(page, '#view'))[0].width, 5, 'the figures still show Q');
+  await page.click('text=back to random');
+  await ready(page);
+  assert.equal((await canvases(page, '#view'))[0].width, 20, 'back to random inputs');
+  await page.screenshot({ path: join(SHOTS, 'byo-data-error.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('figures export as PNG (white background, state in the name) and as CSV', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=matrices&n=24&d=4&seed=3`);
+  await ready(page);
+  const figure = page.locator('figure', { has: page.locator('canvas[data-figure="softmax"]') });
+  const [png] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'PNG' }).click()]);
+  assert.match(png.suggestedFilename(), /^attnlab_matrices_n=24_d=4_seed=3_.*_softmax\.png$/);
+  const bytes = readFileSync(await png.path());
+  assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG file');
+  const [csv] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'CSV' }).click()]);
+  const rows = readFileSync(await csv.path(), 'utf8').trim().split('\n');
+  assert.equal(rows.length, 24);
+  assert.ok(rows.every((r) => Math.abs(r.split(',').map(Number).reduce((a, b) => a + b, 0) - 1) < 1e-5), 'softmax rows sum to 1');
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('the page fits a 360 px screen and every control has a label', async () => {
+  const { page, problems } = await openPage({ viewport: { width: 360, height: 740 } });
+  for (const view of ['matrices', 'masks', 'capacity']) {
+    await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+    await page.reload();
+    await ready(page);
+    const layout = await page.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      unlabelled: [...document.querySelectorAll('input, select, textarea')].filter((el) => !el.labels?.length && !el.getAttribute('aria-label')).map((el) => el.id),
+    }));
+    assert.ok(layout.overflow <= 0, `${view}: no horizontal scrolling (${layout.overflow} px too wide)`);
+    assert.deepEqual(layout.unlabelled, [], `${view}: every control is labelled`);
+    await page.screenshot({ path: join(SHOTS, `narrow-${view}.png`), fullPage: true });
+  }
+  // Keyboard: tabbing from the start reaches the tabs and the controls.
+  await page.goto(`${base}/web/#view=masks&n=32&kind=local`);
+  await page.reload();
+  await ready(page);
+  const reached = [];
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    reached.push(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName));
+  }
+  assert.ok(reached.includes('tab-matrices') && reached.includes('ctl-kind'), `focus order: ${reached}`);
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('randn and seeded masks are bit-identical in Chromium (ES module and classic build) and Node', async () => {
   const A = await createAttn();
   const build = (B) => {
     const x = B.randn(96, 8, { seed: 3 });
     return [
-      B.mask('random', 96, { perRow: 5, seed: 11 }),
-      B.mask('bigbird', 96, { block: 8, seed: 12 }),
-      B.mask('lsh', 96, { x, buckets: 8, hashes: 2, seed: 13 }),
-      B.mask('kmeans', 96, { x, clusters: 9, seed: 14 }),
-    ].map((m) => [Array.from(m.data), m.assignments ? Array.from(m.assignments) : null]);
+      Array.from(B.randn(64, 33, { seed: 2 ** 40 + 7 }).data),
+      ...[B.mask('random', 96, { perRow: 5, seed: 11 }), B.mask('bigbird', 96, { block: 8, seed: 12 }),
+        B.mask('lsh', 96, { x, buckets: 8, hashes: 2, seed: 13 }), B.mask('kmeans', 96, { x, clusters: 9, seed: 14 })]
+        .map((m) => [Array.from(m.data), m.assignments ? Array.from(m.assignments) : null]),
+    ];
   };
   const want = build(A);
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#n=8`);
-  await heatmap(page);
-  const got = await page.evaluate(async (source) => {
+  await page.goto(`${base}/web/#view=matrices&n=8`);
+  await ready(page);
+  await page.addScriptTag({ url: '/wasm/attnlab.umd.js' });
+  const fromClassic = await page.evaluate(async (source) => {
     const B = await window.attnlab.createAttn();
-    return (0, eval)(`(${source})`)(B);
+    return { simd: B.simd, result: (0, eval)(`(${source})`)(B) };
   }, build.toString());
-  assert.deepEqual(got, want);
+  const fromModule = await page.evaluate(async (source) => {
+    const { createAttn: create } = await import('/wasm/attn.js');
+    return (0, eval)(`(${source})`)(await create());
+  }, build.toString());
+  assert.equal(fromClassic.simd, true, 'Chromium runs the SIMD build');
+  assert.deepEqual(fromClassic.result, want);
+  assert.deepEqual(fromModule, want);
   assert.deepEqual(problems, []);
-  await page.close();
+  await page.closeAll();
 });

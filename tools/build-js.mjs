@@ -21,10 +21,14 @@ writeFileSync(join(ROOT, 'wasm/attn-core.mjs'), stamped(readFileSync(core, 'utf8
 console.log(`build-js: wasm/attn-core.mjs (sources ${hash})`);
 const bundles = [
   { entry: 'wasm/attn.js', out: 'wasm/attnlab.umd.js', globalName: 'attnlab' },
-  { entry: 'web/src/main.js', out: 'web/dist/lab.js' },
+  // The page, the embeddable element and the worker each carry the core and
+  // Chart.js, so each works alone, offline and from file://.
+  { entry: 'web/src/app.js', out: 'web/dist/lab.js', minify: true },
+  { entry: 'web/src/element.js', out: 'web/dist/attn-figure.js', minify: true },
+  { entry: 'web/src/worker.js', out: 'web/dist/worker.js', minify: true },
 ];
 
-for (const { entry, out, globalName } of bundles) {
+for (const { entry, out, globalName, minify = false } of bundles) {
   const result = await build({
     entryPoints: [join(ROOT, entry)],
     bundle: true,
@@ -33,6 +37,8 @@ for (const { entry, out, globalName } of bundles) {
     target: 'es2020',
     write: false,
     logLevel: 'error',
+    minify,
+    loader: { '.css': 'text' },
     // The Emscripten module reads import.meta.url only to find its own
     // directory; with the wasm inlined (SINGLE_FILE) it needs none.
     define: { 'import.meta.url': 'undefined' },

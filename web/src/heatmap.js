@@ -1,42 +1,62 @@
-// Draws a Matrix as a heatmap on a plain canvas, one pixel per entry, through
-// ImageData (fast enough for n = 1024); CSS scales it up without smoothing.
-import { VIRIDIS } from './colormap.js';
+// Matrices and masks drawn on a plain canvas through ImageData, one pixel per
+// entry (n = 1024 in a few ms); CSS scales the canvas up without smoothing.
+import { VIRIDIS, maskRGB } from './colors.js';
 
-/**
- * @param {HTMLCanvasElement} canvas
- * @param {{rows: number, cols: number, data: Float32Array}} matrix
- * @param {{max?: number}} options  values map linearly from 0..max (default: the matrix max)
- * @returns {{max: number}} the value mapped to the top colour
- */
-export function drawHeatmap(canvas, matrix, options = {}) {
-  const { rows, cols, data } = matrix;
-  let max = options.max;
-  if (max === undefined) {
-    max = 0;
-    for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
-  }
-  const scale = max > 0 ? 255 / max : 0;
+/** Fills canvas (cols x rows pixels) with rgb(row, col) for each cell. */
+function paint(canvas, rows, cols, rgbAt) {
   canvas.width = cols;
   canvas.height = rows;
+  canvas.style.aspectRatio = `${cols} / ${rows}`;
   const ctx = canvas.getContext('2d');
   const image = ctx.createImageData(cols, rows);
   const px = image.data;
-  for (let i = 0; i < data.length; i++) {
-    const c = Math.max(0, Math.min(255, Math.round(data[i] * scale))) * 3;
-    px[i * 4] = VIRIDIS[c];
-    px[i * 4 + 1] = VIRIDIS[c + 1];
-    px[i * 4 + 2] = VIRIDIS[c + 2];
-    px[i * 4 + 3] = 255;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const [r, g, b] = rgbAt(i, j);
+      const p = (i * cols + j) * 4;
+      px[p] = r; px[p + 1] = g; px[p + 2] = b; px[p + 3] = 255;
+    }
   }
   ctx.putImageData(image, 0, 0);
-  return { max };
 }
 
-/** The (row, col) of the matrix under a mouse event on the canvas, or null. */
-export function cellAt(canvas, event, matrix) {
+/** The range of a matrix's values. */
+export function extent(data) {
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] < min) min = data[i];
+    if (data[i] > max) max = data[i];
+  }
+  return { min, max };
+}
+
+/**
+ * A matrix as a heatmap: values from min to max map linearly onto the
+ * 256-entry table `lut` (default viridis, 0 .. the largest value).
+ */
+export function drawHeatmap(canvas, matrix, { lut = VIRIDIS, min = 0, max } = {}) {
+  const { rows, cols, data } = matrix;
+  if (max === undefined) max = Math.max(extent(data).max, min);
+  const scale = max > min ? 255 / (max - min) : 0;
+  const rgb = [0, 0, 0];
+  paint(canvas, rows, cols, (i, j) => {
+    const c = Math.max(0, Math.min(255, Math.round((data[i * cols + j] - min) * scale))) * 3;
+    rgb[0] = lut[c]; rgb[1] = lut[c + 1]; rgb[2] = lut[c + 2];
+    return rgb;
+  });
+  return { min, max };
+}
+
+/** A mask coloured by component; `order` (a permutation) shows rows and columns reordered. */
+export function drawMask(canvas, mask, order = null) {
+  const { rows, cols, data } = mask;
+  paint(canvas, rows, cols, (i, j) => maskRGB(data[(order ? order[i] : i) * cols + (order ? order[j] : j)]));
+}
+
+/** The (row, col) of the canvas cell under a pointer event, or null. */
+export function cellAt(canvas, event, rows, cols) {
   const box = canvas.getBoundingClientRect();
-  const col = Math.floor(((event.clientX - box.left) / box.width) * matrix.cols);
-  const row = Math.floor(((event.clientY - box.top) / box.height) * matrix.rows);
-  if (row < 0 || col < 0 || row >= matrix.rows || col >= matrix.cols) return null;
-  return { row, col, value: matrix.data[row * matrix.cols + col] };
+  const col = Math.floor(((event.clientX - box.left) / box.width) * cols);
+  const row = Math.floor(((event.clientY - box.top) / box.height) * rows);
+  return row < 0 || col < 0 || row >= rows || col >= cols ? null : { row, col };
 }

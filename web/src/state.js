@@ -1,41 +1,125 @@
-// The page state lives in the URL hash (#n=64&d=16&seed=0&causal=0), so every
-// picture can be linked. Pure functions: no DOM.
+// The lab's state lives in the URL hash, so every picture can be linked:
+// #view=masks&kind=bigbird&n=128&seed=0&... Each field has a type, a default
+// and bounds; a view lists the fields it uses, and only those (plus the view,
+// the seed and the embedding flags) are written. Pure functions: no DOM.
 
-/** Every field: default and how to read it from a hash string. */
+export const VIEWS = ['matrices', 'masks', 'fastweights', 'capacity', 'approximation', 'timing'];
+export const FEATURES = ['elu+1', 'relu', 'taylor', 'efficient', 'favor+', 'favor-trig', 'favor-hyp', 'dpfp', 'identity'];
+export const MASK_KINDS = ['local', 'strided', 'dilated', 'fixed', 'sparse-transformer', 'global', 'random',
+  'longformer', 'bigbird', 'lsh', 'kmeans', 'causal', 'full'];
+export const CAPACITY_MAPS = ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3', 'favor+'];
+export const MECHANISMS = ['softmax', 'streaming', 'linear', 'causal-linear', 'favor+', 'sparse-local', 'bigbird'];
+
+const int = (label, def, min, max, extra = {}) => ({ type: 'int', label, default: def, min, max, ...extra });
+const num = (label, def, min, max, extra = {}) => ({ type: 'float', label, default: def, min, max, ...extra });
+const bool = (label, def, extra = {}) => ({ type: 'bool', label, default: def, ...extra });
+const choice = (label, options, def, extra = {}) => ({ type: 'enum', label, options, default: def, ...extra });
+const set = (label, options, def, extra = {}) => ({ type: 'set', label, options, default: def, ...extra });
+
+const isKind = (...kinds) => (s) => kinds.includes(s.kind);
+const isPerformer = (s) => ['favor+', 'favor-trig', 'favor-hyp'].includes(s.feature);
+
+/** Every field. `show(state)` hides a control when it does not apply. */
 export const FIELDS = {
-  n: { default: 64, min: 1, max: 1024 },
-  d: { default: 16, min: 1, max: 256 },
-  seed: { default: 0, min: 0, max: Number.MAX_SAFE_INTEGER },
-  causal: { default: false },
+  view: choice('view', VIEWS, 'matrices'),
+  seed: int('seed', 0, 0, 2 ** 31 - 1),
+  n: int('sequence length n', 64, 1, 1024),
+  d: int('dimension d', 16, 1, 256),
+  scale: num('input scale', 1, 0.05, 4, { step: 0.05 }),
+  causal: bool('causal (key j ≤ query i)', false),
+  feature: choice('feature map φ', FEATURES, 'favor+'),
+  features: int('random features m', 64, 1, 1024, { show: isPerformer }),
+  orthogonal: bool('orthogonal projections', true, { show: isPerformer }),
+  nu: int('DPFP order ν', 1, 1, 4, { show: (s) => (s.view === 'fastweights' ? s.fwFeature : s.feature) === 'dpfp' }),
+  kind: choice('mask kind', MASK_KINDS, 'bigbird'),
+  window: int('window (per side)', 3, 0, 512, { show: isKind('local', 'dilated', 'longformer') }),
+  stride: int('stride l', 8, 1, 512, { show: isKind('strided', 'sparse-transformer') }),
+  dilation: int('dilation', 2, 1, 64, { show: isKind('dilated', 'longformer') }),
+  block: int('block', 8, 1, 256, { show: isKind('fixed', 'bigbird') }),
+  summary: int('summary columns c', 1, 0, 256, { show: isKind('fixed') }),
+  tokens: int('global tokens', 1, 0, 64, { show: isKind('global', 'longformer') }),
+  perRow: int('random keys per row', 3, 0, 256, { show: isKind('random') }),
+  windowBlocks: int('window blocks (odd)', 3, 1, 15, { show: isKind('bigbird') }),
+  globalBlocks: int('global blocks per end', 1, 0, 8, { show: isKind('bigbird') }),
+  randomBlocks: int('random blocks', 2, 0, 16, { show: isKind('bigbird') }),
+  buckets: int('buckets (even)', 8, 2, 64, { step: 2, show: isKind('lsh') }),
+  hashes: int('hash rounds', 1, 1, 8, { show: isKind('lsh') }),
+  clusters: int('clusters', 8, 1, 64, { show: isKind('kmeans') }),
+  sorted: bool('sort tokens by bucket', false, { show: isKind('lsh', 'kmeans') }),
+  T: int('steps T', 32, 1, 128),
+  dv: int('value width', 8, 1, 64),
+  fwD: int('key dimension d', 8, 1, 64),
+  fwFeature: choice('feature map φ', ['dpfp', 'identity', 'elu+1', 'favor+'], 'dpfp'),
+  normalize: choice('normalise φ', ['l2', 'sum', 'none'], 'l2'),
+  beta: num('delta rule β', 1, 0, 1, { step: 0.05 }),
+  step: int('shown step t', 32, 1, 128),
+  dKey: int('key dimension', 64, 1, 256),
+  maxS: int('largest S', 600, 20, 1000, { step: 20 }),
+  trials: int('trials', 3, 1, 20),
+  maps: set('feature maps', CAPACITY_MAPS, ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3']),
+  rules: set('rules', ['sum', 'delta'], ['sum', 'delta']),
+  maxM: int('largest m', 256, 8, 1024),
+  maxN: int('largest n', 4096, 256, 16384),
+  mechanisms: set('mechanisms', MECHANISMS, MECHANISMS),
+  controls: bool('show controls', true),
+  text: bool('show text', true),
 };
 
-const clampInt = (text, { default: fallback, min, max }) => {
-  const x = Number(text);
-  if (text === '' || !Number.isFinite(x)) return fallback;
-  return Math.min(max, Math.max(min, Math.round(x)));
+/** The fields each view reads, in panel order. */
+export const VIEW_FIELDS = {
+  matrices: ['n', 'd', 'seed', 'scale', 'causal', 'feature', 'features', 'orthogonal', 'nu'],
+  masks: ['kind', 'n', 'seed', 'window', 'stride', 'dilation', 'block', 'summary', 'tokens', 'perRow',
+    'windowBlocks', 'globalBlocks', 'randomBlocks', 'buckets', 'hashes', 'clusters', 'd', 'sorted'],
+  fastweights: ['T', 'fwD', 'dv', 'fwFeature', 'nu', 'normalize', 'beta', 'seed', 'step'],
+  capacity: ['dKey', 'maxS', 'trials', 'maps', 'rules', 'seed'],
+  approximation: ['n', 'd', 'scale', 'maxM', 'trials', 'seed'],
+  timing: ['maxN', 'mechanisms'],
 };
 
-/** State from a hash such as '#n=64&seed=3'; unknown keys are ignored, bad values fall back. */
-export function parseHash(hash) {
-  const params = new URLSearchParams(String(hash).replace(/^#/, ''));
-  const state = {};
-  for (const [key, field] of Object.entries(FIELDS)) {
-    const text = params.get(key);
-    if (typeof field.default === 'boolean') {
-      state[key] = text === null ? field.default : text === '1' || text === 'true';
-    } else {
-      state[key] = text === null ? field.default : clampInt(text, field);
+/** Reads one field's value from text; bad text gives the default, numbers are clamped. */
+export function readField(field, text) {
+  if (text === null || text === undefined) return field.default;
+  switch (field.type) {
+    case 'bool': return text === '1' || text === 'true' || text === '';
+    case 'enum': return field.options.includes(text) ? text : field.default;
+    case 'set': {
+      const picked = String(text).split(',').filter((x) => field.options.includes(x));
+      return text === '' ? [] : picked.length ? [...new Set(picked)] : field.default;
+    }
+    default: {
+      const x = Number(text);
+      if (text === '' || !Number.isFinite(x)) return field.default;
+      const clamped = Math.min(field.max, Math.max(field.min, x));
+      return field.type === 'int' ? Math.round(clamped) : clamped;
     }
   }
+}
+
+const writeField = (field, value) => (field.type === 'bool' ? (value ? '1' : '0')
+  : field.type === 'set' ? value.join(',') : String(value));
+
+/** The full state (every field) from a hash or a plain object of strings. */
+export function parseState(source) {
+  const get = typeof source === 'string'
+    ? ((params) => (key) => params.get(key))(new URLSearchParams(source.replace(/^#/, '')))
+    : (key) => (source[key] === undefined ? null : String(source[key]));
+  const state = {};
+  for (const [key, field] of Object.entries(FIELDS)) state[key] = readField(field, get(key));
   return state;
 }
 
-/** The hash for a state, with every field written out. */
+/** The hash of a state: the view, its fields, the seed and the flags when not default. */
 export function formatHash(state) {
   const params = new URLSearchParams();
-  for (const [key, field] of Object.entries(FIELDS)) {
-    const value = state[key] ?? field.default;
-    params.set(key, typeof field.default === 'boolean' ? (value ? '1' : '0') : String(value));
-  }
+  params.set('view', state.view);
+  for (const key of VIEW_FIELDS[state.view]) params.set(key, writeField(FIELDS[key], state[key]));
+  if (!params.has('seed')) params.set('seed', String(state.seed));
+  for (const flag of ['controls', 'text']) if (state[flag] !== FIELDS[flag].default) params.set(flag, writeField(FIELDS[flag], state[flag]));
   return `#${params}`;
+}
+
+/** A short description for file names: view and its fields, e.g. masks-kind=bigbird-n=64. */
+export function describe(state) {
+  return [state.view, ...VIEW_FIELDS[state.view].filter((k) => k !== 'step')
+    .map((k) => `${k}=${writeField(FIELDS[k], state[k])}`)].join('_').replace(/[^\w=.,+-]/g, '');
 }

@@ -1,0 +1,45 @@
+// Line charts with Chart.js (bundled from npm: works offline, from file://
+// and inside shadow DOM). Colours from the Okabe-Ito palette.
+import Chart from 'chart.js/auto';
+
+const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#000000', '#F0E442'];
+const DASHES = [[], [6, 4], [2, 3], [8, 3, 2, 3]];
+
+/**
+ * Draws series [{ label, points: [{x, y}], dashed?, colour?, group?, style? }]
+ * on canvas, replacing the chart it had: `dashed` marks a reference line,
+ * `group` picks the colour and `style` the dash pattern. Returns the Chart.
+ */
+export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog = false, title } = {}) {
+  Chart.getChart(canvas)?.destroy();
+  return new Chart(canvas, {
+    type: 'line',
+    data: {
+      datasets: series.map((s, i) => ({
+        label: s.label,
+        data: s.points,
+        borderColor: s.colour ?? PALETTE[(s.group ?? i) % PALETTE.length],
+        backgroundColor: s.colour ?? PALETTE[(s.group ?? i) % PALETTE.length],
+        borderDash: s.dashed ? [4, 4] : DASHES[(s.style ?? Math.floor(i / PALETTE.length)) % DASHES.length],
+        borderWidth: s.dashed ? 1.5 : 2,
+        pointRadius: s.dashed ? 0 : 2,
+        tension: 0,
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      interaction: { mode: 'nearest', intersect: false },
+      plugins: {
+        legend: { position: 'bottom', labels: { boxWidth: 18, font: { size: 11 } } },
+        title: title ? { display: true, text: title } : undefined,
+      },
+      scales: {
+        x: { type: xLog ? 'logarithmic' : 'linear', title: { display: Boolean(xLabel), text: xLabel } },
+        y: { type: yLog ? 'logarithmic' : 'linear', title: { display: Boolean(yLabel), text: yLabel } },
+      },
+    },
+  });
+}

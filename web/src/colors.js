@@ -1,0 +1,40 @@
+// Colour maps that read under the common colour-vision deficiencies.
+// Sequential: viridis (matplotlib); diverging: purple-white-orange (PuOr,
+// ColorBrewer, colour-blind safe); categorical mask components: Okabe & Ito.
+
+/** A 256-entry RGB lookup table interpolated between stops. */
+function lut(stops) {
+  const table = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const t = (i / 255) * (stops.length - 1);
+    const lo = Math.min(Math.floor(t), stops.length - 2), f = t - lo;
+    for (let c = 0; c < 3; c++) table[i * 3 + c] = Math.round(stops[lo][c] * (1 - f) + stops[lo + 1][c] * f);
+  }
+  return table;
+}
+
+export const VIRIDIS = lut([[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+  [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]]);
+
+export const PUOR = lut([[45, 0, 75], [84, 39, 136], [128, 115, 172], [178, 171, 210], [216, 218, 235],
+  [247, 247, 247], [254, 224, 182], [253, 184, 99], [224, 130, 20], [179, 88, 6], [127, 59, 8]]);
+
+/** Mask components (MASK_BITS order) and their Okabe-Ito colours. */
+export const MASK_COLOURS = [
+  { bit: 1, name: 'window', rgb: [0, 114, 178] },
+  { bit: 2, name: 'stride', rgb: [230, 159, 0] },
+  { bit: 4, name: 'global', rgb: [213, 94, 0] },
+  { bit: 8, name: 'random', rgb: [0, 158, 115] },
+  { bit: 16, name: 'cluster', rgb: [204, 121, 167] },
+  { bit: 32, name: 'block', rgb: [86, 180, 233] },
+];
+
+/** RGB of a mask cell: the colour of its highest component bit (blocked: near white). */
+export function maskRGB(value) {
+  if (!value) return [242, 242, 242];
+  for (let c = MASK_COLOURS.length - 1; c >= 0; c--) if (value & MASK_COLOURS[c].bit) return MASK_COLOURS[c].rgb;
+  return [0, 0, 0];
+}
+
+export const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
+export const lutCSS = (table) => `linear-gradient(90deg, ${[0, 64, 128, 191, 255].map((i) => css([table[i * 3], table[i * 3 + 1], table[i * 3 + 2]])).join(', ')})`;

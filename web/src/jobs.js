@@ -1,0 +1,116 @@
+// The lab's long computations, written once for the Web Worker and for the
+// main-thread fallback (a page opened from file:// cannot start workers).
+// Each job takes an attnlab instance, its arguments and a progress callback
+// that receives the partial result; `pause` yields between units of work.
+// No DOM.
+
+/** Yields to the event loop (keeps a page responsive when run on its thread). */
+export const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+const MAPS = {
+  identity: { feature: 'identity', nu: 1, label: 'identity (dφ = d)' },
+  'dpfp-1': { feature: 'dpfp', nu: 1, label: 'DPFP-1 (dφ = 2d)' },
+  'dpfp-2': { feature: 'dpfp', nu: 2, label: 'DPFP-2 (dφ = 4d)' },
+  'dpfp-3': { feature: 'dpfp', nu: 3, label: 'DPFP-3 (dφ = 6d)' },
+  'favor+': { feature: 'favor+', nu: 1, label: 'FAVOR+ (m = 2d)' },
+};
+
+/** Capacity curves: error vs stored pairs, one series per map and rule. */
+export async function capacity(A, { dKey, maxS, trials, seed, maps, rules }, progress) {
+  const sizes = [];
+  for (let s = 20; s <= maxS; s += 20) sizes.push(s);
+  const series = [];
+  for (const map of maps) {
+    for (const rule of rules) {
+      const { feature, nu, label } = MAPS[map];
+      const points = [];
+      series.push({ label: `${label}, ${rule} rule`, map, rule, points,
+        group: Object.keys(MAPS).indexOf(map), style: rule === 'sum' ? 0 : 1 });
+      for (const size of sizes) {
+        const [{ error }] = A.capacity({ dKey, sizes: [size], feature, nu, rule, trials, seed, features: 2 * dKey });
+        points.push({ x: size, y: error });
+        progress({ series });
+        await pause();
+      }
+    }
+  }
+  return { series };
+}
+
+/** Performer approximation: MSE against softmax vs m for positive / trigonometric, orthogonal / i.i.d. */
+export async function approximation(A, { n, d, scale, maxM, trials, seed }, progress) {
+  const scaled = (m) => ({ ...m, data: m.data.map((x) => x * scale) });
+  const q = scaled(A.randn(n, d, { seed })), k = scaled(A.randn(n, d, { seed: seed + 1 }));
+  const ms = [];
+  for (let m = 4; m <= maxM; m *= 2) ms.push(m);
+  const variants = [['favor+', true], ['favor+', false], ['favor-trig', true], ['favor-trig', false]];
+  const series = variants.map(([feature, orthogonal]) => ({
+    label: `${feature === 'favor+' ? 'positive' : 'trigonometric'}, ${orthogonal ? 'orthogonal' : 'i.i.d.'}`,
+    feature, orthogonal, points: [], group: feature === 'favor+' ? 0 : 1, style: orthogonal ? 0 : 1,
+  }));
+  for (const m of ms) {
+    for (const s of series) {
+      const [row] = A.kernelErrorSweep(q, k, { features: [m], trials, seed, variants: [{ feature: s.feature, orthogonal: s.orthogonal }] });
+      s.points.push({ x: m, y: row.mse, meanAbs: row.meanAbs, kl: row.meanKL });
+      progress({ series });
+      await pause();
+    }
+  }
+  return { series };
+}
+
+/** The median of `runs` timings of fn, in ms. */
+function timeMs(fn, runs) {
+  const ts = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)];
+}
+
+export const MECHANISM_LABELS = {
+  softmax: 'softmax, dense n×n weights',
+  streaming: 'softmax, streaming',
+  linear: 'linear (elu+1)',
+  'causal-linear': 'causal linear',
+  'favor+': 'FAVOR+ (m = 64)',
+  'sparse-local': 'sparse local (window 32)',
+  bigbird: 'sparse BigBird (block 32)',
+};
+
+/** Time vs n (doubling from 256) for each mechanism; one that took over a second stops growing. */
+export async function timing(A, { maxN, mechanisms, d = 64 }, progress) {
+  const series = mechanisms.map((id) => ({ id, label: MECHANISM_LABELS[id], points: [], stopped: false }));
+  for (let n = 256; n <= maxN; n *= 2) {
+    const [q, k, v] = [1, 2, 3].map((seed) => A.randn(n, d, { seed }));
+    const masks = {};
+    for (const s of series) {
+      if (s.stopped || (s.id === 'softmax' && n > 8192)) continue;  // dense weights: n^2 floats
+      let run;
+      switch (s.id) {
+        case 'softmax': run = () => A.softmaxWeights(q, k); break;
+        case 'streaming': run = () => A.softmaxAttention(q, k, v); break;
+        case 'linear': run = () => A.linearAttention(q, k, v); break;
+        case 'causal-linear': run = () => A.linearAttention(q, k, v, { causal: true }); break;
+        case 'favor+': run = () => A.linearAttention(q, k, v, { feature: 'favor+' }); break;
+        case 'sparse-local':
+          masks.local ??= A.mask('local', n, { window: 32, format: 'csr' });
+          run = () => A.sparseAttention(q, k, v, masks.local);
+          break;
+        default:
+          masks.bigbird ??= A.mask('bigbird', n, { block: 32, format: 'csr' });
+          run = () => A.sparseAttention(q, k, v, masks.bigbird);
+      }
+      const first = timeMs(run, 1);
+      const ms = first > 200 ? first : timeMs(run, 3);
+      s.points.push({ x: n, y: ms });
+      if (ms > 1000) s.stopped = true;
+      progress({ series });
+      await pause();
+    }
+  }
+  return { series };
+}

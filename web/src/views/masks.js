@@ -1,0 +1,70 @@
+// Masks: every sparse pattern of the seeds, coloured by component.
+import { h, figure, stats } from '../ui.js';
+import { drawMask } from '../heatmap.js';
+import { MASK_COLOURS, css } from '../colors.js';
+import { lineChart } from '../charts.js';
+
+export default {
+  id: 'masks',
+  title: 'Masks',
+  text: 'A sparse mask lets query i (row) attend only to some keys j (columns), so the cost falls from n² to the ' +
+    'number of coloured cells. Colours show which part of the pattern allows a cell: window, stride, global tokens, ' +
+    'random keys or shared clusters. Stacked layers compose the pattern, so tokens that cannot see each other ' +
+    'directly still exchange information after a few layers; data-driven masks (LSH, k-means) group similar tokens, ' +
+    'which sorting by bucket shows as blocks on the diagonal.',
+
+  render(el, { A, state, name }) {
+    const { n, kind } = state;
+    const tokens = Array.from({ length: Math.min(state.tokens, n) }, (_, i) => Math.floor((i * n) / Math.max(1, state.tokens)));
+    const x = ['lsh', 'kmeans'].includes(kind) ? A.randn(n, state.d, { seed: state.seed }) : undefined;
+    const t0 = performance.now();
+    const mask = A.mask(kind, n, {
+      window: state.window, stride: state.stride, dilation: state.dilation, block: state.block, summary: state.summary,
+      tokens, perRow: state.perRow, windowBlocks: state.windowBlocks, globalBlocks: state.globalBlocks,
+      randomBlocks: state.randomBlocks, buckets: state.buckets, hashes: state.hashes, clusters: Math.min(state.clusters, n),
+      seed: state.seed, x,
+    });
+    const ms = performance.now() - t0;
+    const info = A.maskInfo(mask);
+    const hover = (order) => (i, j) => {
+      const [r, c] = order ? [order[i], order[j]] : [i, j];
+      const v = mask.data[r * n + c];
+      const parts = MASK_COLOURS.filter((p) => v & p.bit).map((p) => p.name);
+      return `query ${r}, key ${c}: ${parts.length ? parts.join(' + ') : 'blocked'}`;
+    };
+    const figs = [];
+    const main = figure({ id: 'mask', title: `${kind} mask`, name, data: () => mask, hover: hover(null), rows: () => n, cols: () => n });
+    drawMask(main.canvas, mask);
+    figs.push(main);
+    let order = null;
+    if (mask.assignments) {
+      const a = mask.assignments;  // sort by first-round bucket, then position
+      order = Array.from({ length: n }, (_, i) => i).sort((i, j) => a[i] - a[j] || i - j);
+      const sortedFig = figure({ id: 'sorted', title: 'sorted by bucket', name, data: () => ({ order, assignments: Array.from(a) }),
+        hover: hover(order), rows: () => n, cols: () => n });
+      drawMask(sortedFig.canvas, mask, order);
+      if (state.sorted) figs.unshift(sortedFig);  // the sorted picture first
+      else figs.push(sortedFig);
+    }
+    const counts = Array.from({ length: n }, (_, i) => mask.data.subarray(i * n, (i + 1) * n).reduce((c, v) => c + (v !== 0), 0));
+    const rowFig = figure({ id: 'per-row', title: 'allowed keys per query', kind: 'chart', name,
+      data: () => ({ counts }) });
+    const layers = n <= 512 ? A.maskLayers(mask, { maxLayers: 64 }) : null;
+    const present = MASK_COLOURS.filter((p) => mask.data.some((v) => v & p.bit));
+    el.append(
+      h('div', { class: 'figures' }, figs.map((f) => f.root), rowFig.root),
+      h('p', { class: 'legend' }, present.map((p) => h('span', { class: 'swatch' }, h('i', { style: `background: ${css(p.rgb)}` }), p.name)),
+        h('span', { class: 'swatch' }, h('i', { style: 'background: rgb(242, 242, 242)' }), 'blocked')),
+      stats([
+        ['allowed cells', `${info.nnz} of ${n * n} (density ${info.density.toFixed(3)})`],
+        ['keys per query', `min ${info.perRow.min}, mean ${info.perRow.mean.toFixed(1)}, max ${info.perRow.max}`],
+        ['layers until no token reaches more', layers === null ? 'n > 512: not computed'
+          : layers.layers === 0 ? 'more than 64' : `${layers.layers} (${layers.complete ? 'then every token reaches every other'
+            : `then ${(100 * layers.coverage[layers.coverage.length - 1]).toFixed(1)}% of pairs`})`],
+        ['built in', `${ms.toFixed(1)} ms`],
+      ]),
+    );
+    lineChart(rowFig.canvas, [{ label: 'allowed keys', points: counts.map((c, i) => ({ x: i, y: c })) }],
+      { xLabel: 'query i', yLabel: 'keys' });
+  },
+};
