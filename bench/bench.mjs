@@ -3,6 +3,7 @@
 // (two n x n x d products); then linear attention against softmax over n.
 // The comparison with onnxruntime-web and tfjs is issue 8's work.
 import { createAttn } from '../wasm/attn.js';
+import { timeMs } from '../web/src/jobs.js';  // median ms of repeated calls, as in the lab's Timing view
 
 const simd = await createAttn();
 const scalar = await createAttn({ kernels: 'scalar' });
@@ -30,24 +31,13 @@ for (const n of [256, 1024, 4096]) {
     ` ${b.toFixed(2).padStart(11)} ${(flops / b / 1e6).toFixed(1).padStart(8)} ${(b / a).toFixed(2).padStart(11)}x`);
 }
 
-/** Median ms of `rounds` calls of fn. */
-function time(fn, rounds) {
-  const ts = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
-
 const SIZES = [1024, 4096, 16384, 65536, 262144];
 const inputs = new Map(SIZES.map((n) => [n, [1, 2, 3].map((seed) => simd.randn(n, d, { seed }))]));
 // Streaming softmax once per n (n = 262144 would take about 17 minutes: left out).
 const softmaxMs = new Map();
 for (const n of SIZES.filter((s) => s <= 65536)) {
   const [q, k, v] = inputs.get(n);
-  softmaxMs.set(n, time(() => simd.softmaxAttention(q, k, v), n >= 16384 ? 1 : 3));
+  softmaxMs.set(n, timeMs(() => simd.softmaxAttention(q, k, v), n >= 16384 ? 1 : 3));
 }
 const cell = (x, digits, width) => (x === undefined ? '-' : x.toFixed(digits)).padStart(width);
 
@@ -57,9 +47,9 @@ for (const n of SIZES) {
   const [q, k, v] = inputs.get(n);
   const rounds = n >= 65536 ? 3 : 7;
   simd.linearAttention(q, k, v);  // warm-up (memory growth)
-  const lin = time(() => simd.linearAttention(q, k, v), rounds);
-  const causal = time(() => simd.linearAttention(q, k, v, { causal: true }), rounds);
-  const favor = time(() => simd.linearAttention(q, k, v, { feature: 'favor+' }), rounds);
+  const lin = timeMs(() => simd.linearAttention(q, k, v), rounds);
+  const causal = timeMs(() => simd.linearAttention(q, k, v, { causal: true }), rounds);
+  const favor = timeMs(() => simd.linearAttention(q, k, v, { feature: 'favor+' }), rounds);
   const soft = softmaxMs.get(n);
   console.log(`${String(n).padStart(6)} ${cell(soft, 1, 12)} ${cell(lin, 1, 11)} ${cell(causal, 1, 10)}` +
     ` ${cell(favor, 1, 11)} ${cell(soft && soft / lin, 0, 15)}${soft ? 'x' : ''}`);
@@ -72,8 +62,8 @@ for (const n of SIZES.filter((s) => s <= 65536)) {
   const local = simd.mask('local', n, { window: 64, format: 'csr' });
   const bigbird = simd.mask('bigbird', n, { block: 64, format: 'csr' });
   const rounds = n >= 65536 ? 3 : 5;
-  const tl = time(() => simd.sparseAttention(q, k, v, local), rounds);
-  const tb = time(() => simd.sparseAttention(q, k, v, bigbird), rounds);
+  const tl = timeMs(() => simd.sparseAttention(q, k, v, local), rounds);
+  const tb = timeMs(() => simd.sparseAttention(q, k, v, bigbird), rounds);
   const soft = softmaxMs.get(n);
   console.log(`${String(n).padStart(6)} ${cell(soft, 1, 12)} ${cell(tl, 1, 14)} ${cell(tb, 1, 15)}` +
     ` ${cell(soft / tl, 0, 15)}x ${cell(soft / tb, 1, 15)}x`);
@@ -88,7 +78,7 @@ const kinds = {
   kmeans: { x: x4096, clusters: 64, iterations: 5 },
 };
 for (const [kind, opts] of Object.entries(kinds)) {
-  console.log(`  ${kind.padEnd(19)} ${time(() => simd.mask(kind, 4096, opts), 5).toFixed(1).padStart(7)} ms`);
+  console.log(`  ${kind.padEnd(19)} ${timeMs(() => simd.mask(kind, 4096, opts), 5).toFixed(1).padStart(7)} ms`);
 }
 
 console.log('\ncapacity sweeps: S = 20..600 step 20, 3 trials, dKey = 64 (ms per full sweep; error at S = 60 / 200 / 600)');

@@ -60,7 +60,7 @@ export async function approximation(A, { n, d, scale, maxM, trials, seed }, prog
 }
 
 /** The median of `runs` timings of fn, in ms. */
-function timeMs(fn, runs) {
+export function timeMs(fn, runs) {
   const ts = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();

@@ -1,6 +1,6 @@
 // Capacity: retrieval error against the number of stored pairs.
-import { h, figure } from '../ui.js';
 import { lineChart } from '../charts.js';
+import { runJobView } from './job.js';
 
 export default {
   id: 'capacity',
@@ -10,24 +10,17 @@ export default {
     'S exceeds what dφ dimensions can keep apart; the delta rule degrades gracefully; DPFP of higher order ν raises ' +
     'dφ and holds longer. Computed live in a worker (features L2-normalised: nothing is trained here).',
 
-  render(el, { state, name, runner, done }) {
-    let last = null;  // the latest series, for export
-    const f = figure({ id: 'capacity', title: 'error vs stored pairs S', kind: 'chart', name, data: () => last });
-    const status = h('p', { class: 'status', role: 'status' }, 'computing…');
-    el.append(h('div', { class: 'figures' }, f.root), status);
-    const draw = ({ series }) => {
-      last = series;
-      const failure = { label: 'total failure (0.5)', dashed: true, colour: '#777',
-        points: [{ x: 20, y: 0.5 }, { x: state.maxS, y: 0.5 }] };
-      lineChart(f.canvas, [...series, failure], { xLabel: 'stored pairs S', yLabel: 'mean ½‖v − ŷ‖²' });
-    };
-    const args = { dKey: state.dKey, maxS: state.maxS, trials: state.trials, seed: state.seed, maps: state.maps, rules: state.rules };
-    if (!args.maps.length || !args.rules.length) { status.textContent = 'Pick at least one map and one rule.'; done(); return; }
-    runner.run('view', 'capacity', args, draw).then((result) => {
-      if (!result) return;
-      draw(result);
-      status.textContent = `done: ${result.series.length} curves`;
-      done();
+  render(el, ctx) {
+    const { state } = ctx;
+    runJobView(el, ctx, {
+      id: 'capacity',
+      title: 'error vs stored pairs S',
+      job: 'capacity',
+      args: { dKey: state.dKey, maxS: state.maxS, trials: state.trials, seed: state.seed, maps: state.maps, rules: state.rules },
+      problem: !state.maps.length || !state.rules.length ? 'Pick at least one map and one rule.' : null,
+      draw: (canvas, series) => lineChart(canvas, [...series, { label: 'total failure (0.5)', dashed: true, colour: '#777',
+        points: [{ x: 20, y: 0.5 }, { x: state.maxS, y: 0.5 }] }], { xLabel: 'stored pairs S', yLabel: 'mean ½‖v − ŷ‖²' }),
+      finished: (result) => `done: ${result.series.length} curves`,
     });
   },
 };

@@ -1,6 +1,6 @@
 // Timing: how each mechanism's cost grows with n, measured live in a worker.
-import { h, figure } from '../ui.js';
 import { lineChart } from '../charts.js';
+import { runJobView } from './job.js';
 
 export default {
   id: 'timing',
@@ -10,30 +10,24 @@ export default {
     'the first measurement). Softmax is quadratic whether it stores the n×n weights or streams them; linear, FAVOR+ ' +
     'and sparse attention are linear, so past some n they win.',
 
-  render(el, { state, name, runner, done }) {
-    let last = null;  // the latest series, for export
-    const f = figure({ id: 'timing', title: 'time vs n', kind: 'chart', name, data: () => last });
-    const status = h('p', { class: 'status', role: 'status' }, 'measuring…');
-    el.append(h('div', { class: 'figures' }, f.root), status);
-    const draw = ({ series }) => {
-      last = series;
-      const refs = [];
-      const anchor = (id, power, label) => {
-        const s = series.find((x) => x.id === id && x.points.length);
-        if (!s) return;
-        const { x: x0, y: y0 } = s.points[0];
-        refs.push({ label, dashed: true, colour: '#777', points: [{ x: x0, y: y0 }, { x: state.maxN, y: y0 * (state.maxN / x0) ** power }] });
-      };
-      anchor('streaming', 2, 'O(n²) reference');
-      anchor('linear', 1, 'O(n) reference');
-      lineChart(f.canvas, [...series, ...refs], { xLabel: 'sequence length n', yLabel: 'ms per call', xLog: true, yLog: true });
+  render(el, ctx) {
+    const { state, runner } = ctx;
+    /** A dashed reference of slope `power` through the first point of series `id`. */
+    const reference = (series, id, power, label) => {
+      const s = series.find((x) => x.id === id && x.points.length);
+      if (!s) return [];
+      const { x: x0, y: y0 } = s.points[0];
+      return [{ label, dashed: true, colour: '#777', points: [{ x: x0, y: y0 }, { x: state.maxN, y: y0 * (state.maxN / x0) ** power }] }];
     };
-    if (!state.mechanisms.length) { status.textContent = 'Pick at least one mechanism.'; done(); return; }
-    runner.run('view', 'timing', { maxN: state.maxN, mechanisms: state.mechanisms }, draw).then((result) => {
-      if (!result) return;
-      draw(result);
-      status.textContent = `done (${runner.workersWork ? 'in a Web Worker' : 'on the page thread'})`;
-      done();
+    runJobView(el, ctx, {
+      id: 'timing',
+      title: 'time vs n',
+      job: 'timing',
+      args: { maxN: state.maxN, mechanisms: state.mechanisms },
+      problem: state.mechanisms.length ? null : 'Pick at least one mechanism.',
+      draw: (canvas, series) => lineChart(canvas, [...series, ...reference(series, 'streaming', 2, 'O(n²) reference'),
+        ...reference(series, 'linear', 1, 'O(n) reference')], { xLabel: 'sequence length n', yLabel: 'ms per call', xLog: true, yLog: true }),
+      finished: () => `done (${runner.workersWork ? 'in a Web Worker' : 'on the page thread'})`,
     });
   },
 };

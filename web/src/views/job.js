@@ -1,0 +1,29 @@
+// The shape shared by the views whose figure comes from a long job (run in a
+// worker by JobRunner): a chart, a status line, redraws on every progress
+// report and a final status when the job ends.
+import { h, figure } from '../ui.js';
+
+/**
+ * spec: { id, title, job, args, draw(canvas, series), finished(result) -> status text }.
+ * Skips the job and says why when `problem` is set.
+ */
+export function runJobView(el, { name, runner, done }, { id, title, job, args, draw, finished, problem }) {
+  let last = null;  // the latest series, for export
+  const f = figure({ id, title, kind: 'chart', name, data: () => last });
+  const status = h('p', { class: 'status', role: 'status' }, problem ?? 'computing…');
+  el.append(h('div', { class: 'figures' }, f.root), status);
+  if (problem) {
+    done();
+    return;
+  }
+  const show = ({ series }) => {
+    last = series;
+    draw(f.canvas, series);
+  };
+  runner.run('view', job, args, show).then((result) => {
+    if (!result) return;  // replaced by a newer job
+    show(result);
+    status.textContent = finished(result);
+    done();
+  });
+}
