@@ -104,6 +104,26 @@ for (const view of VIEWS) {
   });
 }
 
+test('heatmap colours follow the values: causal zeros are the bottom of viridis, a weight of 1 its top', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=matrices&n=24&d=4&causal=1`);
+  await ready(page);
+  const at = await page.evaluate(() => {
+    const c = document.querySelector('canvas[data-figure="softmax"]');
+    const copy = document.createElement('canvas');
+    copy.width = c.width;
+    copy.height = c.height;
+    const ctx = copy.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(c, 0, 0);
+    const px = (x, y) => Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
+    return { aboveDiagonal: px(23, 0), firstCell: px(0, 0) };
+  });
+  assert.deepEqual(at.aboveDiagonal, [68, 1, 84], 'weight 0: viridis at 0');
+  assert.deepEqual(at.firstCell, [253, 231, 37], 'row 0 of a causal mask puts weight 1 on key 0: viridis at 1');
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
 test('the hash holds the state: it is normalised on load, written on change, and reproduces the picture', async () => {
   const { page, problems } = await openPage();
   const given = '#view=masks&kind=longformer&n=100&window=5&dilation=2&tokens=2&seed=7';

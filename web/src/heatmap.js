@@ -2,21 +2,30 @@
 // entry (n = 1024 in a few ms); CSS scales the canvas up without smoothing.
 import { VIRIDIS, maskRGB } from './colors.js';
 
-/** Fills canvas (cols x rows pixels) with rgb(row, col) for each cell. */
-function paint(canvas, rows, cols, rgbAt) {
+/** Packs RGB into the 32-bit pixel layout of ImageData on this machine. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+const pack = (r, g, b) => (LITTLE_ENDIAN ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0);
+
+/** 256 packed pixels of a 256-entry RGB table (cached per table). */
+const packedTables = new WeakMap();
+function packed(lut) {
+  let table = packedTables.get(lut);
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) table[i] = pack(lut[i * 3], lut[i * 3 + 1], lut[i * 3 + 2]);
+    packedTables.set(lut, table);
+  }
+  return table;
+}
+
+/** Sizes canvas to cols x rows, lets fill(pixels: Uint32Array) write it, and shows it. */
+function paint(canvas, rows, cols, fill) {
   canvas.width = cols;
   canvas.height = rows;
   canvas.style.aspectRatio = `${cols} / ${rows}`;
   const ctx = canvas.getContext('2d');
   const image = ctx.createImageData(cols, rows);
-  const px = image.data;
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      const [r, g, b] = rgbAt(i, j);
-      const p = (i * cols + j) * 4;
-      px[p] = r; px[p + 1] = g; px[p + 2] = b; px[p + 3] = 255;
-    }
-  }
+  fill(new Uint32Array(image.data.buffer));
   ctx.putImageData(image, 0, 0);
 }
 
@@ -38,11 +47,12 @@ export function drawHeatmap(canvas, matrix, { lut = VIRIDIS, min = 0, max } = {}
   const { rows, cols, data } = matrix;
   if (max === undefined) max = Math.max(extent(data).max, min);
   const scale = max > min ? 255 / (max - min) : 0;
-  const rgb = [0, 0, 0];
-  paint(canvas, rows, cols, (i, j) => {
-    const c = Math.max(0, Math.min(255, Math.round((data[i * cols + j] - min) * scale))) * 3;
-    rgb[0] = lut[c]; rgb[1] = lut[c + 1]; rgb[2] = lut[c + 2];
-    return rgb;
+  const colours = packed(lut);
+  paint(canvas, rows, cols, (px) => {
+    for (let i = 0; i < data.length; i++) {
+      const c = (data[i] - min) * scale;
+      px[i] = colours[c <= 0 ? 0 : c >= 255 ? 255 : Math.round(c)];
+    }
   });
   return { min, max };
 }
@@ -50,7 +60,13 @@ export function drawHeatmap(canvas, matrix, { lut = VIRIDIS, min = 0, max } = {}
 /** A mask coloured by component; `order` (a permutation) shows rows and columns reordered. */
 export function drawMask(canvas, mask, order = null) {
   const { rows, cols, data } = mask;
-  paint(canvas, rows, cols, (i, j) => maskRGB(data[(order ? order[i] : i) * cols + (order ? order[j] : j)]));
+  const colours = new Uint32Array(256).map((_, v) => pack(...maskRGB(v)));
+  paint(canvas, rows, cols, (px) => {
+    for (let i = 0; i < rows; i++) {
+      const r = order ? order[i] : i;
+      for (let j = 0; j < cols; j++) px[i * cols + j] = colours[data[r * cols + (order ? order[j] : j)]];
+    }
+  });
 }
 
 /** The (row, col) of the canvas cell under a pointer event, or null. */
