@@ -60,6 +60,8 @@
  *   features.c  feature maps phi and Performer random features
  *   linear.c    kernel weights and linear attention (plain and causal)
  *   fastweight.c  fast weight memory (sum, delta, gated delta), capacity
+ *   gallery.c   matmul, slot pooling, row softmax, Sinkhorn (Linformer,
+ *               compressed, Synthesizer, Sinkhorn, Funnel)
  *   kernels.c   kernel table: SIMD (GCC/Clang vector extensions, which
  *               compile to wasm simd128 or SSE) beside a scalar reference
  *   internal.h  declarations shared between the .c files (attn__ prefix)
@@ -522,6 +524,43 @@ attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, 
 attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, size_t size,
                           float beta, size_t trials, uint64_t seed, double *error,
                           float *work, size_t work_floats);  // [work_floats]
+
+/* ---- building blocks of the compressed / synthetic / sorted mechanisms ----
+ * Linformer, memory-compressed attention, Synthesizer, Sinkhorn attention and
+ * Funnel pooling are softmax attention over transformed keys, values or
+ * logits; these are the transformations (the JS API composes them). */
+
+/* C = alpha * A B. */
+attn_status attn_matmul(size_t n, size_t k, size_t m, float alpha,
+                        const float *a,  // [n, k]
+                        const float *b,  // [k, m]
+                        float *c);       // [n, m]
+/* C = alpha * A B^T (work: ceil(m / 128) * 128 * k floats, as attn_softmax_weights). */
+attn_status attn_matmul_nt(size_t n, size_t m, size_t k, float alpha,
+                           const float *a,  // [n, k]
+                           const float *b,  // [m, k]
+                           float *c,        // [n, m]
+                           float *work, size_t work_floats);
+/* Slot pooling: out[s] = sum_t kernel[t] x[s c + t] over the rows of slot s
+ * (slots of c rows; the last one may be shorter). c = 0 is refused. */
+attn_status attn_pool_rows(size_t n, size_t d, size_t c,
+                           const float *x,       // [n, d]
+                           const float *kernel,  // [c]
+                           float *out);          // [ceil(n / c), d]
+/* In place: each row of logits becomes softmax over its allowed entries
+ * (causal: j <= i; mask: non-zero), 0 elsewhere; rows with nothing allowed
+ * are 0. */
+attn_status attn_softmax_rows(size_t n, size_t m,
+                              float *logits,        // [n, m] in: logits, out: weights
+                              int causal,
+                              const uint8_t *mask);  // [n, m] or NULL
+/* In place, Sinkhorn normalisation in log space (Tay et al. 2020): L = L / tau,
+ * then `iterations` rounds of L -= logsumexp over each row, L -= logsumexp
+ * over each column; finally exp(L), a nearly doubly stochastic matrix. With
+ * causal, entries above the diagonal are -inf throughout (0 at the end). */
+attn_status attn_sinkhorn(size_t n,
+                          float *logits,   // [n, n] in: logits, out: S
+                          size_t iterations, float tau, int causal);
 
 #ifdef __cplusplus
 }

@@ -47,6 +47,17 @@ extern const attn__kernels attn__kernels_simd;
 /* The table in use (set by attn_use_kernels). */
 const attn__kernels *attn__kernels_get(void);
 
+/* softmax.c: p = scale q k^T, validated, with attn_softmax_weights' workspace. */
+attn_status attn__scores(size_t n, size_t m, size_t d,
+                         const float *q,  // [n, d]
+                         const float *k,  // [m, d]
+                         float scale,
+                         float *p,        // [n, m]
+                         float *work, size_t work_floats);
+/* softmax.c: one row of logits (query i) to weights over its allowed keys. */
+void attn__softmax_row(float *row, size_t m, size_t i, int causal,
+                       const uint8_t *mask_row);  // [m] or NULL
+
 /* ---- checked sizes ---- */
 
 /* *out = a * b; 0 if the product overflows size_t. */

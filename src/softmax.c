@@ -85,19 +85,17 @@ attn_status attn_softmax_weights_workspace(size_t n, size_t m, size_t d, size_t 
     return panels_floats(m, d, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
 }
 
-attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
-                                 const float *q,       // [n, d]
-                                 const float *k,       // [m, d]
-                                 float scale, int causal,
-                                 const uint8_t *mask,  // [n, m] or NULL
-                                 float *p,             // [n, m] output
-                                 float *work, size_t work_floats) {  // [work_floats]
+attn_status attn__scores(size_t n, size_t m, size_t d,
+                         const float *q,  // [n, d]
+                         const float *k,  // [m, d]
+                         float scale,
+                         float *p,        // [n, m] output
+                         float *work, size_t work_floats) {  // [work_floats]
     attn_status st = check_inputs(n, m, d, 1, q, k, NULL, scale, p, m);
     if (st != ATTN_OK) return st;
     size_t need;
     if ((st = attn_softmax_weights_workspace(n, m, d, &need)) != ATTN_OK) return st;
     if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
-
     const attn__kernels *kern = attn__kernels_get();
     float *kt = work;  // [ceil(m / TILE_K), d, TILE_K]
     transpose_panels(m, d, k, kt);
@@ -107,17 +105,32 @@ attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
             kern->gemm(br, attn__min(TILE_K, m - j0), d, scale, q + i0 * d, d, kt + j0 * d, TILE_K,
                        p + i0 * m + j0, m, 0);
     }
-    for (size_t i = 0; i < n; i++) {
-        float *row = p + i * m;
-        block_row(row, m, i, 0, causal, mask ? mask + i * m : NULL);
-        float mx = kern->max(row, m);
-        if (mx == -INFINITY) {  /* nothing allowed */
-            memset(row, 0, m * sizeof *row);
-            continue;
-        }
-        float sum = kern->exp_shift_sum(row, m, mx);  /* >= 1: the max gives exp(0) */
-        kern->scale(row, m, 1.0f / sum);
+    return ATTN_OK;
+}
+
+void attn__softmax_row(float *row, size_t m, size_t i, int causal,
+                       const uint8_t *mask_row) {  // [m] or NULL
+    const attn__kernels *kern = attn__kernels_get();
+    block_row(row, m, i, 0, causal, mask_row);
+    float mx = kern->max(row, m);
+    if (mx == -INFINITY) {  /* nothing allowed */
+        memset(row, 0, m * sizeof *row);
+        return;
     }
+    float sum = kern->exp_shift_sum(row, m, mx);  /* >= 1: the max gives exp(0) */
+    kern->scale(row, m, 1.0f / sum);
+}
+
+attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
+                                 const float *q,       // [n, d]
+                                 const float *k,       // [m, d]
+                                 float scale, int causal,
+                                 const uint8_t *mask,  // [n, m] or NULL
+                                 float *p,             // [n, m] output
+                                 float *work, size_t work_floats) {  // [work_floats]
+    attn_status st = attn__scores(n, m, d, q, k, scale, p, work, work_floats);
+    if (st != ATTN_OK) return st;
+    for (size_t i = 0; i < n; i++) attn__softmax_row(p + i * m, m, i, causal, mask ? mask + i * m : NULL);
     return ATTN_OK;
 }
 

@@ -104,6 +104,22 @@ for (const view of VIEWS) {
   });
 }
 
+test('the Matrices view shows every mechanism of the gallery against softmax', async () => {
+  const { page, problems } = await openPage();
+  for (const mechanism of ['kernel', 'linformer', 'compressed', 'synthesizer', 'sinkhorn', 'sortcut', 'funnel']) {
+    await page.goto(`${base}/web/#view=matrices&mechanism=${mechanism}&n=48&d=8&causal=1`);
+    await page.reload();
+    await ready(page);
+    assert.equal(await page.$('.view-body .message.error'), null, `${mechanism}: no error`);
+    const shown = await canvases(page, '#view');
+    assertDrawn(shown, mechanism);
+    assert.equal(shown[1].width, 48, `${mechanism}: the approximation is an n x n (or pooled) matrix`);
+    await page.screenshot({ path: join(SHOTS, `mechanism-${mechanism}.png`), fullPage: true });
+  }
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
 test('heatmap colours follow the values: causal zeros are the bottom of viridis, a weight of 1 its top', async () => {
   const { page, problems } = await openPage();
   await page.goto(`${base}/web/#view=matrices&n=24&d=4&causal=1`);
@@ -270,7 +286,7 @@ test('figures export as PNG (white background, state in the name) and as CSV', a
   await ready(page);
   const figure = page.locator('figure', { has: page.locator('canvas[data-figure="softmax"]') });
   const [png] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'PNG' }).click()]);
-  assert.match(png.suggestedFilename(), /^attnlab_matrices_n=24_d=4_seed=3_.*_softmax\.png$/);
+  assert.match(png.suggestedFilename(), /^attnlab_matrices_mechanism=kernel_n=24_d=4_seed=3_.*_softmax\.png$/);
   const bytes = readFileSync(await png.path());
   assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG file');
   const [csv] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'CSV' }).click()]);

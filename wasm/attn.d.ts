@@ -260,6 +260,31 @@ export interface Attn {
   fastWeights(options: FastWeightsOptions): FastWeightsResult;
   /** Retrieval error vs stored pairs (feature default 'dpfp', normalize 'l2'). */
   capacity(options?: CapacityOptions): { size: number; error: number }[];
+  /** approx - exact with max/mean |error|, MSE, relative Frobenius, KL per row. */
+  compareWeights(approx: MatrixLike, exact: MatrixLike): Omit<KernelError, 'kernel' | 'softmax'>;
+  /** Log-space Sinkhorn normalisation of square logits: nearly doubly stochastic. */
+  sinkhorn(logits: MatrixLike, options?: { iterations?: number; tau?: number; causal?: boolean }): Matrix;
+  /** Linformer: keys/values projected to `rank` rows; effective = weights F (n x m). */
+  linformer(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: {
+    rank?: number; seed?: number; E?: MatrixLike; F?: MatrixLike; shareKV?: boolean; scale?: number;
+  }): { weights: Matrix; output: Matrix; effective: Matrix; E: Matrix; F: Matrix };
+  /** Memory-compressed attention: keys/values pooled over slots of `factor`. */
+  compressedAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: {
+    factor?: number; kernel?: ArrayLike<number>; kernelK?: ArrayLike<number>; kernelV?: ArrayLike<number>;
+    causal?: boolean; scale?: number;
+  }): { weights: Matrix; output: Matrix; effective: Matrix; keys: Matrix; values: Matrix };
+  /** Synthesizer: random, factorized or dense logits, optionally mixed with dot products. */
+  synthesizer(x: MatrixLike, v: MatrixLike, options?: {
+    mode?: 'random' | 'factorized' | 'dense'; seed?: number; logits?: MatrixLike; factors?: number;
+    mix?: number; q?: MatrixLike; k?: MatrixLike; scale?: number; causal?: boolean;
+  }): { weights: Matrix; output: Matrix; logits: Matrix };
+  /** Sinkhorn attention over sorted blocks; SortCut with `sortcut` > 0. */
+  sinkhornAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: {
+    block?: number; iterations?: number; tau?: number; seed?: number; causal?: boolean; sortcut?: number; scale?: number;
+  }): { S: Matrix; permutation: number[]; weights: Matrix; output: Matrix; effective: Matrix; blockMask: Mask };
+  /** Funnel pooling: queries mean-pooled by `stride`. */
+  funnelAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: { stride?: number; scale?: number }):
+    { queries: Matrix; weights: Matrix; output: Matrix };
   /** softmax over the allowed keys only, O(nnz d). */
   sparseAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, mask: MaskLike | CSRMask, options?: { scale?: number }): Matrix;
   /** n x m weights; each row sums to 1, or is all 0 when nothing is allowed. */

@@ -180,6 +180,27 @@ function rowCounts(where, mask) {
 /** A seed (integer in [0, 2^53)) as the two 32-bit halves that a uint64_t parameter takes from JS. */
 const seedWords = (seed) => [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
 
+const concat = (a, b) => {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
+
+/** A permutation from a square matrix: repeatedly the largest entry whose row and column are free. */
+function greedyAssignment(S) {
+  const n = S.rows, order = [...S.data.keys()].sort((x, y) => S.data[y] - S.data[x] || x - y);
+  const perm = new Array(n).fill(-1), used = new Uint8Array(n);
+  for (const idx of order) {
+    const i = Math.floor(idx / n), j = idx % n;
+    if (perm[i] < 0 && !used[j]) {
+      perm[i] = j;
+      used[j] = 1;
+    }
+  }
+  return perm;
+}
+
 function optObject(where, opts) {
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object') fail('ERR_TYPE', where, `options must be an object, got ${typeof opts}`);
@@ -699,14 +720,26 @@ class Attn {
     const opts = optObject(where, options);
     const kernel = this.kernelWeights(q, k, opts);
     const softmax = this.softmaxWeights(q, k, { causal: opts.causal });
-    const { rows: n, cols: m } = kernel;
+    return { ...this.compareWeights(kernel, softmax), kernel, softmax };
+  }
+
+  /**
+   * How far an attention matrix is from a reference (both n x m): the error
+   * matrix approx - exact, max and mean |error|, MSE, relative Frobenius error
+   * and KL(exact row || approx row) per row (approx floored at 1e-30).
+   */
+  compareWeights(approx, exact) {
+    const where = 'compareWeights';
+    const W = toMatrix(where, 'approx', approx), P = toMatrix(where, 'exact', exact);
+    if (W.rows !== P.rows || W.cols !== P.cols) fail('ERR_SHAPE', where, `approx is ${W.rows}x${W.cols}, exact ${P.rows}x${P.cols}`);
+    const { rows: n, cols: m } = P;
     const error = new Float32Array(n * m);
     const klPerRow = new Float64Array(n);
     let maxAbs = 0, sumAbs = 0, sumSq = 0, refSq = 0;
     for (let i = 0; i < n; i++) {
       let kl = 0;
       for (let j = 0; j < m; j++) {
-        const p = softmax.data[i * m + j], w = kernel.data[i * m + j];
+        const p = P.data[i * m + j], w = W.data[i * m + j];
         const e = w - p;
         error[i * m + j] = e;
         maxAbs = Math.max(maxAbs, Math.abs(e));
@@ -719,8 +752,6 @@ class Attn {
     }
     return {
       error: { rows: n, cols: m, data: error },
-      kernel,
-      softmax,
       maxAbs,
       meanAbs: sumAbs / (n * m),
       mse: sumSq / (n * m),
@@ -884,6 +915,310 @@ class Attn {
         return { size, error: core.HEAPF64[error >>> 3] };
       });
     });
+  }
+
+  // ------------------------------------- compressed, synthetic, sorted attention
+
+  /** alpha * A B (A [n, k], B [k, m]) through the core. */
+  #matmul(where, A, B, alpha = 1) {
+    if (A.cols !== B.rows) fail('ERR_SHAPE', where, `cannot multiply ${A.rows}x${A.cols} by ${B.rows}x${B.cols}`);
+    checkBytes(where, 'a product', A.rows * B.cols, 4);
+    return this.#withHeap(where, (heap, core) => {
+      const out = heap.alloc(A.rows * B.cols * 4);
+      this.#check(where, core._attn_matmul(A.rows, A.cols, B.cols, alpha, heap.f32(A.data), heap.f32(B.data), out));
+      return { rows: A.rows, cols: B.cols, data: heap.readF32(out, A.rows * B.cols) };
+    });
+  }
+
+  /** Slot pooling of the rows of X: out[s] = sum_t kernel[t] X[s c + t]. */
+  #pool(where, X, kernel) {
+    const c = kernel.length;
+    const slots = Math.ceil(X.rows / c);
+    return this.#withHeap(where, (heap, core) => {
+      const out = heap.alloc(slots * X.cols * 4);
+      this.#check(where, core._attn_pool_rows(X.rows, X.cols, c, heap.f32(X.data), heap.f32(kernel), out));
+      return { rows: slots, cols: X.cols, data: heap.readF32(out, slots * X.cols) };
+    });
+  }
+
+  /** Mean of the rows in each slot of c (a shorter last slot: the mean of its own rows). */
+  #meanPool(where, X, c) {
+    const pooled = this.#pool(where, X, new Float32Array(c).fill(1 / c));
+    const rest = X.rows % c;
+    if (rest) for (let l = 0; l < X.cols; l++) pooled.data[(pooled.rows - 1) * X.cols + l] *= c / rest;
+    return pooled;
+  }
+
+  /** Row softmax of a logit Matrix (causal, mask) through the core. */
+  #softmaxRows(where, logits, causal = false, mask = null) {
+    return this.#withHeap(where, (heap, core) => {
+      const p = heap.f32(logits.data);
+      this.#check(where, core._attn_softmax_rows(logits.rows, logits.cols, p, causal ? 1 : 0, mask ? heap.u8(mask.data) : 0));
+      return { rows: logits.rows, cols: logits.cols, data: heap.readF32(p, logits.rows * logits.cols) };
+    });
+  }
+
+  /** weights V for a weights Matrix [n, m] and V [m, dv]. */
+  #apply(where, W, V) {
+    return this.#matmul(where, W, V);
+  }
+
+  /**
+   * Sinkhorn normalisation (log space): logits [n, n] / tau, then `iterations`
+   * rounds of row and column log-normalisation; returns exp, nearly doubly
+   * stochastic. causal keeps the upper triangle at 0.
+   */
+  sinkhorn(logits, options) {
+    const where = 'sinkhorn';
+    const L = toMatrix(where, 'logits', logits);
+    if (L.rows !== L.cols) fail('ERR_SHAPE', where, `logits must be square, got ${L.rows}x${L.cols}`);
+    const opts = optObject(where, options);
+    const iterations = optInt(where, 'iterations', opts.iterations, 20, 0, 100000);
+    const tau = optNumber(where, 'tau', opts.tau, 1);
+    if (!(tau > 0)) fail('ERR_RANGE', where, `tau must be > 0, got ${tau}`);
+    const causal = optBool(where, 'causal', opts.causal, false);
+    return this.#withHeap(where, (heap, core) => {
+      const p = heap.f32(L.data);
+      this.#check(where, core._attn_sinkhorn(L.rows, p, iterations, tau, causal ? 1 : 0));
+      return { rows: L.rows, cols: L.cols, data: heap.readF32(p, L.rows * L.cols) };
+    });
+  }
+
+  /** A seeded Gaussian Matrix scaled by `scale` (projections, synthesizer weights). */
+  #gaussian(rows, cols, seed, scale) {
+    const m = this.randn(rows, cols, { seed });
+    for (let i = 0; i < m.data.length; i++) m.data[i] *= scale;
+    return m;
+  }
+
+  /**
+   * Linformer (Wang et al. 2020): keys and values projected along the sequence
+   * to `rank` rows, K' = E K, V' = F V (E, F: rank x m, seeded N(0, 1/rank) or
+   * given; shareKV: F = E). Returns { weights (n x rank), output, effective
+   * (n x m: weights F, the matrix applied to V), E, F }.
+   */
+  linformer(q, k, v, options) {
+    const where = 'linformer';
+    if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+    const { Q, K, V } = toQKV(where, q, k, v);
+    const opts = optObject(where, options);
+    const rank = optInt(where, 'rank', opts.rank, Math.min(K.rows, 32), 1, 1 << 20);
+    const seed = optInt(where, 'seed', opts.seed, 0, 0);
+    const scale = optNumber(where, 'scale', opts.scale, 1 / Math.sqrt(Q.cols));
+    const shareKV = optBool(where, 'shareKV', opts.shareKV, false);
+    const given = (name) => {
+      if (opts[name] === undefined || opts[name] === null) return null;
+      const P = toMatrix(where, name, opts[name]);
+      if (P.cols !== K.rows) fail('ERR_SHAPE', where, `${name} has ${P.cols} columns, there are ${K.rows} keys`);
+      return P;
+    };
+    const E = given('E') ?? this.#gaussian(rank, K.rows, seed, 1 / Math.sqrt(rank));
+    const F = shareKV ? E : given('F') ?? this.#gaussian(E.rows, K.rows, seed + 1, 1 / Math.sqrt(E.rows));
+    if (F.rows !== E.rows) fail('ERR_SHAPE', where, `E has ${E.rows} rows but F has ${F.rows}`);
+    const Kp = this.#matmul(where, E, K), Vp = this.#matmul(where, F, V);
+    const weights = this.softmaxWeights(Q, Kp, { scale });
+    return { weights, output: this.#apply(where, weights, Vp), effective: this.#matmul(where, weights, F), E, F };
+  }
+
+  /**
+   * Memory-compressed attention (Liu et al. 2018): keys and values pooled over
+   * slots of `factor` positions with kernels (kernelK, kernelV or kernel:
+   * `factor` taps; default the mean, over its own rows for a shorter last
+   * slot); causal: slot
+   * s is visible to query i when its last position is <= i. Returns
+   * { weights (n x slots), output, effective (n x m), keys, values }.
+   */
+  compressedAttention(q, k, v, options) {
+    const where = 'compressedAttention';
+    if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+    const { Q, K, V } = toQKV(where, q, k, v);
+    const opts = optObject(where, options);
+    const c = optInt(where, 'factor', opts.factor, 2, 1, K.rows);
+    const kernelOf = (name) => {
+      const x = opts[name] ?? opts.kernel;
+      if (x === undefined) return null;  // the mean
+      if (!Array.isArray(x) && !ArrayBuffer.isView(x)) fail('ERR_TYPE', where, `${name} must be an array of ${c} numbers`);
+      if (x.length !== c) fail('ERR_SHAPE', where, `${name} has ${x.length} taps, factor is ${c}`);
+      const out = Float32Array.from(x);
+      if (!out.every(Number.isFinite)) fail('ERR_NONFINITE', where, `${name} has a value that is not finite`);
+      return out;
+    };
+    const kK = kernelOf('kernelK'), kV = kernelOf('kernelV');
+    const causal = optBool(where, 'causal', opts.causal, false);
+    const scale = optNumber(where, 'scale', opts.scale, 1 / Math.sqrt(Q.cols));
+    const pool = (X, kernel) => (kernel ? this.#pool(where, X, kernel) : this.#meanPool(where, X, c));
+    const keys = pool(K, kK), values = pool(V, kV);
+    const slots = keys.rows, n = Q.rows, m = K.rows;
+    /** The weight of position j in its slot's value. */
+    const tap = (j) => (kV ? kV[j % c] : 1 / Math.min(c, m - Math.floor(j / c) * c));
+    let mask = null;
+    if (causal) {
+      mask = { rows: n, cols: slots, data: new Uint8Array(n * slots) };
+      for (let i = 0; i < n; i++) {
+        for (let s = 0; s < slots; s++) mask.data[i * slots + s] = Math.min(s * c + c, m) - 1 <= i ? 1 : 0;
+      }
+    }
+    const weights = this.softmaxWeights(Q, keys, { scale, mask });
+    const output = this.softmaxAttention(Q, keys, values, { scale, mask });
+    const effective = { rows: n, cols: m, data: new Float32Array(n * m) };
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < m; j++) effective.data[i * m + j] = weights.data[i * slots + Math.floor(j / c)] * tap(j);
+    }
+    return { weights, output, effective, keys, values };
+  }
+
+  /**
+   * Synthesizer (Tay et al. 2020): logits that do not come from token pairs.
+   * mode 'random': an n x n matrix (seeded N(0, 1) or `logits`); 'factorized':
+   * R1 R2^T with R1, R2 n x `factors`; 'dense': a two-layer MLP of each token
+   * x_i to n logits (W1 d x d, W2 d x n, seeded N(0, 1/d), biases 0).
+   * `mix` in [0, 1] blends in dot-product logits: (1 - mix) S + mix scale q k^T
+   * (q and k default to x). Returns { weights (n x n), output, logits }.
+   */
+  synthesizer(x, v, options) {
+    const where = 'synthesizer';
+    const X = toMatrix(where, 'x', x);
+    if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+    const V = toMatrix(where, 'v', v);
+    const n = X.rows;
+    if (V.rows !== n) fail('ERR_SHAPE', where, `v has ${V.rows} rows, x has ${n}`);
+    const opts = optObject(where, options);
+    const mode = opts.mode ?? 'random';
+    const seed = optInt(where, 'seed', opts.seed, 0, 0);
+    const mix = optNumber(where, 'mix', opts.mix, 0);
+    if (!(mix >= 0 && mix <= 1)) fail('ERR_RANGE', where, `mix must be in [0, 1], got ${mix}`);
+    const causal = optBool(where, 'causal', opts.causal, false);
+    let logits;
+    if (mode === 'random') {
+      logits = opts.logits !== undefined ? toMatrix(where, 'logits', opts.logits) : this.randn(n, n, { seed });
+      if (logits.rows !== n || logits.cols !== n) fail('ERR_SHAPE', where, `logits must be ${n}x${n}, got ${logits.rows}x${logits.cols}`);
+    } else if (mode === 'factorized') {
+      const f = optInt(where, 'factors', opts.factors, 8, 1, 1 << 16);
+      const R1 = this.randn(n, f, { seed }), R2 = this.randn(f, n, { seed: seed + 1 });
+      logits = this.#matmul(where, R1, R2, 1 / Math.sqrt(f));
+    } else if (mode === 'dense') {
+      const d = X.cols;
+      const H = this.#matmul(where, X, this.#gaussian(d, d, seed, 1 / Math.sqrt(d)));
+      for (let i = 0; i < H.data.length; i++) H.data[i] = Math.max(0, H.data[i]);
+      logits = this.#matmul(where, H, this.#gaussian(d, n, seed + 1, 1 / Math.sqrt(d)));
+    } else {
+      fail('ERR_KIND', where, `mode must be 'random', 'factorized' or 'dense', got ${mode}`);
+    }
+    if (mix > 0) {
+      const Q = opts.q !== undefined ? toMatrix(where, 'q', opts.q) : X;
+      const K = opts.k !== undefined ? toMatrix(where, 'k', opts.k) : X;
+      if (Q.rows !== n || K.rows !== n || Q.cols !== K.cols) fail('ERR_SHAPE', where, `q and k must be ${n} x d`);
+      const scale = optNumber(where, 'scale', opts.scale, 1 / Math.sqrt(Q.cols));
+      const dot = this.#withHeap(where, (heap, core) => {
+        const out = heap.alloc(n * n * 4);
+        const work = heap.workspace(core._attn_softmax_weights_workspace, n, n, Q.cols);
+        this.#check(where, core._attn_matmul_nt(n, n, Q.cols, scale, heap.f32(Q.data), heap.f32(K.data), out, work.ptr, work.floats));
+        return heap.readF32(out, n * n);
+      });
+      logits = { ...logits, data: logits.data.map((s, i) => (1 - mix) * s + mix * dot[i]) };
+    }
+    const weights = this.#softmaxRows(where, logits, causal);
+    return { weights, output: this.#apply(where, weights, V), logits };
+  }
+
+  /**
+   * Sinkhorn attention (Tay et al. 2020): keys in blocks of `block`; block
+   * summaries psi (sums) of k give R = relu(psi W_P) (W_P seeded N(0, 1/d)),
+   * Sinkhorn-normalised (iterations, tau) to S; sorted blocks K_s = S
+   * blocks(K), likewise V. Each query block attends to its sorted block and
+   * its own block (causal: summaries are cumulative and S is a row softmax
+   * over strictly earlier blocks instead of Sinkhorn, whose column step would
+   * let later blocks change earlier rows; block 0 has no sorted part, and the
+   * own block is masked to j <= i); with `sortcut` n_s > 0 every query attends to the first
+   * n_s sorted blocks instead (SortCut). Returns { S, permutation (a greedy
+   * assignment from S), weights, output, effective (n x m), blockMask (the
+   * blocks each query block reads, n x m) }.
+   */
+  sinkhornAttention(q, k, v, options) {
+    const where = 'sinkhornAttention';
+    if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+    const { Q, K, V } = toQKV(where, q, k, v);
+    const opts = optObject(where, options);
+    const n = Q.rows, m = K.rows, d = Q.cols, dv = V.cols;
+    if (n !== m) fail('ERR_SHAPE', where, `queries and keys must have the same length (${n} != ${m})`);
+    const b = optInt(where, 'block', opts.block, 8, 1, n);
+    if (n % b !== 0) fail('ERR_RANGE', where, `block ${b} does not divide n = ${n}`);
+    const nb = n / b;
+    const iterations = optInt(where, 'iterations', opts.iterations, 8, 0, 10000);
+    const tau = optNumber(where, 'tau', opts.tau, 0.75);
+    const seed = optInt(where, 'seed', opts.seed, 0, 0);
+    const causal = optBool(where, 'causal', opts.causal, false);
+    const sortcut = optInt(where, 'sortcut', opts.sortcut, 0, 0, nb);
+    const scale = optNumber(where, 'scale', opts.scale, 1 / Math.sqrt(d));
+    const psi = this.#pool(where, K, new Float32Array(b).fill(1));
+    if (causal) {  // cumulative summaries: block i's summary sees blocks <= i only
+      for (let t = 1; t < nb; t++) for (let l = 0; l < d; l++) psi.data[t * d + l] += psi.data[(t - 1) * d + l];
+    }
+    const R = this.#matmul(where, psi, this.#gaussian(d, nb, seed, 1 / Math.sqrt(d)));
+    for (let i = 0; i < R.data.length; i++) R.data[i] = Math.max(0, R.data[i]);
+    // Causal: Sinkhorn's column step would let later blocks change earlier
+    // rows, so each block's row is a softmax over strictly earlier blocks
+    // (block 0 reads no sorted block); otherwise the Sinkhorn operator.
+    const S = causal
+      ? this.#softmaxRows(where, { ...R, data: R.data.map((x) => x / tau) }, false,
+        { rows: nb, cols: nb, data: Uint8Array.from({ length: nb * nb }, (_, t) => (t % nb < Math.floor(t / nb) ? 1 : 0)) })
+      : this.sinkhorn(R, { iterations, tau });
+    const blocks = (X) => ({ rows: nb, cols: b * X.cols, data: X.data });  // row t = block t, flattened
+    const Ks = this.#matmul(where, S, blocks(K)), Vs = this.#matmul(where, S, blocks(V));
+    const sortedK = { rows: n, cols: d, data: Ks.data }, sortedV = { rows: n, cols: dv, data: Vs.data };
+    let keys, values, mask = null;
+    if (sortcut > 0) {
+      keys = { rows: sortcut * b, cols: d, data: sortedK.data.subarray(0, sortcut * b * d) };
+      values = { rows: sortcut * b, cols: dv, data: sortedV.data.subarray(0, sortcut * b * dv) };
+    } else {
+      keys = { rows: 2 * n, cols: d, data: concat(sortedK.data, K.data) };
+      values = { rows: 2 * n, cols: dv, data: concat(sortedV.data, V.data) };
+      mask = { rows: n, cols: 2 * n, data: new Uint8Array(n * 2 * n) };
+      for (let i = 0; i < n; i++) {
+        const bi = Math.floor(i / b);
+        for (let t = 0; t < b; t++) {
+          mask.data[i * 2 * n + bi * b + t] = !causal || bi > 0 ? 1 : 0;               // sorted block bi
+          mask.data[i * 2 * n + n + bi * b + t] = !causal || bi * b + t <= i ? 1 : 0;   // own block
+        }
+      }
+    }
+    const weights = this.softmaxWeights(Q, keys, { scale, mask });
+    const output = this.softmaxAttention(Q, keys, values, { scale, mask });
+    // The n x m matrix applied to V: sorted rows are S-mixtures of the blocks' rows.
+    const effective = { rows: n, cols: m, data: new Float32Array(n * m) };
+    const blockMask = { rows: n, cols: m, data: new Uint8Array(n * m) };
+    const permutation = greedyAssignment(S);
+    for (let i = 0; i < n; i++) {
+      const bi = Math.floor(i / b);
+      const sortedRows = sortcut > 0 ? Array.from({ length: sortcut }, (_, s) => s) : [bi];
+      for (const s of sortedRows) {
+        for (let t = 0; t < b; t++) {
+          const w = weights.data[i * keys.rows + s * b + t];
+          for (let bj = 0; bj < nb; bj++) effective.data[i * m + bj * b + t] += w * S.data[s * nb + bj];
+        }
+      }
+      if (!sortcut) for (let t = 0; t < b; t++) effective.data[i * m + bi * b + t] += weights.data[i * keys.rows + n + bi * b + t];
+      const readBlocks = sortcut > 0 ? permutation.slice(0, sortcut) : [permutation[bi], bi];
+      for (const bj of readBlocks) for (let t = 0; t < b; t++) blockMask.data[i * m + bj * b + t] = 1;
+    }
+    return { S, permutation, weights, output, effective, blockMask };
+  }
+
+  /**
+   * Funnel-Transformer pooling (Dai et al. 2020): queries mean-pooled with
+   * `stride` (default 2), keys and values kept. Returns { queries, weights
+   * (ceil(n / stride) x m), output }.
+   */
+  funnelAttention(q, k, v, options) {
+    const where = 'funnelAttention';
+    if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+    const { Q, K, V } = toQKV(where, q, k, v);
+    const opts = optObject(where, options);
+    const stride = optInt(where, 'stride', opts.stride, 2, 1, Q.rows);
+    const scale = optNumber(where, 'scale', opts.scale, 1 / Math.sqrt(Q.cols));
+    const queries = this.#meanPool(where, Q, stride);
+    const weights = this.softmaxWeights(queries, K, { scale });
+    return { queries, weights, output: this.softmaxAttention(queries, K, V, { scale }) };
   }
 
   // ----------------------------------------------------------- softmax attention

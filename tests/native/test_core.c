@@ -642,6 +642,61 @@ static void test_fast_weights(void) {
     free(keys), free(values), free(work), free(fk), free(out), free(fin), free(states), free(errors), free(W), free(cw);
 }
 
+/* The gallery's building blocks against double computations. */
+static void test_gallery(void) {
+    size_t n = 13, k = 7, m = 9;
+    float *a = random_matrix(n, k, 1), *b = random_matrix(k, m, 1), *bt = random_matrix(m, k, 1);
+    float *c = malloc(n * m * sizeof *c), work[4096];
+    int ok = attn_matmul(n, k, m, 0.5f, a, b, c) == ATTN_OK;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) {
+            double want = 0;
+            for (size_t l = 0; l < k; l++) want += 0.5 * a[i * k + l] * b[l * m + j];
+            ok &= fabs(c[i * m + j] - want) < 1e-5;
+        }
+    CHECK(ok, "matmul");
+    ok = attn_matmul_nt(n, m, k, 2.0f, a, bt, c, work, 4096) == ATTN_OK;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) {
+            double want = 0;
+            for (size_t l = 0; l < k; l++) want += 2.0 * a[i * k + l] * bt[j * k + l];
+            ok &= fabs(c[i * m + j] - want) < 1e-5;
+        }
+    CHECK(ok, "matmul_nt");
+    float kernel[3] = {1, 2, 3}, pooled[5 * 7];
+    ok = attn_pool_rows(n, k, 3, a, kernel, pooled) == ATTN_OK;
+    for (size_t s = 0; s < 5; s++)
+        for (size_t l = 0; l < k; l++) {
+            double want = 0;
+            for (size_t t = 0; t < 3 && s * 3 + t < n; t++) want += kernel[t] * a[(s * 3 + t) * k + l];
+            ok &= fabs(pooled[s * k + l] - want) < 1e-5;
+        }
+    CHECK(ok, "pool_rows with a short last slot");
+    memcpy(c, b, k * m * sizeof *c);
+    ok = attn_softmax_rows(k, m, c, 1, NULL) == ATTN_OK;
+    for (size_t i = 0; i < k; i++) {
+        double sum = 0;
+        for (size_t j = 0; j < m; j++) sum += c[i * m + j], ok &= j <= i || c[i * m + j] == 0.0f;
+        ok &= fabs(sum - 1) < 1e-6;
+    }
+    CHECK(ok, "softmax_rows causal");
+    float *L = random_matrix(8, 8, 3);
+    ok = attn_sinkhorn(8, L, 300, 1.0f, 0) == ATTN_OK;
+    for (size_t i = 0; i < 8; i++) {
+        double row = 0, col = 0;
+        for (size_t j = 0; j < 8; j++) row += L[i * 8 + j], col += L[j * 8 + i];
+        ok &= fabs(row - 1) < 1e-5 && fabs(col - 1) < 1e-5;
+    }
+    CHECK(ok, "sinkhorn doubly stochastic");
+    CHECK(attn_sinkhorn(8, L, 3, 0.0f, 0) == ATTN_ERR_RANGE, "tau 0");
+    CHECK(attn_pool_rows(n, k, 0, a, kernel, pooled) == ATTN_ERR_RANGE, "pool c 0");
+    CHECK(attn_matmul(n, 0, m, 1, a, b, c) == ATTN_ERR_SHAPE, "matmul k 0");
+    CHECK(attn_matmul_nt(n, m, k, 1, a, bt, c, work, 10) == ATTN_ERR_WORKSPACE, "matmul_nt work");
+    L[5] = NAN;
+    CHECK(attn_sinkhorn(8, L, 3, 1.0f, 0) == ATTN_ERR_NONFINITE, "sinkhorn NaN");
+    free(a), free(b), free(bt), free(c), free(L);
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -655,6 +710,7 @@ int main(void) {
     test_clusters_and_layers();
     test_sparse();
     test_fast_weights();
+    test_gallery();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

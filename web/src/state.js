@@ -8,6 +8,7 @@ export const FEATURES = ['elu+1', 'relu', 'taylor', 'efficient', 'favor+', 'favo
 export const MASK_KINDS = ['local', 'strided', 'dilated', 'fixed', 'sparse-transformer', 'global', 'random',
   'longformer', 'bigbird', 'lsh', 'kmeans', 'causal', 'full'];
 export const CAPACITY_MAPS = ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3', 'favor+'];
+export const APPROXIMATIONS = ['kernel', 'linformer', 'compressed', 'synthesizer', 'sinkhorn', 'sortcut', 'funnel'];
 export const MECHANISMS = ['softmax', 'streaming', 'linear', 'causal-linear', 'favor+', 'sparse-local', 'bigbird'];
 
 const int = (label, def, min, max, extra = {}) => ({ type: 'int', label, default: def, min, max, ...extra });
@@ -16,8 +17,9 @@ const bool = (label, def, extra = {}) => ({ type: 'bool', label, default: def, .
 const choice = (label, options, def, extra = {}) => ({ type: 'enum', label, options, default: def, ...extra });
 const set = (label, options, def, extra = {}) => ({ type: 'set', label, options, default: def, ...extra });
 
-const isKind = (...kinds) => (s) => kinds.includes(s.kind);
-const isPerformer = (s) => ['favor+', 'favor-trig', 'favor-hyp'].includes(s.feature);
+const isKind = (...kinds) => (s) => s.view === 'masks' && kinds.includes(s.kind);
+const isMechanism = (...names) => (s) => s.view === 'matrices' && names.includes(s.mechanism);
+const isPerformer = (s) => isMechanism('kernel')(s) && ['favor+', 'favor-trig', 'favor-hyp'].includes(s.feature);
 
 /** Every field. `show(state)` hides a control when it does not apply. */
 export const FIELDS = {
@@ -26,11 +28,21 @@ export const FIELDS = {
   n: int('sequence length n', 64, 1, 1024),
   d: int('dimension d', 16, 1, 256),
   scale: num('input scale', 1, 0.05, 4, { step: 0.05 }),
-  causal: bool('causal (key j ≤ query i)', false),
-  feature: choice('feature map φ', FEATURES, 'favor+'),
+  causal: bool('causal (key j ≤ query i)', false, { show: isMechanism('kernel', 'compressed', 'synthesizer', 'sinkhorn') }),
+  mechanism: choice('mechanism', APPROXIMATIONS, 'kernel'),
+  feature: choice('feature map φ', FEATURES, 'favor+', { show: isMechanism('kernel') }),
   features: int('random features m', 64, 1, 1024, { show: isPerformer }),
   orthogonal: bool('orthogonal projections', true, { show: isPerformer }),
-  nu: int('DPFP order ν', 1, 1, 4, { show: (s) => (s.view === 'fastweights' ? s.fwFeature : s.feature) === 'dpfp' }),
+  nu: int('DPFP order ν', 1, 1, 4, { show: (s) => (s.view === 'fastweights' ? s.fwFeature === 'dpfp'
+    : isMechanism('kernel')(s) && s.feature === 'dpfp') }),
+  rank: int('projected length k', 16, 1, 256, { show: isMechanism('linformer') }),
+  factor: int('compression factor c', 4, 1, 64, { show: isMechanism('compressed') }),
+  synthMode: choice('synthesizer', ['random', 'factorized', 'dense'], 'dense', { show: isMechanism('synthesizer') }),
+  mix: num('dot-product share', 0, 0, 1, { step: 0.1, show: isMechanism('synthesizer') }),
+  sBlock: int('block', 8, 1, 256, { show: isMechanism('sinkhorn', 'sortcut') }),
+  iterations: int('Sinkhorn iterations', 8, 0, 100, { show: isMechanism('sinkhorn', 'sortcut') }),
+  tau: num('temperature τ', 0.75, 0.05, 10, { step: 0.05, show: isMechanism('sinkhorn', 'sortcut') }),
+  sortcut: int('SortCut blocks', 2, 1, 64, { show: isMechanism('sortcut') }),
   kind: choice('mask kind', MASK_KINDS, 'bigbird'),
   window: int('window (per side)', 3, 0, 512, { show: isKind('local', 'dilated', 'longformer') }),
   stride: int('stride l', 8, 1, 512, { show: isKind('strided', 'sparse-transformer') }),
@@ -67,7 +79,8 @@ export const FIELDS = {
 
 /** The fields each view reads, in panel order. */
 export const VIEW_FIELDS = {
-  matrices: ['n', 'd', 'seed', 'scale', 'causal', 'feature', 'features', 'orthogonal', 'nu'],
+  matrices: ['mechanism', 'n', 'd', 'seed', 'scale', 'causal', 'feature', 'features', 'orthogonal', 'nu', 'rank', 'factor',
+    'synthMode', 'mix', 'sBlock', 'iterations', 'tau', 'sortcut'],
   masks: ['kind', 'n', 'seed', 'window', 'stride', 'dilation', 'block', 'summary', 'tokens', 'perRow',
     'windowBlocks', 'globalBlocks', 'randomBlocks', 'buckets', 'hashes', 'clusters', 'd', 'sorted'],
   fastweights: ['T', 'fwD', 'dv', 'fwFeature', 'nu', 'normalize', 'beta', 'seed', 'step'],
