@@ -958,11 +958,6 @@ class Attn {
     });
   }
 
-  /** weights V for a weights Matrix [n, m] and V [m, dv]. */
-  #apply(where, W, V) {
-    return this.#matmul(where, W, V);
-  }
-
   /**
    * Sinkhorn normalisation (log space): logits [n, n] / tau, then `iterations`
    * rounds of row and column log-normalisation; returns exp, nearly doubly
@@ -1017,7 +1012,7 @@ class Attn {
     if (F.rows !== E.rows) fail('ERR_SHAPE', where, `E has ${E.rows} rows but F has ${F.rows}`);
     const Kp = this.#matmul(where, E, K), Vp = this.#matmul(where, F, V);
     const weights = this.softmaxWeights(Q, Kp, { scale });
-    return { weights, output: this.#apply(where, weights, Vp), effective: this.#matmul(where, weights, F), E, F };
+    return { weights, output: this.#matmul(where, weights, Vp), effective: this.#matmul(where, weights, F), E, F };
   }
 
   /**
@@ -1118,7 +1113,7 @@ class Attn {
       logits = { ...logits, data: logits.data.map((s, i) => (1 - mix) * s + mix * dot[i]) };
     }
     const weights = this.#softmaxRows(where, logits, causal);
-    return { weights, output: this.#apply(where, weights, V), logits };
+    return { weights, output: this.#matmul(where, weights, V), logits };
   }
 
   /**

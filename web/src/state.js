@@ -3,10 +3,9 @@
 // and bounds; a view lists the fields it uses, and only those (plus the view,
 // the seed and the embedding flags) are written. Pure functions: no DOM.
 
+import { FEATURES, MASK_KINDS } from '../../wasm/attn.js';
+
 export const VIEWS = ['matrices', 'masks', 'fastweights', 'capacity', 'approximation', 'timing'];
-export const FEATURES = ['elu+1', 'relu', 'taylor', 'efficient', 'favor+', 'favor-trig', 'favor-hyp', 'dpfp', 'identity'];
-export const MASK_KINDS = ['local', 'strided', 'dilated', 'fixed', 'sparse-transformer', 'global', 'random',
-  'longformer', 'bigbird', 'lsh', 'kmeans', 'causal', 'full'];
 export const CAPACITY_MAPS = ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3', 'favor+'];
 export const APPROXIMATIONS = ['kernel', 'linformer', 'compressed', 'synthesizer', 'sinkhorn', 'sortcut', 'funnel'];
 export const MECHANISMS = ['softmax', 'streaming', 'linear', 'causal-linear', 'favor+', 'sparse-local', 'bigbird'];
