@@ -12,10 +12,10 @@
  * accumulated output row and l_i are multiplied by exp(m - m'); the output
  * row is divided by l_i once at the end (FlashAttention-2).
  *
- * Both functions copy K transposed into the workspace, one [d, TILE_K] panel
- * per key tile, so that the score tile Q_blk K^T and the update P V are both
- * "rows times a contiguous row-major panel" products, served by the same gemm
- * kernel with short strides.
+ * The right-hand operands of both products (K^T for the scores, V for P V)
+ * are packed once into strips of STRIP columns, each strip a contiguous
+ * [rows, STRIP] block, so the gemm kernel's 4 x 8 register block streams one
+ * contiguous run of memory instead of 32 bytes from every row.
  */
 #include "internal.h"
 
@@ -23,7 +23,8 @@
 
 enum {
     TILE_Q = 32,   /* query rows per block */
-    TILE_K = 128,  /* keys per tile */
+    TILE_K = 128,  /* keys per tile (a multiple of STRIP) */
+    STRIP = 8,     /* columns per packed strip: the gemm kernel's register block width */
 };
 
 /* Shared validation of the inputs of both functions: pointers, then sizes
@@ -46,21 +47,34 @@ static attn_status check_inputs(size_t n, size_t m, size_t d, size_t dv,
     return ATTN_OK;
 }
 
-/* Number of floats of the transposed, panelled copy of K. */
-static int panels_floats(size_t m, size_t d, size_t *floats) {
-    size_t tiles = m / TILE_K + (m % TILE_K != 0);
-    size_t per_tile;
-    return attn__mul(d, TILE_K, &per_tile) && attn__mul(tiles, per_tile, floats);
+/* Floats of the strips of a matrix with `rows` rows and `cols` columns. */
+static int strips_floats(size_t rows, size_t cols, size_t *floats) {
+    size_t strips = cols / STRIP + (cols % STRIP != 0), per_strip;
+    return attn__mul(rows, STRIP, &per_strip) && attn__mul(strips, per_strip, floats);
 }
 
-/* K^T in panels: key tile t is a [d, TILE_K] row-major panel at
- * kt + t * d * TILE_K (the last one partly filled). */
-static void transpose_panels(size_t m, size_t d,
-                             const float *k,  // [m, d]
-                             float *kt) {     // [ceil(m / TILE_K), d, TILE_K]
-    for (size_t j = 0; j < m; j++) {
-        float *panel = kt + (j / TILE_K) * d * TILE_K + j % TILE_K;
-        for (size_t l = 0; l < d; l++) panel[l * TILE_K] = k[j * d + l];
+/* Packs B [rows, cols], element (r, c) at src[r * row_stride + c * col_stride],
+ * into strips: strip t holds columns t*STRIP .. as a [rows, STRIP] block at
+ * out + t * rows * STRIP (the last strip partly filled). K^T is B = K read
+ * with row_stride 1 and col_stride d; V is read as it is. */
+static void pack_strips(size_t rows, size_t cols, const float *src, size_t row_stride, size_t col_stride,
+                        float *out) {  // [ceil(cols / STRIP), rows, STRIP]
+    for (size_t c = 0; c < cols; c++) {
+        float *strip = out + (c / STRIP) * rows * STRIP + c % STRIP;
+        for (size_t r = 0; r < rows; r++) strip[r * STRIP] = src[r * row_stride + c * col_stride];
+    }
+}
+
+/* C[:, 0:n] (=|+=) alpha A B[row0 : row0 + k, col0 : col0 + n] with B packed
+ * in strips of `rows` rows; col0 is a multiple of STRIP. */
+static void strip_gemm(const attn__kernels *kern, size_t m, size_t n, size_t k, float alpha,
+                       const float *a, size_t lda,  // [m, k]
+                       const float *strips, size_t rows, size_t row0, size_t col0,
+                       float *c, size_t ldc,        // [m, n]
+                       int accumulate) {
+    for (size_t j = 0; j < n; j += STRIP) {
+        const float *b = strips + ((col0 + j) / STRIP) * rows * STRIP + row0 * STRIP;
+        kern->gemm(m, attn__min(STRIP, n - j), k, alpha, a, lda, b, STRIP, c + j, ldc, accumulate);
     }
 }
 
@@ -82,7 +96,7 @@ static void block_row(float *s,               // [len]
 attn_status attn_softmax_weights_workspace(size_t n, size_t m, size_t d, size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
     (void)n;
-    return panels_floats(m, d, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
+    return strips_floats(d, m, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
 }
 
 attn_status attn__scores(size_t n, size_t m, size_t d,
@@ -97,13 +111,12 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
     if ((st = attn_softmax_weights_workspace(n, m, d, &need)) != ATTN_OK) return st;
     if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
     const attn__kernels *kern = attn__kernels_get();
-    float *kt = work;  // [ceil(m / TILE_K), d, TILE_K]
-    transpose_panels(m, d, k, kt);
+    float *kt = work;  // K^T in strips: [ceil(m / STRIP), d, STRIP]
+    pack_strips(d, m, k, 1, d, kt);
     for (size_t i0 = 0; i0 < n; i0 += TILE_Q) {
         size_t br = attn__min(TILE_Q, n - i0);
         for (size_t j0 = 0; j0 < m; j0 += TILE_K)
-            kern->gemm(br, attn__min(TILE_K, m - j0), d, scale, q + i0 * d, d, kt + j0 * d, TILE_K,
-                       p + i0 * m + j0, m, 0);
+            strip_gemm(kern, br, attn__min(TILE_K, m - j0), d, scale, q + i0 * d, d, kt, d, 0, j0, p + i0 * m + j0, m, 0);
     }
     return ATTN_OK;
 }
@@ -140,9 +153,9 @@ attn_status attn_softmax_attention_workspace(size_t n, size_t m, size_t d, size_
                                              size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
     (void)n;
-    (void)dv;
-    size_t kt;
-    if (!panels_floats(m, d, &kt) || !attn__add(kt, TILE_Q * TILE_K + 2 * TILE_Q, floats))
+    size_t kt, vp, total;
+    if (!strips_floats(d, m, &kt) || !strips_floats(m, dv, &vp) || !attn__add(kt, vp, &total) ||
+        !attn__add(total, TILE_Q * TILE_K + 2 * TILE_Q, floats))
         return ATTN_ERR_MEMORY;
     return ATTN_OK;
 }
@@ -163,13 +176,16 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
     if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
 
     const attn__kernels *kern = attn__kernels_get();
-    size_t kt_floats;
-    panels_floats(m, d, &kt_floats);
-    float *kt = work;                      // [ceil(m / TILE_K), d, TILE_K]
-    float *s = kt + kt_floats;             // [TILE_Q, TILE_K] scores, then probabilities
+    size_t kt_floats, vp_floats;
+    strips_floats(d, m, &kt_floats);
+    strips_floats(m, dv, &vp_floats);
+    float *kt = work;                      // K^T in strips: [ceil(m / STRIP), d, STRIP]
+    float *vp = kt + kt_floats;            // V in strips: [ceil(dv / STRIP), m, STRIP]
+    float *s = vp + vp_floats;             // [TILE_Q, TILE_K] scores, then probabilities
     float *row_max = s + TILE_Q * TILE_K;  // [TILE_Q] running maximum m_i
     float *row_sum = row_max + TILE_Q;     // [TILE_Q] running sum l_i
-    transpose_panels(m, d, k, kt);
+    pack_strips(d, m, k, 1, d, kt);
+    pack_strips(m, dv, v, dv, 1, vp);
 
     for (size_t i0 = 0; i0 < n; i0 += TILE_Q) {
         size_t br = attn__min(TILE_Q, n - i0);
@@ -184,7 +200,7 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
 
         for (size_t j0 = 0; j0 < m_end; j0 += TILE_K) {
             size_t bc = attn__min(TILE_K, m_end - j0);
-            kern->gemm(br, bc, d, scale, q + i0 * d, d, kt + j0 * d, TILE_K, s, TILE_K, 0);
+            strip_gemm(kern, br, bc, d, scale, q + i0 * d, d, kt, d, 0, j0, s, TILE_K, 0);
             for (size_t r = 0; r < br; r++) {
                 size_t i = i0 + r;
                 float *sr = s + r * TILE_K;
@@ -202,7 +218,7 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
                 row_sum[r] = row_sum[r] * rescale + tile_sum;
                 row_max[r] = new_max;
             }
-            kern->gemm(br, dv, bc, 1.0f, s, TILE_K, v + j0 * dv, dv, o, dv, 1);
+            strip_gemm(kern, br, dv, bc, 1.0f, s, TILE_K, vp, m, j0, 0, o, dv, 1);
         }
         for (size_t r = 0; r < br; r++) {
             if (row_sum[r] > 0.0f)
