@@ -353,8 +353,8 @@ attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
                                  float *p,           // [n, m] output
                                  float *work, size_t work_floats);  // [work_floats]
 
-/* Workspace length in floats for attn_softmax_attention: O(m d + tile), no
- * n x m term. */
+/* Workspace length in floats for attn_softmax_attention: O(m (d + dv) + tile)
+ * (K^T and V packed for the gemm kernel, one score tile), no n x m term. */
 attn_status attn_softmax_attention_workspace(size_t n, size_t m, size_t d, size_t dv,
                                              size_t *floats);
 /* Y = P V with P as in attn_softmax_weights, computed tile by tile with the
