@@ -203,6 +203,8 @@ test('maskInfo, maskCompose and maskLayers', () => {
   const info = A.maskInfo(local);
   assert.deepEqual(info, { nnz: 5 * n - 6, density: (5 * n - 6) / (n * n), perRow: { min: 3, max: 5, mean: (5 * n - 6) / n } });
   assert.deepEqual(A.maskInfo(A.mask('local', n, { window: 2, format: 'csr' })), info);
+  const { counts } = A.maskInfo(local, { counts: true });
+  assert.deepEqual(counts, Array.from({ length: n }, (_, i) => Math.min(i, 2) + 1 + Math.min(n - 1 - i, 2)), 'keys per row');
   const u = A.maskCompose(local, glob, 'union'), x = A.maskCompose(local, glob, 'intersection');
   expectRule(u, n, (i, j) => bit(Math.abs(i - j) <= 2, B.local) | bit(i === 3 || j === 3, B.global), 'union');
   expectRule(x, n, (i, j) => (Math.abs(i - j) <= 2 && (i === 3 || j === 3) ? B.local | B.global : 0), 'intersection');

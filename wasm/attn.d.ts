@@ -253,7 +253,8 @@ export interface Attn {
   lshBuckets(x: MatrixLike, options?: { buckets?: number; hashes?: number; seed?: number }): Int32Array;
   /** Spherical k-means clusters, n. */
   kmeans(x: MatrixLike, options?: { clusters?: number; iterations?: number; seed?: number }): Int32Array;
-  maskInfo(mask: MaskLike | CSRMask): MaskInfo;
+  maskInfo(mask: MaskLike | CSRMask, options?: { counts?: false }): MaskInfo;
+  maskInfo(mask: MaskLike | CSRMask, options: { counts: true }): MaskInfo & { counts: number[] };
   maskCompose(a: MaskLike, b: MaskLike, op?: 'union' | 'intersection'): Mask;
   maskLayers(mask: MaskLike, options?: { maxLayers?: number }): MaskLayers;
   /** A fast weight memory written step by step (feature default 'dpfp', normalize 'sum'). */

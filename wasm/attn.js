@@ -505,9 +505,13 @@ class Attn {
     });
   }
 
-  /** { nnz, density, perRow: { min, max, mean } } of a dense or CSR mask. */
-  maskInfo(mask) {
+  /**
+   * { nnz, density, perRow: { min, max, mean } } of a dense or CSR mask; with
+   * { counts: true } also `counts`, the allowed keys of every row.
+   */
+  maskInfo(mask, options) {
     const where = 'maskInfo';
+    const withCounts = optBool(where, 'counts', optObject(where, options).counts, false);
     const counts = rowCounts(where, mask);
     let nnz = 0, min = Infinity, max = 0;
     for (const c of counts) {
@@ -515,7 +519,8 @@ class Attn {
       min = Math.min(min, c);
       max = Math.max(max, c);
     }
-    return { nnz, density: nnz / (mask.rows * mask.cols), perRow: { min, max, mean: nnz / mask.rows } };
+    const info = { nnz, density: nnz / (mask.rows * mask.cols), perRow: { min, max, mean: nnz / mask.rows } };
+    return withCounts ? { ...info, counts } : info;
   }
 
   /**
@@ -794,7 +799,7 @@ class Attn {
 
   // --------------------------------------------------- fast weight memory
 
-  /** A rule name, or a number or length-T array in [0, 1] (beta, alpha). */
+  /** beta or alpha: a number in [0, 1] or one per step (length T); { array, scalar } for the core. */
   static #unitOption(where, name, value, fallback, T) {
     if (value === undefined) return { array: null, scalar: fallback };
     if (typeof value === 'number') {

@@ -48,7 +48,7 @@ export default {
         hover: (i, j) => `W[${i}, ${j}] = ${at(step).data[i * dim + j].toPrecision(3)}`, rows: () => dv, cols: () => dim });
       return { f, at };
     });
-    const span = Math.max(...runs.map(([, r]) => Math.max(-extent(r.states).min, extent(r.states).max)), 1e-9);
+    const span = Math.max(...runs.map(([, r]) => { const { min, max } = extent(r.states); return Math.max(-min, max); }), 1e-9);
     const drawStep = (t) => figs.forEach(({ f, at }) => drawHeatmap(f.canvas, at(t), { lut: PUOR, min: -span, max: span }));
     drawStep(step);
 

@@ -25,7 +25,7 @@ export default {
       seed: state.seed, x,
     });
     const ms = performance.now() - t0;
-    const info = A.maskInfo(mask);
+    const info = A.maskInfo(mask, { counts: true });
     const hover = (order) => (i, j) => {
       const [r, c] = order ? [order[i], order[j]] : [i, j];
       const v = mask.data[r * n + c];
@@ -46,7 +46,7 @@ export default {
       if (state.sorted) figs.unshift(sortedFig);  // the sorted picture first
       else figs.push(sortedFig);
     }
-    const counts = Array.from({ length: n }, (_, i) => mask.data.subarray(i * n, (i + 1) * n).reduce((c, v) => c + (v !== 0), 0));
+    const { counts } = info;
     const rowFig = figure({ id: 'per-row', title: 'allowed keys per query', kind: 'chart', name,
       data: () => ({ counts }) });
     const layers = n <= 512 ? A.maskLayers(mask, { maxLayers: 64 }) : null;
