@@ -49,8 +49,9 @@
  * ACCURACY
  *   Outputs agree with a float64 evaluation of the definition to about 1e-6
  *   relative for logits up to +-100 (the tests use 2e-5). The SIMD exp used by
- *   the SIMD kernels has a maximum relative error of about 2 ulp on
- *   [-87.3, 0] and returns exactly 0 below -87.3 (see kernels.c).
+ *   the SIMD kernels has a maximum relative error of 8.1e-8 (about 1 ulp) on
+ *   [-87.3, 0], returns exactly 0 at and below -88 and 0 or a subnormal in
+ *   between (see kernels.c).
  *
  * SOURCE LAYOUT
  *   attn.h      this manual            attn.c     status strings, version
@@ -126,6 +127,15 @@ attn_status attn_use_kernels(int id);
 int attn_kernels_in_use(void);
 /* 1 if this build contains the SIMD table, else 0. */
 int attn_simd_available(void);
+
+/* The matrix-product kernel alone, for benchmarks: `reps` times, the P V step
+ * of streaming softmax attention (8 panels of 4 queries x 128 keys against
+ * 64 value columns: 524288 flops per rep) on data that stays in cache, with
+ * the table in use. The caller times the call; its GFLOP/s is the ceiling the
+ * whole attention computation is compared with. work: the floats given by
+ * attn_kernel_benchmark_workspace, contents ignored. */
+attn_status attn_kernel_benchmark_workspace(size_t *floats);
+attn_status attn_kernel_benchmark(size_t reps, float *work, size_t work_floats);  // [work_floats]
 
 /* ---- random numbers ----------------------------------------------------
  * PCG32 (O'Neill 2014, XSH-RR output, 64-bit state) with explicit state.
@@ -354,13 +364,18 @@ attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
                                  float *work, size_t work_floats);  // [work_floats]
 
 /* Workspace length in floats for attn_softmax_attention: O(m (d + dv) + tile)
- * (K^T and V packed for the gemm kernel, one score tile), no n x m term. */
+ * (K in groups of 4 keys and V in strips of 8 columns, both zero-padded, the
+ * block's queries, one 32 x 128 score tile and one 32 x dv output block), no
+ * n x m term. */
 attn_status attn_softmax_attention_workspace(size_t n, size_t m, size_t d, size_t dv,
                                              size_t *floats);
 /* Y = P V with P as in attn_softmax_weights, computed tile by tile with the
  * online-softmax recurrence (running row max and row sum, FlashAttention-2
  * style: unnormalised accumulator, one division per row at the end). Key
- * tiles wholly above the diagonal are skipped when causal. */
+ * tiles wholly above the diagonal are skipped when causal. Each tile's
+ * scores, exps and product with V run as three kernels on panels of 4
+ * queries (attn__kernels in internal.h), so nothing is transposed or
+ * re-packed inside the loop. */
 attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
                                    const float *q,     // [n, d]
                                    const float *k,     // [m, d]

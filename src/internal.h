@@ -34,6 +34,37 @@ typedef struct attn__kernels {
     float (*dot)(const float *a, const float *b, size_t n);  // [n], [n]
     /* y[i] += a x[i]. */
     void (*axpy)(size_t n, float a, const float *x, float *y);  // [n], [n]
+
+    /* The three steps of streaming softmax attention on panels (softmax.c).
+     * A panel holds the scores of 4 queries against `rows` keys, key-major:
+     * element (query r, key j) at panel[4 j + r]; a key group holds 4 keys
+     * packed the same way, kp[4 l + r] = K[r][l]; a query strip holds 8
+     * queries, qt[8 l + c] = Q[c][l].
+     *
+     * panel_scores: for query strip t < strips and key group g < groups,
+     * scores (query 8t + c, key 4g + r) = sum_l qt[t][l][c] kp[g][l][r], into
+     * panel 2t + c / 4 at s + (2t + c / 4) * panel_stride. */
+    void (*panel_scores)(size_t d, size_t groups, size_t strips,
+                         const float *kp,   // [groups, d, 4]
+                         const float *qt,   // [strips, d, 8]
+                         float *s, size_t panel_stride);  // [2 strips, panel_stride]
+    /* panel_softmax: the online softmax step of one panel. With run_max and
+     * run_sum (per query) from the earlier tiles: new max = max(run_max, the
+     * panel's column max); panel <- exp(panel - new max) (-INFINITY -> 0; a
+     * query with nothing visible yet shifts by 0); rescale = exp(run_max -
+     * new max); run_sum = run_sum * rescale + sum of the panel column. */
+    void (*panel_softmax)(size_t rows,
+                          float *panel,      // [rows, 4]
+                          float *run_max,    // [4]
+                          float *run_sum,    // [4]
+                          float *rescale);   // [4] output
+    /* panel_pv: o[r][:] = rescale[r] o[r][:] + sum_j panel[j][r] V[j][:], V
+     * in strips of 8 columns (strip t at v + t * strip_stride, [rows, 8]). */
+    void (*panel_pv)(size_t rows, size_t strips,
+                     const float *panel,    // [rows, 4]
+                     const float *v, size_t strip_stride,  // [strips, rows, 8]
+                     const float *rescale,  // [4]
+                     float *o, size_t ldo); // [4, ldo], ldo >= 8 strips
 } attn__kernels;
 
 extern const attn__kernels attn__kernels_scalar;
@@ -82,12 +113,18 @@ static inline attn_status attn__matrix_fits(size_t rows, size_t cols) {
     return ATTN_OK;
 }
 
-/* 1 if every element of x is finite (no NaN, no +-Infinity). */
+/* 1 if every element of x is finite (no NaN, no +-Infinity). Blocks of 256
+ * without an early exit inside, so the compiler can vectorise the test. */
 static inline int attn__all_finite(const float *x, size_t count) {  // [count]
-    for (size_t i = 0; i < count; i++) {
-        uint32_t bits;
-        memcpy(&bits, &x[i], sizeof bits);
-        if ((bits & 0x7f800000u) == 0x7f800000u) return 0;
+    for (size_t i0 = 0; i0 < count; i0 += 256) {
+        size_t end = count - i0 < 256 ? count : i0 + 256;
+        uint32_t bad = 0;
+        for (size_t i = i0; i < end; i++) {
+            uint32_t bits;
+            memcpy(&bits, &x[i], sizeof bits);
+            bad |= (bits & 0x7f800000u) == 0x7f800000u;
+        }
+        if (bad) return 0;
     }
     return 1;
 }

@@ -21,6 +21,16 @@
 #define SCALAR_LOOP
 #endif
 
+/* The panel kernels' inner loops have constant trip counts, which the
+ * compiler would unroll and then turn back into vector code (SLP
+ * vectorisation). Hiding the count behind an empty asm keeps them scalar. */
+static inline size_t opaque(size_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    __asm__ volatile("" : "+r"(x));
+#endif
+    return x;
+}
+
 static void gemm_scalar(size_t m, size_t n, size_t k, float alpha,
                         const float *a, size_t lda,  // [m, k]
                         const float *b, size_t ldb,  // [k, n]
@@ -66,8 +76,69 @@ static void axpy_scalar(size_t n, float a, const float *x, float *y) {  // [n], 
     SCALAR_LOOP for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+static void panel_scores_scalar(size_t d, size_t groups, size_t strips,
+                                const float *kp,  // [groups, d, 4]
+                                const float *qt,  // [strips, d, 8]
+                                float *s, size_t panel_stride) {  // [2 strips, panel_stride]
+    for (size_t t = 0; t < strips; t++)
+        for (size_t g = 0; g < groups; g++) {
+            float acc[4][8] = {{0}};
+            const float *a = kp + g * d * 4, *b = qt + t * d * 8;
+            size_t width = opaque(8);
+            for (size_t l = 0; l < d; l++)
+                for (size_t r = 0; r < 4; r++) {
+                    float ar = a[4 * l + r];
+                    SCALAR_LOOP for (size_t c = 0; c < width; c++) acc[r][c] += ar * b[8 * l + c];
+                }
+            for (size_t r = 0; r < 4; r++)
+                for (size_t c = 0; c < 8; c++)
+                    s[(2 * t + c / 4) * panel_stride + 4 * (4 * g + r) + c % 4] = acc[r][c];
+        }
+}
+
+static void panel_softmax_scalar(size_t rows,
+                                 float *panel,     // [rows, 4]
+                                 float *run_max,   // [4]
+                                 float *run_sum,   // [4]
+                                 float *rescale) { // [4]
+    for (size_t r = 0; r < 4; r++) {
+        float mx = run_max[r];
+        SCALAR_LOOP for (size_t j = 0; j < rows; j++) mx = panel[4 * j + r] > mx ? panel[4 * j + r] : mx;
+        float shift = mx == -INFINITY ? 0.0f : mx, sum = 0.0f;
+        SCALAR_LOOP for (size_t j = 0; j < rows; j++) {
+            panel[4 * j + r] = expf(panel[4 * j + r] - shift);
+            sum += panel[4 * j + r];
+        }
+        rescale[r] = expf(run_max[r] - shift);
+        run_sum[r] = run_sum[r] * rescale[r] + sum;
+        run_max[r] = mx;
+    }
+}
+
+static void panel_pv_scalar(size_t rows, size_t strips,
+                            const float *panel,    // [rows, 4]
+                            const float *v, size_t strip_stride,  // [strips, rows, 8]
+                            const float *rescale,  // [4]
+                            float *o, size_t ldo) { // [4, ldo]
+    size_t width = opaque(8);
+    for (size_t t = 0; t < strips; t++) {
+        float acc[4][8];
+        for (size_t r = 0; r < 4; r++)
+            SCALAR_LOOP for (size_t c = 0; c < width; c++) acc[r][c] = rescale[r] * o[r * ldo + 8 * t + c];
+        const float *b = v + t * strip_stride;
+        for (size_t j = 0; j < rows; j++)
+            for (size_t r = 0; r < 4; r++) {
+                float pr = panel[4 * j + r];
+                SCALAR_LOOP for (size_t c = 0; c < width; c++) acc[r][c] += pr * b[8 * j + c];
+            }
+        for (size_t r = 0; r < 4; r++)
+            for (size_t c = 0; c < 8; c++) o[r * ldo + 8 * t + c] = acc[r][c];
+    }
+}
+
 const attn__kernels attn__kernels_scalar = {
     "scalar", gemm_scalar, max_scalar, exp_shift_sum_scalar, scale_scalar, dot_scalar, axpy_scalar,
+    panel_scores_scalar, panel_softmax_scalar, panel_pv_scalar,
 };
 
 /* ------------------------------------------------------------------ SIMD */
@@ -80,9 +151,16 @@ typedef int32_t v4i __attribute__((vector_size(16)));
 static inline v4f v4f_load(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
 static inline void v4f_store(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 static inline v4f v4f_splat(float x) { return (v4f){x, x, x, x}; }
+/* max of values that are never NaN. wasm's f32x4.max follows IEEE NaN and
+ * signed-zero rules and costs V8 several instructions; pmax (a < b ? b : a)
+ * is one maxps. */
 static inline v4f v4f_max(v4f a, v4f b) {
+#if defined(__wasm_simd128__)
+    return __builtin_wasm_pmax_f32x4(a, b);
+#else
     v4i gt = a > b;
     return (v4f)((gt & (v4i)a) | (~gt & (v4i)b));
+#endif
 }
 static inline float v4f_hmax(v4f v) {
     float a = v[0] > v[1] ? v[0] : v[1], b = v[2] > v[3] ? v[2] : v[3];
@@ -90,92 +168,124 @@ static inline float v4f_hmax(v4f v) {
 }
 static inline float v4f_hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
+/* V8 does not hoist wasm vector constants out of loops: each v128.const is
+ * rebuilt where it is used, several instructions each time. An empty asm
+ * statement makes the compiler keep a value in a local (a register or a
+ * stack slot) instead, as XNNPACK's XNN_FORCE_REALIZATION does. */
+#if defined(__wasm__)
+#define FORCE_REALIZATION(v) __asm__ volatile("" : "+r"(v))
+#else
+#define FORCE_REALIZATION(v) ((void)0)
+#endif
+
 /*
- * exp(x) for x <= 88, after Cephes expf (S. L. Moshier): x = k ln2 + r with
- * |r| <= ln2/2 and ln2 split in two parts, exp(r) by a degree-7 polynomial,
- * 2^k put into the exponent bits. Measured maximum relative error against a
- * float64 exp: 1.8e-7 (about 2 ulp) on [-87.3, 0]. Below -87.33 (where exp
- * would be denormal) the result is exactly 0, which also makes
- * exp(-INFINITY) = 0 as masked logits need.
+ * exp(x) for x <= 0 (every caller subtracts a maximum first), after Cephes
+ * expf (S. L. Moshier): x = k ln2 + r with |r| <= ln2/2 and ln2 split in two
+ * parts, exp(r) = 1 + r + r^2 p(r) with p of degree 5 evaluated by Estrin's
+ * scheme (shorter dependency chains than Horner's, so the out-of-order core
+ * overlaps more elements), 2^k put into the exponent bits. Measured maximum
+ * relative error against a float64 exp: 8.1e-8 on [-87.3, 0] (tests/native).
+ * x is first raised to -88, where k = -127 and the exponent bits of 2^k are
+ * all zero: so exp(x) is exactly 0 for x <= -88 and for -INFINITY (masked
+ * logits), without a separate mask; on (-88, -87.3] the result is 0 or a
+ * subnormal. The constants are made once per loop (exp_consts_make).
  */
-static inline v4f v4f_exp(v4f x) {
-    const v4f lo = v4f_splat(-87.3365478515625f), hi = v4f_splat(88.0f);
-    v4i underflow = x < lo;
-    x = v4f_max(lo, x);
-    v4i over = x > hi;
-    x = (v4f)((over & (v4i)hi) | (~over & (v4i)x));
-    /* k = round(x / ln2): adding 1.5 * 2^23 rounds to the nearest integer. */
-    const v4f magic = v4f_splat(12582912.0f);
-    v4f kf = (x * v4f_splat(1.44269504088896341f) + magic) - magic;
-    v4f r = x - kf * v4f_splat(0.693359375f) - kf * v4f_splat(-2.12194440e-4f);
-    v4f p = v4f_splat(1.9875691500e-4f);
-    p = p * r + v4f_splat(1.3981999507e-3f);
-    p = p * r + v4f_splat(8.3334519073e-3f);
-    p = p * r + v4f_splat(4.1665795894e-2f);
-    p = p * r + v4f_splat(1.6666665459e-1f);
-    p = p * r + v4f_splat(5.0000001201e-1f);
-    p = p * r * r + r + v4f_splat(1.0f);
-    v4i k = __builtin_convertvector(kf, v4i);
-    v4f pow2k = (v4f)((k + 127) << 23);
-    return (v4f)((v4i)(p * pow2k) & ~underflow);
+typedef struct {
+    v4f lo, magic, log2e, ln2_hi, ln2_lo, p0, p1, p2, p3, p4, p5, one;
+} exp_consts;
+
+static inline exp_consts exp_consts_make(void) {
+    exp_consts c = {
+        v4f_splat(-88.0f),
+        /* 1.5 * 2^23 + 127: adding it rounds to an integer k and leaves k + 127
+         * in the low bits, so shifting the sum's bits left by 23 gives 2^k. */
+        v4f_splat(12583039.0f),
+        v4f_splat(1.44269504088896341f), v4f_splat(0.693359375f), v4f_splat(-2.12194440e-4f),
+        v4f_splat(1.9875691500e-4f), v4f_splat(1.3981999507e-3f), v4f_splat(8.3334519073e-3f),
+        v4f_splat(4.1665795894e-2f), v4f_splat(1.6666665459e-1f), v4f_splat(5.0000001201e-1f),
+        v4f_splat(1.0f),
+    };
+    FORCE_REALIZATION(c.lo); FORCE_REALIZATION(c.magic); FORCE_REALIZATION(c.log2e);
+    FORCE_REALIZATION(c.ln2_hi); FORCE_REALIZATION(c.ln2_lo);
+    FORCE_REALIZATION(c.p0); FORCE_REALIZATION(c.p1); FORCE_REALIZATION(c.p2);
+    FORCE_REALIZATION(c.p3); FORCE_REALIZATION(c.p4); FORCE_REALIZATION(c.p5);
+    FORCE_REALIZATION(c.one);
+    return c;
 }
 
-/* The register block of gemm: C[4, 8] from A[4, k] and B[k, 8] in 8 vector
- * accumulators (8 more registers hold B and the broadcast A values). */
-static void gemm_4x8(size_t k, float alpha,
-                     const float *a, size_t lda,  // [4, k]
-                     const float *b, size_t ldb,  // [k, 8]
-                     float *c, size_t ldc,        // [4, 8]
-                     int accumulate) {
-    v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0};
-    v4f c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
-    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-    for (size_t l = 0; l < k; l++) {
-        const float *bl = b + l * ldb;
-        v4f b0 = v4f_load(bl), b1 = v4f_load(bl + 4);
-        v4f x0 = v4f_splat(a0[l]), x1 = v4f_splat(a1[l]);
-        v4f x2 = v4f_splat(a2[l]), x3 = v4f_splat(a3[l]);
-        c00 += x0 * b0; c01 += x0 * b1;
-        c10 += x1 * b0; c11 += x1 * b1;
-        c20 += x2 * b0; c21 += x2 * b1;
-        c30 += x3 * b0; c31 += x3 * b1;
-    }
-    v4f acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-    v4f va = v4f_splat(alpha);
-    for (int r = 0; r < 4; r++) {
-        float *cr = c + (size_t)r * ldc;
-        for (int h = 0; h < 2; h++) {
-            v4f val = va * acc[r][h];
-            if (accumulate) val += v4f_load(cr + 4 * h);
-            v4f_store(cr + 4 * h, val);
-        }
-    }
+static inline v4f v4f_exp(v4f x, const exp_consts *c) {
+    x = v4f_max(x, c->lo);
+    v4f biased = x * c->log2e + c->magic;
+    v4f kf = biased - c->magic;  /* k = round(x / ln2), exactly */
+    v4f r = x - kf * c->ln2_hi - kf * c->ln2_lo;
+    v4f r2 = r * r, r4 = r2 * r2;
+    v4f p = (c->p0 * r + c->p1) * r4 + ((c->p2 * r + c->p3) * r2 + (c->p4 * r + c->p5));
+    v4f pow2k = (v4f)((v4i)biased << 23);  /* (k + 127) << 23, k in [-127, 0]; 0 at k = -127 */
+    return (p * r2 + r + c->one) * pow2k;
 }
 
-/* Edge blocks (fewer than 4 rows or 8 columns): one row at a time, vector
- * loop over columns plus a scalar tail. */
-static void gemm_edge(size_t m, size_t n, size_t k, float alpha,
-                      const float *a, size_t lda,  // [m, k]
-                      const float *b, size_t ldb,  // [k, n]
-                      float *c, size_t ldc,        // [m, n]
-                      int accumulate) {
-    for (size_t i = 0; i < m; i++) {
-        const float *ai = a + i * lda;
-        float *ci = c + i * ldc;
-        size_t j = 0;
-        for (; j + 4 <= n; j += 4) {
-            v4f acc = {0};
-            for (size_t l = 0; l < k; l++) acc += v4f_splat(ai[l]) * v4f_load(b + l * ldb + j);
-            acc *= v4f_splat(alpha);
-            if (accumulate) acc += v4f_load(ci + j);
-            v4f_store(ci + j, acc);
-        }
-        for (; j < n; j++) {
-            float acc = 0.0f;
-            for (size_t l = 0; l < k; l++) acc += ai[l] * b[l * ldb + j];
-            ci[j] = alpha * acc + (accumulate ? ci[j] : 0.0f);
-        }
+/* The register block of the panel kernels: acc[r][h] += a[l][r] * b[l][4h .. 4h + 3]
+ * over l < k, a packed [k, 4] and b [k, 8]: 8 accumulators, 2 vectors of b
+ * and one broadcast a value live at a time (11 of the 16 vector registers V8
+ * has on x64; a 6 x 8 block spills). PANEL_BLOCK2 takes two steps per trip,
+ * halving V8's loop and interrupt-check overhead. Which is faster depends on
+ * what surrounds the loop, because LLVM's wasm backend counts no registers and
+ * V8 allocates what it is given; measured with scratch micro-benchmarks of
+ * each kernel: P V 41.7 GFLOP/s with two steps against 38 with one; the
+ * scores 37 with one step against 28 with two; four steps are slower in both
+ * (LLVM hoists all their loads to the top of the trip and V8 spills them). */
+#define PANEL_STEP(a, b, acc)                                                   \
+    {                                                                           \
+        v4f b0_ = v4f_load(b), b1_ = v4f_load((b) + 4);                         \
+        v4f x0_ = v4f_splat((a)[0]), x1_ = v4f_splat((a)[1]);                   \
+        v4f x2_ = v4f_splat((a)[2]), x3_ = v4f_splat((a)[3]);                   \
+        acc##00 += x0_ * b0_; acc##01 += x0_ * b1_;                             \
+        acc##10 += x1_ * b0_; acc##11 += x1_ * b1_;                             \
+        acc##20 += x2_ * b0_; acc##21 += x2_ * b1_;                             \
+        acc##30 += x3_ * b0_; acc##31 += x3_ * b1_;                             \
     }
+#define PANEL_BLOCK(k, a, b, acc)                                               \
+    for (size_t l_ = 0; l_ < (k); l_++) PANEL_STEP((a) + 4 * l_, (b) + 8 * l_, acc)
+#define PANEL_BLOCK2(k, a, b, acc)                                              \
+    {                                                                           \
+        const float *pa_ = (a), *pb_ = (b);                                     \
+        size_t l_ = 0;                                                          \
+        for (; l_ + 2 <= (k); l_ += 2, pa_ += 8, pb_ += 16)                     \
+            for (int u_ = 0; u_ < 2; u_++) PANEL_STEP(pa_ + 4 * u_, pb_ + 8 * u_, acc) \
+        if (l_ < (k)) PANEL_STEP(pa_, pb_, acc)                                 \
+    }
+
+/*
+ * gemm on packed blocks (Goto & van de Geijn): for each block of KC steps of
+ * k and MC rows of A, A is copied into panels of 4 rows, [KC, 4], and each 8
+ * columns of B into a strip [KC, 8], both zero-padded at the edges, so that
+ * the register block reads two contiguous streams whatever the strides of A
+ * and B. The copies live on the stack (36 KiB).
+ */
+enum { GEMM_MC = 64, GEMM_KC = 128 };
+
+/* A panel: rows a[0..rows) (rows <= 4; missing rows are zeros), kc steps, as [kc, 4]. */
+static void pack_a_panel(size_t rows, size_t kc, const float *a, size_t lda, float *out) {  // [kc, 4]
+    if (rows == 4) {
+        const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+        for (size_t l = 0; l < kc; l++) v4f_store(out + 4 * l, (v4f){a0[l], a1[l], a2[l], a3[l]});
+        return;
+    }
+    for (size_t l = 0; l < kc; l++)
+        for (size_t r = 0; r < 4; r++) out[4 * l + r] = r < rows ? a[r * lda + l] : 0.0f;
+}
+
+/* A strip: columns b[0..cols) (cols <= 8; missing columns are zeros), kc rows, as [kc, 8]. */
+static void pack_b_strip(size_t cols, size_t kc, const float *b, size_t ldb, float *out) {  // [kc, 8]
+    if (cols == 8) {
+        for (size_t l = 0; l < kc; l++) {
+            v4f_store(out + 8 * l, v4f_load(b + l * ldb));
+            v4f_store(out + 8 * l + 4, v4f_load(b + l * ldb + 4));
+        }
+        return;
+    }
+    for (size_t l = 0; l < kc; l++)
+        for (size_t x = 0; x < 8; x++) out[8 * l + x] = x < cols ? b[l * ldb + x] : 0.0f;
 }
 
 static void gemm_simd(size_t m, size_t n, size_t k, float alpha,
@@ -183,15 +293,47 @@ static void gemm_simd(size_t m, size_t n, size_t k, float alpha,
                       const float *b, size_t ldb,  // [k, n]
                       float *c, size_t ldc,        // [m, n]
                       int accumulate) {
-    size_t m4 = m - m % 4, n8 = n - n % 8;
-    for (size_t i = 0; i < m4; i += 4) {
-        for (size_t j = 0; j < n8; j += 8)
-            gemm_4x8(k, alpha, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, accumulate);
-        if (n8 < n)
-            gemm_edge(4, n - n8, k, alpha, a + i * lda, lda, b + n8, ldb, c + i * ldc + n8, ldc,
-                      accumulate);
+    float ap[GEMM_MC * GEMM_KC];  // [GEMM_MC / 4, kc, 4]
+    float bp[GEMM_KC * 8];        // [kc, 8]
+    v4f va = v4f_splat(alpha);
+    if (k == 0) {  /* an empty sum */
+        for (size_t i = 0; i < m && !accumulate; i++) memset(c + i * ldc, 0, n * sizeof *c);
+        return;
     }
-    if (m4 < m) gemm_edge(m - m4, n, k, alpha, a + m4 * lda, lda, b, ldb, c + m4 * ldc, ldc, accumulate);
+    for (size_t p0 = 0; p0 < k; p0 += GEMM_KC) {
+        size_t kc = attn__min(GEMM_KC, k - p0);
+        int add_to_c = accumulate || p0 > 0;  /* later k blocks add to C */
+        for (size_t i0 = 0; i0 < m; i0 += GEMM_MC) {
+            size_t mc = attn__min(GEMM_MC, m - i0), panels = (mc + 3) / 4;
+            for (size_t t = 0; t < panels; t++)
+                pack_a_panel(attn__min(4, mc - 4 * t), kc, a + (i0 + 4 * t) * lda + p0, lda, ap + t * kc * 4);
+            for (size_t j0 = 0; j0 < n; j0 += 8) {
+                size_t nc = attn__min(8, n - j0);
+                pack_b_strip(nc, kc, b + p0 * ldb + j0, ldb, bp);
+                for (size_t t = 0; t < panels; t++) {
+                    v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+                    PANEL_BLOCK(kc, ap + t * kc * 4, bp, c)
+                    v4f acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+                    size_t rows = attn__min(4, mc - 4 * t);
+                    for (size_t r = 0; r < rows; r++) {
+                        float *cr = c + (i0 + 4 * t + r) * ldc + j0;
+                        if (nc == 8) {
+                            for (int h = 0; h < 2; h++) {
+                                v4f val = va * acc[r][h];
+                                if (add_to_c) val += v4f_load(cr + 4 * h);
+                                v4f_store(cr + 4 * h, val);
+                            }
+                        } else {
+                            float tmp[8];
+                            v4f_store(tmp, va * acc[r][0]);
+                            v4f_store(tmp + 4, va * acc[r][1]);
+                            for (size_t x = 0; x < nc; x++) cr[x] = tmp[x] + (add_to_c ? cr[x] : 0.0f);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 static float max_simd(const float *x, size_t n) {  // [n]
@@ -205,9 +347,10 @@ static float max_simd(const float *x, size_t n) {  // [n]
 
 static float exp_shift_sum_simd(float *x, size_t n, float shift) {  // [n]
     v4f vs = v4f_splat(shift), acc = {0};
+    exp_consts c = exp_consts_make();
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        v4f e = v4f_exp(v4f_load(x + i) - vs);
+        v4f e = v4f_exp(v4f_load(x + i) - vs, &c);
         v4f_store(x + i, e);
         acc += e;
     }
@@ -215,7 +358,7 @@ static float exp_shift_sum_simd(float *x, size_t n, float shift) {  // [n]
     if (i < n) {  /* the tail goes through the same exp, padded with -inf */
         float tail[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
         memcpy(tail, x + i, (n - i) * sizeof *x);
-        v4f e = v4f_exp(v4f_load(tail) - vs);
+        v4f e = v4f_exp(v4f_load(tail) - vs, &c);
         v4f_store(tail, e);
         memcpy(x + i, tail, (n - i) * sizeof *x);
         sum += v4f_hsum(e);
@@ -250,8 +393,99 @@ static void axpy_simd(size_t n, float a, const float *x, float *y) {  // [n], [n
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+static void panel_scores_simd(size_t d, size_t groups, size_t strips,
+                              const float *kp,  // [groups, d, 4]
+                              const float *qt,  // [strips, d, 8]
+                              float *s, size_t panel_stride) {  // [2 strips, panel_stride]
+    /* Key groups outside: one group (d x 4 floats) stays in L1 while every
+     * query strip of the block (all of qt, 8 d floats each) passes it. */
+    for (size_t g = 0; g < groups; g++) {
+        const float *a = kp + g * d * 4;
+        for (size_t t = 0; t < strips; t++) {
+            const float *b = qt + t * d * 8;
+            v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+            PANEL_BLOCK(d, a, b, c)
+            /* c[r][h] = scores of key 4g + r with queries 8t + 4h .. + 3: one
+             * row of panel 2t + h each. */
+            float *p0 = s + 2 * t * panel_stride + 16 * g, *p1 = p0 + panel_stride;
+            v4f_store(p0, c00); v4f_store(p0 + 4, c10); v4f_store(p0 + 8, c20); v4f_store(p0 + 12, c30);
+            v4f_store(p1, c01); v4f_store(p1 + 4, c11); v4f_store(p1 + 8, c21); v4f_store(p1 + 12, c31);
+        }
+    }
+}
+
+/* The sum of the rows of a [rows, 4] panel, apart from the exp loop: with the
+ * exp constants that loop has no register left for a running sum, and a sum
+ * kept in memory serialises it. */
+static v4f sum_rows(size_t rows, const float *panel) {  // [rows, 4]
+    v4f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};  /* four chains: the adds overlap */
+    size_t j = 0;
+    for (; j + 4 <= rows; j += 4) {
+        s0 += v4f_load(panel + 4 * j);
+        s1 += v4f_load(panel + 4 * j + 4);
+        s2 += v4f_load(panel + 4 * j + 8);
+        s3 += v4f_load(panel + 4 * j + 12);
+    }
+    for (; j < rows; j++) s0 += v4f_load(panel + 4 * j);
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* The largest of init and the rows of a [rows, 4] panel, column by column. */
+static v4f max_rows(size_t rows, const float *panel, v4f init) {  // [rows, 4]
+    v4f m0 = init, m1 = init, m2 = init, m3 = init;
+    size_t j = 0;
+    for (; j + 4 <= rows; j += 4) {
+        m0 = v4f_max(m0, v4f_load(panel + 4 * j));
+        m1 = v4f_max(m1, v4f_load(panel + 4 * j + 4));
+        m2 = v4f_max(m2, v4f_load(panel + 4 * j + 8));
+        m3 = v4f_max(m3, v4f_load(panel + 4 * j + 12));
+    }
+    for (; j < rows; j++) m0 = v4f_max(m0, v4f_load(panel + 4 * j));
+    return v4f_max(v4f_max(m0, m1), v4f_max(m2, m3));
+}
+
+static void panel_softmax_simd(size_t rows,
+                               float *panel,     // [rows, 4]
+                               float *run_max,   // [4]
+                               float *run_sum,   // [4]
+                               float *rescale) { // [4]
+    v4f old = v4f_load(run_max), mx = max_rows(rows, panel, old);
+    v4i none = mx == v4f_splat(-INFINITY);  /* nothing visible yet: shift by 0 */
+    v4f shift = (v4f)(~none & (v4i)mx);
+    exp_consts c = exp_consts_make();
+    for (size_t j = 0; j < rows; j++) v4f_store(panel + 4 * j, v4f_exp(v4f_load(panel + 4 * j) - shift, &c));
+    v4f sum = sum_rows(rows, panel);
+    v4f r = v4f_exp(old - shift, &c);
+    v4f_store(rescale, r);
+    v4f_store(run_sum, v4f_load(run_sum) * r + sum);
+    v4f_store(run_max, mx);
+}
+
+static void panel_pv_simd(size_t rows, size_t strips,
+                          const float *panel,    // [rows, 4]
+                          const float *v, size_t strip_stride,  // [strips, rows, 8]
+                          const float *rescale,  // [4]
+                          float *o, size_t ldo) { // [4, ldo]
+    for (size_t t = 0; t < strips; t++) {
+        const float *b = v + t * strip_stride;
+        float *o0 = o + 8 * t, *o1 = o0 + ldo, *o2 = o1 + ldo, *o3 = o2 + ldo;
+        v4f r0 = v4f_splat(rescale[0]), r1 = v4f_splat(rescale[1]);
+        v4f r2 = v4f_splat(rescale[2]), r3 = v4f_splat(rescale[3]);
+        v4f c00 = v4f_load(o0) * r0, c01 = v4f_load(o0 + 4) * r0;
+        v4f c10 = v4f_load(o1) * r1, c11 = v4f_load(o1 + 4) * r1;
+        v4f c20 = v4f_load(o2) * r2, c21 = v4f_load(o2 + 4) * r2;
+        v4f c30 = v4f_load(o3) * r3, c31 = v4f_load(o3 + 4) * r3;
+        PANEL_BLOCK2(rows, panel, b, c)
+        v4f_store(o0, c00); v4f_store(o0 + 4, c01);
+        v4f_store(o1, c10); v4f_store(o1 + 4, c11);
+        v4f_store(o2, c20); v4f_store(o2 + 4, c21);
+        v4f_store(o3, c30); v4f_store(o3 + 4, c31);
+    }
+}
+
 const attn__kernels attn__kernels_simd = {
     "simd", gemm_simd, max_simd, exp_shift_sum_simd, scale_simd, dot_simd, axpy_simd,
+    panel_scores_simd, panel_softmax_simd, panel_pv_simd,
 };
 
 #endif /* ATTN__HAVE_SIMD */
@@ -276,6 +510,39 @@ attn_status attn_use_kernels(int id) {
 #endif
     default: return ATTN_ERR_KIND;
     }
+}
+
+enum { BENCH_PANELS = 8, BENCH_ROWS = 128, BENCH_COLS = 64 };
+
+attn_status attn_kernel_benchmark_workspace(size_t *floats) {
+    if (!floats) return ATTN_ERR_NULL;
+    /* panels, V strips, rescale factors, the output block */
+    *floats = BENCH_PANELS * BENCH_ROWS * 4 + BENCH_ROWS * BENCH_COLS + BENCH_PANELS * 4 +
+              BENCH_PANELS * 4 * BENCH_COLS;
+    return ATTN_OK;
+}
+
+attn_status attn_kernel_benchmark(size_t reps, float *work, size_t work_floats) {  // [work_floats]
+    size_t need;
+    attn_kernel_benchmark_workspace(&need);
+    if (!work) return ATTN_ERR_NULL;
+    if (work_floats < need) return ATTN_ERR_WORKSPACE;
+    float *panels = work;                                 // [BENCH_PANELS, BENCH_ROWS, 4]
+    float *v = panels + BENCH_PANELS * BENCH_ROWS * 4;    // [BENCH_COLS / 8, BENCH_ROWS, 8]
+    float *rescale = v + BENCH_ROWS * BENCH_COLS;         // [BENCH_PANELS, 4]
+    float *o = rescale + BENCH_PANELS * 4;                // [BENCH_PANELS, 4, BENCH_COLS]
+    /* Weights summing to 1 over the keys and values in [0, 1): the outputs
+     * grow by at most 1 per rep, far from overflow or subnormals. */
+    for (size_t i = 0; i < BENCH_PANELS * BENCH_ROWS * 4; i++) panels[i] = 1.0f / BENCH_ROWS;
+    for (size_t i = 0; i < BENCH_ROWS * BENCH_COLS; i++) v[i] = (float)(i % 97) / 97.0f;
+    for (size_t i = 0; i < BENCH_PANELS * 4; i++) rescale[i] = 1.0f;
+    memset(o, 0, BENCH_PANELS * 4 * BENCH_COLS * sizeof *o);
+    const attn__kernels *kern = kernels_in_use;
+    for (size_t r = 0; r < reps; r++)
+        for (size_t g = 0; g < BENCH_PANELS; g++)
+            kern->panel_pv(BENCH_ROWS, BENCH_COLS / 8, panels + g * BENCH_ROWS * 4, v, BENCH_ROWS * 8,
+                           rescale + 4 * g, o + g * 4 * BENCH_COLS, BENCH_COLS);
+    return ATTN_OK;
 }
 
 int attn_kernels_in_use(void) {

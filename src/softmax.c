@@ -12,19 +12,28 @@
  * accumulated output row and l_i are multiplied by exp(m - m'); the output
  * row is divided by l_i once at the end (FlashAttention-2).
  *
- * The right-hand operands of both products (K^T for the scores, V for P V)
- * are packed once into strips of STRIP columns, each strip a contiguous
- * [rows, STRIP] block, so the gemm kernel's 4 x 8 register block streams one
- * contiguous run of memory instead of 32 bytes from every row.
+ * attn_softmax_weights computes the scores with the gemm kernel, K^T packed
+ * once into strips of STRIP columns ([d, STRIP] blocks).
+ *
+ * attn_softmax_attention works on panels: the scores of GROUP = 4 queries
+ * against a tile of keys, stored key-major ([keys, 4]). K is packed once in
+ * groups of 4 keys ([d, 4] blocks) and V in strips of 8 columns; each query
+ * block's scaled queries in strips of 8. Then one 4 x 8 register block (4
+ * keys x 8 queries) writes score panels directly, the online softmax runs on
+ * whole panel rows (4 queries per vector, no scalar tail whatever the tile
+ * width), and the same register block shape (4 queries x 8 value columns)
+ * reads a panel as its packed left operand for P V. Padding keys (m not a
+ * multiple of 4) are zeros in K and V and -inf in the scores.
  */
 #include "internal.h"
 
 #include <math.h>
 
 enum {
-    TILE_Q = 32,   /* query rows per block */
-    TILE_K = 128,  /* keys per tile (a multiple of STRIP) */
-    STRIP = 8,     /* columns per packed strip: the gemm kernel's register block width */
+    TILE_Q = 32,   /* query rows per block (a multiple of STRIP) */
+    TILE_K = 128,  /* keys per tile (a multiple of GROUP) */
+    STRIP = 8,     /* columns per packed strip: the register block's width */
+    GROUP = 4,     /* keys per packed group, queries per score panel: its height */
 };
 
 /* Shared validation of the inputs of both functions: pointers, then sizes
@@ -54,14 +63,23 @@ static int strips_floats(size_t rows, size_t cols, size_t *floats) {
 }
 
 /* Packs B [rows, cols], element (r, c) at src[r * row_stride + c * col_stride],
- * into strips: strip t holds columns t*STRIP .. as a [rows, STRIP] block at
- * out + t * rows * STRIP (the last strip partly filled). K^T is B = K read
- * with row_stride 1 and col_stride d; V is read as it is. */
-static void pack_strips(size_t rows, size_t cols, const float *src, size_t row_stride, size_t col_stride,
-                        float *out) {  // [ceil(cols / STRIP), rows, STRIP]
-    for (size_t c = 0; c < cols; c++) {
-        float *strip = out + (c / STRIP) * rows * STRIP + c % STRIP;
-        for (size_t r = 0; r < rows; r++) strip[r * STRIP] = src[r * row_stride + c * col_stride];
+ * into strips of `width` columns: strip t holds columns t*width .. as a
+ * [height, width] block at out + t * height * width (height >= rows; the
+ * rows past `rows` and the columns past `cols` in the last strip are left as
+ * they are). K^T is B = K read with row_stride 1 and col_stride d; V is read
+ * as it is. */
+static void pack_strips(size_t rows, size_t height, size_t cols, const float *src, size_t row_stride,
+                        size_t col_stride, size_t width,
+                        float *out) {  // [ceil(cols / width), height, width]
+    if (col_stride == 1) {  /* rows are contiguous in src (V): read them in order */
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < cols; c++)
+                out[(c / width) * height * width + r * width + c % width] = src[r * row_stride + c];
+        return;
+    }
+    for (size_t c = 0; c < cols; c++) {  /* columns are contiguous (K read as K^T) */
+        float *strip = out + (c / width) * height * width + c % width;
+        for (size_t r = 0; r < rows; r++) strip[r * width] = src[r * row_stride + c * col_stride];
     }
 }
 
@@ -112,7 +130,7 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
     if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
     const attn__kernels *kern = attn__kernels_get();
     float *kt = work;  // K^T in strips: [ceil(m / STRIP), d, STRIP]
-    pack_strips(d, m, k, 1, d, kt);
+    pack_strips(d, d, m, k, 1, d, STRIP, kt);
     for (size_t i0 = 0; i0 < n; i0 += TILE_Q) {
         size_t br = attn__min(TILE_Q, n - i0);
         for (size_t j0 = 0; j0 < m; j0 += TILE_K)
@@ -149,15 +167,37 @@ attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
 
 /* ------------------------------------------------------------------ outputs */
 
+/* Floats of a key-group packing of K [m, d] (m rounded up to GROUP) and of a
+ * strip packing of V [m, dv] (rows rounded up to GROUP, columns to STRIP). */
+static size_t groups_of(size_t m) { return m / GROUP + (m % GROUP != 0); }
+
 attn_status attn_softmax_attention_workspace(size_t n, size_t m, size_t d, size_t dv,
                                              size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
     (void)n;
-    size_t kt, vp, total;
-    if (!strips_floats(d, m, &kt) || !strips_floats(m, dv, &vp) || !attn__add(kt, vp, &total) ||
-        !attn__add(total, TILE_Q * TILE_K + 2 * TILE_Q, floats))
+    size_t rows = groups_of(m) * GROUP, dv_pad = (dv / STRIP + (dv % STRIP != 0)) * STRIP;
+    size_t kp, vp, qt, o, total;
+    if (!attn__mul(rows, d, &kp) || !attn__mul(rows, dv_pad, &vp) || !attn__mul(TILE_Q, d, &qt) ||
+        !attn__mul(TILE_Q, dv_pad, &o) || !attn__add(kp, vp, &total) || !attn__add(total, qt, &total) ||
+        !attn__add(total, o, &total) || !attn__add(total, TILE_Q * TILE_K + 3 * TILE_Q, floats))
         return ATTN_ERR_MEMORY;
     return ATTN_OK;
+}
+
+/* Set blocked scores of a tile to -inf: keys j0 + j (j < rows) against
+ * queries i0 + r (r < queries). Keys j >= keys_valid are padding. Panels as
+ * in attn__kernels.panel_scores. */
+static void block_panels(float *s, size_t panel_stride, size_t queries, size_t rows, size_t keys_valid,
+                         size_t i0, size_t n, size_t j0, size_t m, int causal,
+                         const uint8_t *mask) {  // [n, m] or NULL
+    for (size_t r = 0; r < queries; r++) {
+        size_t i = i0 + r;
+        float *col = s + (r / GROUP) * panel_stride + r % GROUP;
+        const uint8_t *mask_row = mask && i < n ? mask + i * m + j0 : NULL;
+        for (size_t j = 0; j < rows; j++)
+            if (j >= keys_valid || (causal && j0 + j > i) || (mask_row && !mask_row[j]))
+                col[GROUP * j] = -INFINITY;
+    }
 }
 
 attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
@@ -176,22 +216,31 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
     if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
 
     const attn__kernels *kern = attn__kernels_get();
-    size_t kt_floats, vp_floats;
-    strips_floats(d, m, &kt_floats);
-    strips_floats(m, dv, &vp_floats);
-    float *kt = work;                      // K^T in strips: [ceil(m / STRIP), d, STRIP]
-    float *vp = kt + kt_floats;            // V in strips: [ceil(dv / STRIP), m, STRIP]
-    float *s = vp + vp_floats;             // [TILE_Q, TILE_K] scores, then probabilities
+    size_t rows_m = groups_of(m) * GROUP;  /* keys padded to whole groups */
+    size_t v_strips = dv / STRIP + (dv % STRIP != 0), dv_pad = v_strips * STRIP;
+    const size_t panel_stride = GROUP * TILE_K;
+    float *kp = work;                      // K in key groups: [rows_m / GROUP, d, GROUP]
+    float *vp = kp + rows_m * d;           // V in strips: [v_strips, rows_m, STRIP]
+    float *qt = vp + rows_m * dv_pad;      // the block's scaled queries in strips: [TILE_Q / STRIP, d, STRIP]
+    float *o = qt + TILE_Q * d;            // [TILE_Q, dv_pad] unnormalised accumulator
+    float *s = o + TILE_Q * dv_pad;        // [TILE_Q / GROUP, TILE_K, GROUP] score panels
     float *row_max = s + TILE_Q * TILE_K;  // [TILE_Q] running maximum m_i
     float *row_sum = row_max + TILE_Q;     // [TILE_Q] running sum l_i
-    pack_strips(d, m, k, 1, d, kt);
-    pack_strips(m, dv, v, dv, 1, vp);
+    float *rescale = row_sum + TILE_Q;     // [TILE_Q] exp(m_i(old) - m_i(new)) of the last tile
+
+    /* Padding rows and columns are zeros: they add nothing to any product. */
+    memset(kp, 0, (rows_m * d + rows_m * dv_pad) * sizeof *kp);
+    pack_strips(d, d, m, k, 1, d, GROUP, kp);
+    pack_strips(m, rows_m, dv, v, dv, 1, STRIP, vp);
 
     for (size_t i0 = 0; i0 < n; i0 += TILE_Q) {
         size_t br = attn__min(TILE_Q, n - i0);
-        float *o = out + i0 * dv;  // [br, dv] unnormalised accumulator
-        memset(o, 0, br * dv * sizeof *o);
-        for (size_t r = 0; r < br; r++) {
+        size_t q_strips = br / STRIP + (br % STRIP != 0), q_groups = groups_of(br);
+        memset(qt, 0, TILE_Q * d * sizeof *qt);
+        pack_strips(d, d, br, q + i0 * d, 1, d, STRIP, qt);
+        for (size_t x = 0; x < q_strips * STRIP * d; x++) qt[x] *= scale;
+        memset(o, 0, q_groups * GROUP * dv_pad * sizeof *o);
+        for (size_t r = 0; r < TILE_Q; r++) {
             row_max[r] = -INFINITY;
             row_sum[r] = 0.0f;
         }
@@ -199,32 +248,25 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
         size_t m_end = causal ? attn__min(m, i0 + br) : m;
 
         for (size_t j0 = 0; j0 < m_end; j0 += TILE_K) {
-            size_t bc = attn__min(TILE_K, m_end - j0);
-            strip_gemm(kern, br, bc, d, scale, q + i0 * d, d, kt, d, 0, j0, s, TILE_K, 0);
-            for (size_t r = 0; r < br; r++) {
-                size_t i = i0 + r;
-                float *sr = s + r * TILE_K;
-                if (mask || (causal && j0 + bc - 1 > i))
-                    block_row(sr, bc, i, j0, causal, mask ? mask + i * m : NULL);
-                float new_max = kern->max(sr, bc);
-                if (new_max < row_max[r]) new_max = row_max[r];
-                if (new_max == -INFINITY) {  /* nothing visible yet */
-                    memset(sr, 0, bc * sizeof *sr);
-                    continue;
-                }
-                float tile_sum = kern->exp_shift_sum(sr, bc, new_max);
-                float rescale = expf(row_max[r] - new_max);  /* exp(-inf) = 0 */
-                if (rescale != 1.0f) kern->scale(o + r * dv, dv, rescale);
-                row_sum[r] = row_sum[r] * rescale + tile_sum;
-                row_max[r] = new_max;
+            size_t bc = attn__min(TILE_K, m_end - j0), groups = groups_of(bc), rows = groups * GROUP;
+            kern->panel_scores(d, groups, q_strips, kp + j0 * d, qt, s, panel_stride);
+            if (mask || rows > bc || (causal && j0 + rows - 1 > i0))
+                block_panels(s, panel_stride, q_groups * GROUP, rows, bc, i0, n, j0, m, causal, mask);
+            for (size_t g = 0; g < q_groups; g++) {
+                float *panel = s + g * panel_stride;
+                kern->panel_softmax(rows, panel, row_max + GROUP * g, row_sum + GROUP * g, rescale + GROUP * g);
+                kern->panel_pv(rows, v_strips, panel, vp + j0 * STRIP, rows_m * STRIP, rescale + GROUP * g,
+                               o + GROUP * g * dv_pad, dv_pad);
             }
-            strip_gemm(kern, br, dv, bc, 1.0f, s, TILE_K, vp, m, j0, 0, o, dv, 1);
         }
         for (size_t r = 0; r < br; r++) {
-            if (row_sum[r] > 0.0f)
-                kern->scale(o + r * dv, dv, 1.0f / row_sum[r]);
-            else  /* a fully blocked row */
-                memset(o + r * dv, 0, dv * sizeof *o);
+            float *y = out + (i0 + r) * dv;
+            if (row_sum[r] > 0.0f) {
+                float inv = 1.0f / row_sum[r];
+                for (size_t c = 0; c < dv; c++) y[c] = o[r * dv_pad + c] * inv;
+            } else {  /* a fully blocked row */
+                memset(y, 0, dv * sizeof *y);
+            }
         }
     }
     return ATTN_OK;

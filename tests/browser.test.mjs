@@ -104,6 +104,27 @@ for (const view of VIEWS) {
   });
 }
 
+test('the Timing view reports crossovers and the core\'s kernel figures measured in its worker', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=timing&maxN=512&mechanisms=streaming,linear,sparse-local`);
+  await ready(page);
+  await page.waitForSelector('table[data-table="kernels"]', { timeout: 60000 });
+  const tables = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('table.bench')].map((t) =>
+    [t.dataset.table, [...t.querySelectorAll('tr')].slice(1).map((r) => [...r.cells].map((c) => c.textContent))])));
+  // one crossover row per mechanism other than the baseline, each an n that was measured or "not up to"
+  assert.deepEqual(tables.crossovers.map((r) => r[0]), ['linear (elu+1)', 'sparse local (window 32)']);
+  for (const [, n] of tables.crossovers) assert.match(n, /^(256|512|not up to 512)$/);
+  const [simd, scalar, matmul, kernel, ratio, fraction] = tables.kernels;
+  for (const row of [simd, scalar]) assert.ok(Number(row[1]) > 0 && Number(row[2]) > 0, `timed: ${row}`);
+  assert.ok(Number(matmul[2]) > 0 && Number(kernel[2]) > 0, 'matmul and kernel timed');
+  // the ratio shown is the one of the two timings shown (to their printed precision)
+  assert.ok(Math.abs(parseFloat(ratio[1]) - Number(scalar[1]) / Number(simd[1])) < 0.06 + 0.01 * parseFloat(ratio[1]), `ratio ${ratio}`);
+  assert.match(fraction[1], /^\d+%$/);
+  await page.screenshot({ path: join(SHOTS, 'timing-tables.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
 test('the Matrices view shows every mechanism of the gallery against softmax', async () => {
   const { page, problems } = await openPage();
   for (const mechanism of ['kernel', 'linformer', 'compressed', 'synthesizer', 'sinkhorn', 'sortcut', 'funnel']) {

@@ -225,3 +225,40 @@ test('bad gallery inputs throw AttnError with their codes', () => {
   }
   assert.equal(A.funnelAttention(q, k, v).weights.rows, 6, 'the instance still works');
 });
+
+test('matmul: alpha a b against float64 for sizes around the 4 x 8 block and the 64 x 128 packing blocks', async () => {
+  const S = await createAttn({ kernels: 'scalar' });
+  for (const [n, k, m] of [[1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 17, 9], [15, 16, 33], [17, 3, 64],
+    [33, 129, 17], [64, 64, 64], [65, 257, 130], [130, 2, 1]]) {
+    const a = matrix(n, k, n + k), b = matrix(k, m, m + 7);
+    const want = mul(a, b);
+    for (const X of [A, S]) {
+      for (const alpha of [1, -0.375]) {
+        const got = X.matmul(a, b, { alpha });
+        assert.deepEqual([got.rows, got.cols], [n, m]);
+        // each entry: a sum of k products of magnitude <= 1, rounded in float32
+        const tol = 4e-7 * k * Math.abs(alpha) + 1e-7;
+        close(got.data, want.data.map((x) => alpha * x), tol, `${X.kernels} ${n}x${k}x${m} alpha ${alpha}`);
+      }
+    }
+  }
+  assert.throws(() => A.matmul(matrix(2, 3), matrix(4, 2)), (e) => e instanceof AttnError && e.code === 'ERR_SHAPE');
+  assert.throws(() => A.matmul(matrix(2, 3), matrix(3, 2), { alpha: NaN }), (e) => e.code === 'ERR_RANGE');
+  assert.throws(() => A.matmul(matrix(2, 3), 'b'), (e) => e instanceof AttnError);
+});
+
+test('benchmark: times the core without copies and says how many flops it timed', async () => {
+  const S = await createAttn({ kernels: 'scalar' });
+  for (const X of [A, S]) {
+    const s = X.benchmark('softmax', { n: 40, d: 8, runs: 3 });
+    assert.equal(s.ms.length, 3);
+    assert.ok(s.ms.every((t) => t >= 0));
+    assert.equal(s.flops, 4 * 40 * 40 * 8);
+    assert.equal(X.benchmark('matmul', { n: 5, k: 7, m: 3 }).flops, 2 * 5 * 7 * 3);
+    assert.equal(X.benchmark('kernel', { reps: 2, runs: 2 }).flops, 524288 * 2);
+  }
+  assert.throws(() => A.benchmark('fft', { n: 4 }), (e) => e.code === 'ERR_KIND');
+  assert.throws(() => A.benchmark('softmax', { n: 4 }), (e) => e.code === 'ERR_TYPE');
+  assert.throws(() => A.benchmark('matmul', { n: 4, k: 0, m: 2 }), (e) => e instanceof AttnError);
+  assert.throws(() => A.benchmark('kernel', { runs: 0 }), (e) => e.code === 'ERR_RANGE');
+});

@@ -263,6 +263,14 @@ export interface Attn {
   capacity(options?: CapacityOptions): { size: number; error: number }[];
   /** approx - exact with max/mean |error|, MSE, relative Frobenius, KL per row. */
   compareWeights(approx: MatrixLike, exact: MatrixLike): Omit<KernelError, 'kernel' | 'softmax'>;
+  /** Times the core alone (inputs already in wasm memory): streaming softmax attention
+   * (q, k, v [n, d]) or a matmul [n, k] × [k, m]; ms per call and the flops of one call. */
+  benchmark(op: 'softmax', options: { n: number; d: number; runs?: number }): { ms: number[]; flops: number };
+  benchmark(op: 'matmul', options: { n: number; k: number; m: number; runs?: number }): { ms: number[]; flops: number };
+  /** The register-block kernel alone on data in cache, `reps` (200) times per run. */
+  benchmark(op: 'kernel', options?: { reps?: number; runs?: number }): { ms: number[]; flops: number };
+  /** alpha · a b for a [n, k] and b [k, m] by the core's gemm kernel. */
+  matmul(a: MatrixLike, b: MatrixLike, options?: { alpha?: number }): Matrix;
   /** Log-space Sinkhorn normalisation of square logits: nearly doubly stochastic. */
   sinkhorn(logits: MatrixLike, options?: { iterations?: number; tau?: number; causal?: boolean }): Matrix;
   /** Linformer: keys/values projected to `rank` rows; effective = weights F (n x m). */

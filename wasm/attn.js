@@ -330,6 +330,77 @@ class Attn {
     }
   }
 
+  // ------------------------------------------------------------------ timing
+
+  /**
+   * Times the core alone, without the copies in and out of wasm memory that
+   * every other method makes: `runs` calls on seeded N(0, 1) inputs that live
+   * in wasm memory, timed one by one. op 'softmax': streaming softmax
+   * attention, q, k, v [n, d], 4 n^2 d flops; 'matmul': [n, k] x [k, m],
+   * 2 n k m flops; 'kernel': the register-block kernel alone on data in
+   * cache, `reps` times (524288 flops each). Returns { ms: [runs], flops }.
+   */
+  benchmark(op, options) {
+    const where = 'benchmark';
+    if (!['softmax', 'matmul', 'kernel'].includes(op)) {
+      fail('ERR_KIND', where, `op must be 'softmax', 'matmul' or 'kernel', got ${op}`);
+    }
+    const opts = optObject(where, options);
+    const runs = optInt(where, 'runs', opts.runs, 1, 1, 1000);
+    const now = () => globalThis.performance.now();
+    if (op === 'kernel') {
+      const reps = optInt(where, 'reps', opts.reps, 200, 1, 1e6);
+      return this.#withHeap(where, (heap, core) => {
+        const work = heap.workspace(core._attn_kernel_benchmark_workspace);
+        const ms = [];
+        for (let r = 0; r < runs; r++) {
+          const t0 = now();
+          const status = core._attn_kernel_benchmark(reps, work.ptr, work.floats);
+          ms.push(now() - t0);
+          this.#check(where, status);
+        }
+        return { ms, flops: 524288 * reps };
+      });
+    }
+    const dims = op === 'softmax' ? ['n', 'd'] : ['n', 'k', 'm'];
+    const [a, b, c = 0] = dims.map((name) => {
+      checkDim(where, name, opts[name]);
+      return opts[name];
+    });
+    return this.#withHeap(where, (heap, core) => {
+      const rng = heap.alloc(core._attn_rng_size());
+      this.#check(where, core._attn_rng_seed(rng, 1, 0));
+      const gaussian = (count) => {
+        checkBytes(where, 'an input', count, 4);
+        const p = heap.alloc(count * 4);
+        this.#check(where, core._attn_randn(rng, count, p));
+        return p;
+      };
+      const ms = [];
+      if (op === 'softmax') {
+        const [n, d] = [a, b];
+        const [q, k, v, out] = [gaussian(n * d), gaussian(n * d), gaussian(n * d), gaussian(n * d)];
+        const work = heap.workspace(core._attn_softmax_attention_workspace, n, n, d, d);
+        for (let r = 0; r < runs; r++) {
+          const t0 = now();
+          const status = core._attn_softmax_attention(n, n, d, d, q, k, v, 1 / Math.sqrt(d), 0, 0, out, work.ptr, work.floats);
+          ms.push(now() - t0);
+          this.#check(where, status);
+        }
+        return { ms, flops: 4 * n * n * d };
+      }
+      const [n, k, m] = [a, b, c];
+      const [x, y, out] = [gaussian(n * k), gaussian(k * m), gaussian(n * m)];
+      for (let r = 0; r < runs; r++) {
+        const t0 = now();
+        const status = core._attn_matmul(n, k, m, 1, x, y, out);
+        ms.push(now() - t0);
+        this.#check(where, status);
+      }
+      return { ms, flops: 2 * n * k * m };
+    });
+  }
+
   // ------------------------------------------------------------ random numbers
 
   /** rows x cols samples of N(0, 1), the same for the same seed everywhere. */
@@ -923,6 +994,14 @@ class Attn {
   }
 
   // ------------------------------------- compressed, synthetic, sorted attention
+
+  /** alpha * a b for a [n, k] and b [k, m]: the core's gemm (the benchmark's yardstick). */
+  matmul(a, b, options) {
+    const where = 'matmul';
+    const A = toMatrix(where, 'a', a), B = toMatrix(where, 'b', b);
+    const alpha = optNumber(where, 'alpha', optObject(where, options).alpha, 1);
+    return this.#matmul(where, A, B, alpha);
+  }
 
   /** alpha * A B (A [n, k], B [k, m]) through the core. */
   #matmul(where, A, B, alpha = 1) {

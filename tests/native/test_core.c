@@ -391,6 +391,22 @@ static void test_softmax_against_reference(void) {
     attn_use_kernels(ATTN_KERNELS_SIMD);
 }
 
+/* The benchmark kernel runs under both tables and validates its workspace. */
+static void test_kernel_benchmark(void) {
+    size_t floats = 0;
+    CHECK(attn_kernel_benchmark_workspace(&floats) == ATTN_OK && floats > 0, "benchmark workspace");
+    CHECK(attn_kernel_benchmark_workspace(NULL) == ATTN_ERR_NULL, "benchmark workspace NULL");
+    float *work = malloc(floats * sizeof *work);
+    for (int kernels = 0; kernels <= attn_simd_available(); kernels++) {
+        attn_use_kernels(kernels);
+        CHECK(attn_kernel_benchmark(3, work, floats) == ATTN_OK, "benchmark runs (%d)", kernels);
+        CHECK(attn_kernel_benchmark(3, work, floats - 1) == ATTN_ERR_WORKSPACE, "benchmark small workspace");
+        CHECK(attn_kernel_benchmark(3, NULL, floats) == ATTN_ERR_NULL, "benchmark NULL");
+    }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+    free(work);
+}
+
 /* The SIMD exp against double exp over [-87.3, 0], and -inf -> 0. */
 static void test_simd_exp(void) {
 #if ATTN__HAVE_SIMD
@@ -410,6 +426,12 @@ static void test_simd_exp(void) {
     CHECK(worst < 3e-7, "simd exp max relative error %.3g", worst);
     CHECK(fabs(sum - ref_sum) < 1e-5 * ref_sum, "simd exp sum");
     printf("# simd exp: max relative error %.3g on [-87.3, 0]\n", worst);
+    /* Below -88 the result is exactly 0; between -88 and -87.3 at most the
+     * smallest normal float (exp there is subnormal or 0). */
+    float low[6] = {-88.0f, -88.5f, -100.0f, -1e30f, -87.5f, -87.9f};
+    attn__kernels_simd.exp_shift_sum(low, 6, 0.0f);
+    for (int i = 0; i < 4; i++) CHECK(low[i] == 0.0f, "exp(low[%d]) = %g, want 0", i, low[i]);
+    for (int i = 4; i < 6; i++) CHECK(low[i] >= 0.0f && low[i] <= 1.2e-38f, "exp(low[%d]) = %g", i, low[i]);
     free(x), free(orig);
 #endif
 }
@@ -702,6 +724,7 @@ int main(void) {
     test_rng();
     test_masks();
     test_simd_exp();
+    test_kernel_benchmark();
     test_gemm();
     test_softmax_against_reference();
     test_bad_inputs();

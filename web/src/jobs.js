@@ -4,6 +4,9 @@
 // that receives the partial result; `pause` yields between units of work.
 // No DOM.
 
+import { createAttn } from '../../wasm/attn.js';
+import { MECHANISM_LABELS, mechanismRunner, crossovers, coreContenders, interleave, coreSummary } from './benchsuite.js';
+
 /** Yields to the event loop (keeps a page responsive when run on its thread). */
 export const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -71,46 +74,39 @@ export function timeMs(fn, runs) {
   return ts[Math.floor(ts.length / 2)];
 }
 
-export const MECHANISM_LABELS = {
-  softmax: 'softmax, dense n×n weights',
-  streaming: 'softmax, streaming',
-  linear: 'linear (elu+1)',
-  'causal-linear': 'causal linear',
-  'favor+': 'FAVOR+ (m = 64)',
-  'sparse-local': 'sparse local (window 32)',
-  bigbird: 'sparse BigBird (block 32)',
-};
-
-/** Time vs n (doubling from 256) for each mechanism; one that took over a second stops growing. */
-export async function timing(A, { maxN, mechanisms, d = 64 }, progress) {
+/**
+ * Time vs n (doubling from 256) for each mechanism; one that took over a
+ * second stops growing. Then the kernel figures of `npm run bench` at n =
+ * kernelN: streaming softmax in the core with SIMD and scalar kernels, and the
+ * core's matmul, interleaved round by round.
+ */
+export async function timing(A, { maxN, mechanisms, d = 64, kernelN = 1024, kernelRounds = 5 }, progress) {
   const series = mechanisms.map((id) => ({ id, label: MECHANISM_LABELS[id], points: [], stopped: false }));
+  // Warm-up: the engine first runs wasm from a quick baseline compiler and
+  // swaps in optimised code once a function has run a while.
+  const [wq, wk, wv] = [1, 2, 3].map((seed) => A.randn(256, d, { seed }));
+  for (const s of series) {
+    const run = mechanismRunner(A, s.id, 256, wq, wk, wv);
+    for (let r = 0; r < 3; r++) run();
+    await pause();
+  }
   for (let n = 256; n <= maxN; n *= 2) {
     const [q, k, v] = [1, 2, 3].map((seed) => A.randn(n, d, { seed }));
     const masks = {};
     for (const s of series) {
       if (s.stopped || (s.id === 'softmax' && n > 8192)) continue;  // dense weights: n^2 floats
-      let run;
-      switch (s.id) {
-        case 'softmax': run = () => A.softmaxWeights(q, k); break;
-        case 'streaming': run = () => A.softmaxAttention(q, k, v); break;
-        case 'linear': run = () => A.linearAttention(q, k, v); break;
-        case 'causal-linear': run = () => A.linearAttention(q, k, v, { causal: true }); break;
-        case 'favor+': run = () => A.linearAttention(q, k, v, { feature: 'favor+' }); break;
-        case 'sparse-local':
-          masks.local ??= A.mask('local', n, { window: 32, format: 'csr' });
-          run = () => A.sparseAttention(q, k, v, masks.local);
-          break;
-        default:
-          masks.bigbird ??= A.mask('bigbird', n, { block: 32, format: 'csr' });
-          run = () => A.sparseAttention(q, k, v, masks.bigbird);
-      }
+      const run = mechanismRunner(A, s.id, n, q, k, v, masks);
       const first = timeMs(run, 1);
       const ms = first > 200 ? first : timeMs(run, 3);
       s.points.push({ x: n, y: ms });
       if (ms > 1000) s.stopped = true;
-      progress({ series });
+      progress({ series, crossovers: crossovers(series) });
       await pause();
     }
   }
-  return { series };
+  const scalar = await createAttn({ kernels: 'scalar' });
+  const contenders = coreContenders(A, scalar, kernelN, d);
+  const results = await interleave(contenders, kernelRounds, { pause });
+  const kernels = coreSummary(kernelN, contenders, results);
+  return { series, crossovers: crossovers(series), kernels };
 }

@@ -4,10 +4,11 @@
 import { h, figure } from '../ui.js';
 
 /**
- * spec: { id, title, job, args, draw(canvas, series), finished(result) -> status text }.
+ * spec: { id, title, job, args, draw(canvas, series), finished(result) -> status text,
+ * details(result) -> a node shown under the status, or null (optional) }.
  * Skips the job and says why when `problem` is set.
  */
-export function runJobView(el, { name, runner, done }, { id, title, job, args, draw, finished, problem }) {
+export function runJobView(el, { name, runner, done }, { id, title, job, args, draw, finished, details, problem }) {
   let last = null;  // the latest series, for export
   const f = figure({ id, title, kind: 'chart', name, data: () => last });
   const status = h('p', { class: 'status', role: 'status' }, problem ?? 'computing…');
@@ -24,6 +25,8 @@ export function runJobView(el, { name, runner, done }, { id, title, job, args, d
     if (!result) return;  // replaced by a newer job
     show(result);
     status.textContent = finished(result);
+    const extra = details?.(result);
+    if (extra) status.after(extra);
     done();
   });
 }
