@@ -550,7 +550,7 @@ attn_status attn_matmul(size_t n, size_t k, size_t m, float alpha,
                         const float *a,  // [n, k]
                         const float *b,  // [k, m]
                         float *c);       // [n, m]
-/* C = alpha * A B^T (work: ceil(m / 128) * 128 * k floats, as attn_softmax_weights). */
+/* C = alpha * A B^T (work: m * k floats, attn_softmax_weights_workspace(n, m, k)). */
 attn_status attn_matmul_nt(size_t n, size_t m, size_t k, float alpha,
                            const float *a,  // [n, k]
                            const float *b,  // [m, k]

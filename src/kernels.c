@@ -336,33 +336,56 @@ static void gemm_simd(size_t m, size_t n, size_t k, float alpha,
     }
 }
 
+/* The largest of init and the rows of a [rows, 4] panel, column by column. */
+static v4f max_rows(size_t rows, const float *panel, v4f init) {  // [rows, 4]
+    v4f m0 = init, m1 = init, m2 = init, m3 = init;
+    size_t j = 0;
+    for (; j + 4 <= rows; j += 4) {
+        m0 = v4f_max(m0, v4f_load(panel + 4 * j));
+        m1 = v4f_max(m1, v4f_load(panel + 4 * j + 4));
+        m2 = v4f_max(m2, v4f_load(panel + 4 * j + 8));
+        m3 = v4f_max(m3, v4f_load(panel + 4 * j + 12));
+    }
+    for (; j < rows; j++) m0 = v4f_max(m0, v4f_load(panel + 4 * j));
+    return v4f_max(v4f_max(m0, m1), v4f_max(m2, m3));
+}
+
 static float max_simd(const float *x, size_t n) {  // [n]
-    v4f best = v4f_splat(-INFINITY);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) best = v4f_max(best, v4f_load(x + i));
-    float m = v4f_hmax(best);
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    float m = v4f_hmax(max_rows(n / 4, x, v4f_splat(-INFINITY)));
+    for (size_t i = n - n % 4; i < n; i++) m = x[i] > m ? x[i] : m;
     return m;
 }
 
+/* The sum of the rows of a [rows, 4] panel, apart from the exp loop: with the
+ * exp constants that loop has no register left for a running sum, and a sum
+ * kept in memory serialises it. */
+static v4f sum_rows(size_t rows, const float *panel) {  // [rows, 4]
+    v4f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};  /* four chains: the adds overlap */
+    size_t j = 0;
+    for (; j + 4 <= rows; j += 4) {
+        s0 += v4f_load(panel + 4 * j);
+        s1 += v4f_load(panel + 4 * j + 4);
+        s2 += v4f_load(panel + 4 * j + 8);
+        s3 += v4f_load(panel + 4 * j + 12);
+    }
+    for (; j < rows; j++) s0 += v4f_load(panel + 4 * j);
+    return (s0 + s1) + (s2 + s3);
+}
+
 static float exp_shift_sum_simd(float *x, size_t n, float shift) {  // [n]
-    v4f vs = v4f_splat(shift), acc = {0};
+    v4f vs = v4f_splat(shift);
     exp_consts c = exp_consts_make();
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4f e = v4f_exp(v4f_load(x + i) - vs, &c);
-        v4f_store(x + i, e);
-        acc += e;
-    }
-    float sum = v4f_hsum(acc);
+    /* exp first, the sum in a second pass (see sum_rows) */
+    for (; i + 4 <= n; i += 4) v4f_store(x + i, v4f_exp(v4f_load(x + i) - vs, &c));
     if (i < n) {  /* the tail goes through the same exp, padded with -inf */
         float tail[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
         memcpy(tail, x + i, (n - i) * sizeof *x);
-        v4f e = v4f_exp(v4f_load(tail) - vs, &c);
-        v4f_store(tail, e);
+        v4f_store(tail, v4f_exp(v4f_load(tail) - vs, &c));
         memcpy(x + i, tail, (n - i) * sizeof *x);
-        sum += v4f_hsum(e);
     }
+    float sum = v4f_hsum(sum_rows(n / 4, x));
+    for (i = n - n % 4; i < n; i++) sum += x[i];
     return sum;
 }
 
@@ -412,36 +435,6 @@ static void panel_scores_simd(size_t d, size_t groups, size_t strips,
             v4f_store(p1, c01); v4f_store(p1 + 4, c11); v4f_store(p1 + 8, c21); v4f_store(p1 + 12, c31);
         }
     }
-}
-
-/* The sum of the rows of a [rows, 4] panel, apart from the exp loop: with the
- * exp constants that loop has no register left for a running sum, and a sum
- * kept in memory serialises it. */
-static v4f sum_rows(size_t rows, const float *panel) {  // [rows, 4]
-    v4f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};  /* four chains: the adds overlap */
-    size_t j = 0;
-    for (; j + 4 <= rows; j += 4) {
-        s0 += v4f_load(panel + 4 * j);
-        s1 += v4f_load(panel + 4 * j + 4);
-        s2 += v4f_load(panel + 4 * j + 8);
-        s3 += v4f_load(panel + 4 * j + 12);
-    }
-    for (; j < rows; j++) s0 += v4f_load(panel + 4 * j);
-    return (s0 + s1) + (s2 + s3);
-}
-
-/* The largest of init and the rows of a [rows, 4] panel, column by column. */
-static v4f max_rows(size_t rows, const float *panel, v4f init) {  // [rows, 4]
-    v4f m0 = init, m1 = init, m2 = init, m3 = init;
-    size_t j = 0;
-    for (; j + 4 <= rows; j += 4) {
-        m0 = v4f_max(m0, v4f_load(panel + 4 * j));
-        m1 = v4f_max(m1, v4f_load(panel + 4 * j + 4));
-        m2 = v4f_max(m2, v4f_load(panel + 4 * j + 8));
-        m3 = v4f_max(m3, v4f_load(panel + 4 * j + 12));
-    }
-    for (; j < rows; j++) m0 = v4f_max(m0, v4f_load(panel + 4 * j));
-    return v4f_max(v4f_max(m0, m1), v4f_max(m2, m3));
 }
 
 static void panel_softmax_simd(size_t rows,

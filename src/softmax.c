@@ -12,8 +12,7 @@
  * accumulated output row and l_i are multiplied by exp(m - m'); the output
  * row is divided by l_i once at the end (FlashAttention-2).
  *
- * attn_softmax_weights computes the scores with the gemm kernel, K^T packed
- * once into strips of STRIP columns ([d, STRIP] blocks).
+ * attn_softmax_weights computes the scores with the gemm kernel from K^T.
  *
  * attn_softmax_attention works on panels: the scores of GROUP = 4 queries
  * against a tile of keys, stored key-major ([keys, 4]). K is packed once in
@@ -56,12 +55,6 @@ static attn_status check_inputs(size_t n, size_t m, size_t d, size_t dv,
     return ATTN_OK;
 }
 
-/* Floats of the strips of a matrix with `rows` rows and `cols` columns. */
-static int strips_floats(size_t rows, size_t cols, size_t *floats) {
-    size_t strips = cols / STRIP + (cols % STRIP != 0), per_strip;
-    return attn__mul(rows, STRIP, &per_strip) && attn__mul(strips, per_strip, floats);
-}
-
 /* Packs B [rows, cols], element (r, c) at src[r * row_stride + c * col_stride],
  * into strips of `width` columns: strip t holds columns t*width .. as a
  * [height, width] block at out + t * height * width (height >= rows; the
@@ -83,19 +76,6 @@ static void pack_strips(size_t rows, size_t height, size_t cols, const float *sr
     }
 }
 
-/* C[:, 0:n] (=|+=) alpha A B[row0 : row0 + k, col0 : col0 + n] with B packed
- * in strips of `rows` rows; col0 is a multiple of STRIP. */
-static void strip_gemm(const attn__kernels *kern, size_t m, size_t n, size_t k, float alpha,
-                       const float *a, size_t lda,  // [m, k]
-                       const float *strips, size_t rows, size_t row0, size_t col0,
-                       float *c, size_t ldc,        // [m, n]
-                       int accumulate) {
-    for (size_t j = 0; j < n; j += STRIP) {
-        const float *b = strips + ((col0 + j) / STRIP) * rows * STRIP + row0 * STRIP;
-        kern->gemm(m, attn__min(STRIP, n - j), k, alpha, a, lda, b, STRIP, c + j, ldc, accumulate);
-    }
-}
-
 /* Set the blocked entries of one row of scores to -inf: keys j0 .. j0+len-1
  * as seen by query i. */
 static void block_row(float *s,               // [len]
@@ -114,7 +94,7 @@ static void block_row(float *s,               // [len]
 attn_status attn_softmax_weights_workspace(size_t n, size_t m, size_t d, size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
     (void)n;
-    return strips_floats(d, m, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
+    return attn__mul(d, m, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
 }
 
 attn_status attn__scores(size_t n, size_t m, size_t d,
@@ -128,14 +108,10 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
     size_t need;
     if ((st = attn_softmax_weights_workspace(n, m, d, &need)) != ATTN_OK) return st;
     if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
-    const attn__kernels *kern = attn__kernels_get();
-    float *kt = work;  // K^T in strips: [ceil(m / STRIP), d, STRIP]
-    pack_strips(d, d, m, k, 1, d, STRIP, kt);
-    for (size_t i0 = 0; i0 < n; i0 += TILE_Q) {
-        size_t br = attn__min(TILE_Q, n - i0);
-        for (size_t j0 = 0; j0 < m; j0 += TILE_K)
-            strip_gemm(kern, br, attn__min(TILE_K, m - j0), d, scale, q + i0 * d, d, kt, d, 0, j0, p + i0 * m + j0, m, 0);
-    }
+    float *kt = work;  // K^T: [d, m]
+    for (size_t j = 0; j < m; j++)
+        for (size_t l = 0; l < d; l++) kt[l * m + j] = k[j * d + l];
+    attn__kernels_get()->gemm(n, m, d, scale, q, d, kt, m, p, m, 0);
     return ATTN_OK;
 }
 
