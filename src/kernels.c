@@ -177,6 +177,7 @@ static inline float v4f_hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 #else
 #define FORCE_REALIZATION(v) ((void)0)
 #endif
+#define OPAQUE_PTR(p) FORCE_REALIZATION(p)
 
 /*
  * exp(x) for x <= 0 (every caller subtracts a maximum first), after Cephes
@@ -227,13 +228,16 @@ static inline v4f v4f_exp(v4f x, const exp_consts *c) {
 /* The register block of the panel kernels: acc[r][h] += a[l][r] * b[l][4h .. 4h + 3]
  * over l < k, a packed [k, 4] and b [k, 8]: 8 accumulators, 2 vectors of b
  * and one broadcast a value live at a time (11 of the 16 vector registers V8
- * has on x64; a 6 x 8 block spills). PANEL_BLOCK2 takes two steps per trip,
- * halving V8's loop and interrupt-check overhead. Which is faster depends on
- * what surrounds the loop, because LLVM's wasm backend counts no registers and
- * V8 allocates what it is given; measured with scratch micro-benchmarks of
- * each kernel: P V 41.7 GFLOP/s with two steps against 38 with one; the
- * scores 37 with one step against 28 with two; four steps are slower in both
- * (LLVM hoists all their loads to the top of the trip and V8 spills them). */
+ * has on x64; a 6 x 8 block spills). The loops step two pointers and hide
+ * them from the compiler after each step (OPAQUE_PTR): otherwise LLVM
+ * rewrites them as base + index * stride (Emscripten runs it without loop
+ * strength reduction), and V8 spends a shift, an add and a lea per load on
+ * recomputing addresses. PANEL_BLOCK2 takes two steps per trip. Measured
+ * with scratch micro-benchmarks of each kernel (GFLOP/s): scores 47 with one
+ * opaque step (41 with an indexed loop, 28 with two indexed steps); P V 42
+ * with two opaque steps (41 with one); four steps per trip are slower
+ * everywhere (LLVM's wasm backend, which counts no registers, hoists all
+ * their loads to the top of the trip and V8 spills them). */
 #define PANEL_STEP(a, b, acc)                                                   \
     {                                                                           \
         v4f b0_ = v4f_load(b), b1_ = v4f_load((b) + 4);                         \
@@ -245,14 +249,28 @@ static inline v4f v4f_exp(v4f x, const exp_consts *c) {
         acc##30 += x3_ * b0_; acc##31 += x3_ * b1_;                             \
     }
 #define PANEL_BLOCK(k, a, b, acc)                                               \
-    for (size_t l_ = 0; l_ < (k); l_++) PANEL_STEP((a) + 4 * l_, (b) + 8 * l_, acc)
+    {                                                                           \
+        const float *pa_ = (a), *pb_ = (b), *end_ = (b) + 8 * (k);              \
+        while (pb_ != end_) {                                                   \
+            PANEL_STEP(pa_, pb_, acc)                                           \
+            pa_ += 4;                                                           \
+            pb_ += 8;                                                           \
+            OPAQUE_PTR(pa_);                                                    \
+            OPAQUE_PTR(pb_);                                                    \
+        }                                                                       \
+    }
 #define PANEL_BLOCK2(k, a, b, acc)                                              \
     {                                                                           \
-        const float *pa_ = (a), *pb_ = (b);                                     \
-        size_t l_ = 0;                                                          \
-        for (; l_ + 2 <= (k); l_ += 2, pa_ += 8, pb_ += 16)                     \
-            for (int u_ = 0; u_ < 2; u_++) PANEL_STEP(pa_ + 4 * u_, pb_ + 8 * u_, acc) \
-        if (l_ < (k)) PANEL_STEP(pa_, pb_, acc)                                 \
+        const float *pa_ = (a), *pb_ = (b), *end_ = (b) + 8 * ((k) & ~(size_t)1); \
+        while (pb_ != end_) {                                                   \
+            PANEL_STEP(pa_, pb_, acc)                                           \
+            PANEL_STEP(pa_ + 4, pb_ + 8, acc)                                   \
+            pa_ += 8;                                                           \
+            pb_ += 16;                                                          \
+            OPAQUE_PTR(pa_);                                                    \
+            OPAQUE_PTR(pb_);                                                    \
+        }                                                                       \
+        if ((k) & 1) PANEL_STEP(pa_, pb_, acc)                                  \
     }
 
 /*
