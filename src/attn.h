@@ -49,7 +49,7 @@
  * ACCURACY
  *   Outputs agree with a float64 evaluation of the definition to about 1e-6
  *   relative for logits up to +-100 (the tests use 2e-5). The SIMD exp used by
- *   the SIMD kernels has a maximum relative error of 8.1e-8 (about 1 ulp) on
+ *   the SIMD kernels has a maximum relative error of 1.8e-7 (about 2 ulp) on
  *   [-87.3, 0], returns exactly 0 at and below -88 and 0 or a subnormal in
  *   between (see kernels.c).
  *

@@ -64,10 +64,11 @@ static attn_status check_inputs(size_t n, size_t m, size_t d, size_t dv,
 static void pack_strips(size_t rows, size_t height, size_t cols, const float *src, size_t row_stride,
                         size_t col_stride, size_t width,
                         float *out) {  // [ceil(cols / width), height, width]
-    if (col_stride == 1) {  /* rows are contiguous in src (V): read them in order */
+    if (col_stride == 1) {  /* rows are contiguous in src (V): copy a strip's width at a time */
         for (size_t r = 0; r < rows; r++)
-            for (size_t c = 0; c < cols; c++)
-                out[(c / width) * height * width + r * width + c % width] = src[r * row_stride + c];
+            for (size_t c0 = 0; c0 < cols; c0 += width)
+                memcpy(out + (c0 / width) * height * width + r * width, src + r * row_stride + c0,
+                       attn__min(width, cols - c0) * sizeof *out);
         return;
     }
     for (size_t c = 0; c < cols; c++) {  /* columns are contiguous (K read as K^T) */
