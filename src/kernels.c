@@ -233,12 +233,12 @@ static inline v4f v4f_exp(v4f x, const exp_consts *c) {
  * them from the compiler after each step (OPAQUE_PTR): otherwise LLVM
  * rewrites them as base + index * stride (Emscripten runs it without loop
  * strength reduction), and V8 spends a shift, an add and a lea per load on
- * recomputing addresses. PANEL_BLOCK2 takes two steps per trip. Measured
- * with scratch micro-benchmarks of each kernel (GFLOP/s): scores 47 with one
- * opaque step (41 with an indexed loop, 28 with two indexed steps); P V 42
- * with two opaque steps (41 with one); four steps per trip are slower
- * everywhere (LLVM's wasm backend, which counts no registers, hoists all
- * their loads to the top of the trip and V8 spills them). */
+ * recomputing addresses. Measured with scratch micro-benchmarks of each
+ * kernel (GFLOP/s): scores 47 (41 with an indexed loop); P V 43 when its
+ * accumulators start from zero (41 starting from the rescaled output);
+ * two steps per trip gain nothing, and four are slower everywhere (LLVM's
+ * wasm backend, which counts no registers, hoists all their loads to the top
+ * of the trip and V8 spills them). */
 #define PANEL_STEP(a, b, acc)                                                   \
     {                                                                           \
         v4f b0_ = v4f_load(b), b1_ = v4f_load((b) + 4);                         \
@@ -259,19 +259,6 @@ static inline v4f v4f_exp(v4f x, const exp_consts *c) {
             OPAQUE_PTR(pa_);                                                    \
             OPAQUE_PTR(pb_);                                                    \
         }                                                                       \
-    }
-#define PANEL_BLOCK2(k, a, b, acc)                                              \
-    {                                                                           \
-        const float *pa_ = (a), *pb_ = (b), *end_ = (b) + 8 * ((k) & ~(size_t)1); \
-        while (pb_ != end_) {                                                   \
-            PANEL_STEP(pa_, pb_, acc)                                           \
-            PANEL_STEP(pa_ + 4, pb_ + 8, acc)                                   \
-            pa_ += 8;                                                           \
-            pb_ += 16;                                                          \
-            OPAQUE_PTR(pa_);                                                    \
-            OPAQUE_PTR(pb_);                                                    \
-        }                                                                       \
-        if ((k) & 1) PANEL_STEP(pa_, pb_, acc)                                  \
     }
 
 /*
@@ -480,18 +467,17 @@ static void panel_pv_simd(size_t rows, size_t strips,
                           float *o, size_t ldo) { // [4, ldo]
     for (size_t t = 0; t < strips; t++) {
         const float *b = v + t * strip_stride;
-        float *o0 = o + 8 * t, *o1 = o0 + ldo, *o2 = o1 + ldo, *o3 = o2 + ldo;
-        v4f r0 = v4f_splat(rescale[0]), r1 = v4f_splat(rescale[1]);
-        v4f r2 = v4f_splat(rescale[2]), r3 = v4f_splat(rescale[3]);
-        v4f c00 = v4f_load(o0) * r0, c01 = v4f_load(o0 + 4) * r0;
-        v4f c10 = v4f_load(o1) * r1, c11 = v4f_load(o1 + 4) * r1;
-        v4f c20 = v4f_load(o2) * r2, c21 = v4f_load(o2 + 4) * r2;
-        v4f c30 = v4f_load(o3) * r3, c31 = v4f_load(o3 + 4) * r3;
-        PANEL_BLOCK2(rows, panel, b, c)
-        v4f_store(o0, c00); v4f_store(o0 + 4, c01);
-        v4f_store(o1, c10); v4f_store(o1 + 4, c11);
-        v4f_store(o2, c20); v4f_store(o2 + 4, c21);
-        v4f_store(o3, c30); v4f_store(o3 + 4, c31);
+        v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+        PANEL_BLOCK(rows, panel, b, c)
+        /* The loop starts from zero (the same loop as the scores', which V8
+         * compiles tighter); the running output joins after it. */
+        v4f acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+        for (int r = 0; r < 4; r++) {
+            float *or = o + (size_t)r * ldo + 8 * t;
+            v4f scale = v4f_splat(rescale[r]);
+            v4f_store(or, v4f_load(or) * scale + acc[r][0]);
+            v4f_store(or + 4, v4f_load(or + 4) * scale + acc[r][1]);
+        }
     }
 }
 
