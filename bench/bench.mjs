@@ -24,6 +24,13 @@ const A = await createAttn();
 const S = await createAttn({ kernels: 'scalar' });
 const d = 64;
 const QUICK = process.argv.includes('--quick');  // smaller sizes, fewer rounds: checks the script runs
+// --sizes 1024,4096: section 1 only, at those n (a quicker look at one comparison)
+const sizesArg = process.argv.includes('--sizes') ? process.argv[process.argv.indexOf('--sizes') + 1] : null;
+const ONLY = sizesArg ? sizesArg.split(',').map(Number) : null;
+if (ONLY && !ONLY.every((n) => Number.isInteger(n) && n >= 16 && n <= 16384)) {
+  console.error('usage: node bench/bench.mjs [--quick | --sizes n,n,...] (16 <= n <= 16384)');
+  process.exit(2);
+}
 const fmt = (x, digits, width) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits)).padStart(width);
 
 console.log(`attnlab ${A.version} · ${cpus()[0]?.model ?? 'unknown CPU'} · Node ${process.version} · single thread, d = ${d}`);
@@ -71,7 +78,7 @@ function checkRows(output, ref, rows) {
 
 const TOLERANCE = 1e-4;  // outputs are convex combinations of N(0, 1) values: |y| < 5
 const problems = [];
-const SIZES = QUICK ? [256, 1024] : [256, 1024, 4096, 16384];
+const SIZES = ONLY ?? (QUICK ? [256, 1024] : [256, 1024, 4096, 16384]);
 const ROUNDS = { 256: 30, 1024: 15, 4096: 5, 16384: 3 };
 const summary = [];
 
@@ -82,7 +89,7 @@ for (const n of SIZES) {
   const [Q, K, V] = [1, 2, 3].map((seed) => A.randn(n, d, { seed }));
   const rows = [0, 1, n >> 1, n - 1];
   const ref = referenceRows(Q.data, K.data, V.data, n, rows);
-  const rounds = QUICK ? 3 : ROUNDS[n];
+  const rounds = QUICK ? 3 : ROUNDS[n] ?? (n < 1024 ? 30 : n <= 2048 ? 15 : n <= 8192 ? 5 : 3);
   const contenders = [{ id: 'attnlab', run: () => A.softmaxAttention(Q, K, V).data }];
   const prepared = [];
   for (const peer of peers) {
@@ -168,71 +175,76 @@ for (const n of SIZES) {
 }
 
 // ------------------------------------------------------------------ n = 65536
-const BIG = QUICK ? 8192 : 65536;
-const scoreBytes = BIG * BIG * 4;
-console.log(`\n2. n = ${BIG}: streaming softmax in O(n) memory (the n×n float32 scores alone would take ` +
-  `${scoreBytes >= 2 ** 30 ? `${scoreBytes / 2 ** 30} GiB` : `${scoreBytes / 2 ** 20} MiB`})`);
-{
-  const [Q, K, V] = [1, 2, 3].map((seed) => A.randn(BIG, d, { seed }));
-  const t0 = performance.now();
-  const y = A.softmaxAttention(Q, K, V).data;
-  const ms = performance.now() - t0;
-  const rows = [0, BIG - 1];
-  const err = checkRows(y, referenceRows(Q.data, K.data, V.data, BIG, rows), rows);
-  if (!(err <= TOLERANCE)) problems.push(`n = ${BIG}: attnlab differs from float64 by ${err}`);
-  console.log(`  attnlab: ${(ms / 1000).toFixed(1)} s, ${gflops(softmaxFlops(BIG, d), ms).toFixed(1)} GFLOP/s, ` +
-    `rows 0 and n-1 within ${err.toExponential(1)} of float64`);
-  for (const peer of peers) {
-    for (const graph of peer.name === 'onnxruntime-web' ? ['gemm'] : [null]) {
-      try {
-        const p = await peer.prepare(BIG, d, Q.data, K.data, V.data, 1 / Math.sqrt(d), graph);
-        await p.run();
-        console.log(`  ${peer.name}: ran`);
-        await p.release?.();
-      } catch (err) {
-        console.log(`  ${peer.name}: failed (${String(err?.message ?? err).split('\n')[0].replace(/^.*ERROR_MESSAGE: /, '').slice(0, 100)})`);
+if (!ONLY) await theRest();
+
+/** Sections 2-4: n = 65536, the crossovers, the lab's other costs. */
+async function theRest() {
+  const BIG = QUICK ? 8192 : 65536;
+  const scoreBytes = BIG * BIG * 4;
+  console.log(`\n2. n = ${BIG}: streaming softmax in O(n) memory (the n×n float32 scores alone would take ` +
+    `${scoreBytes >= 2 ** 30 ? `${scoreBytes / 2 ** 30} GiB` : `${scoreBytes / 2 ** 20} MiB`})`);
+  {
+    const [Q, K, V] = [1, 2, 3].map((seed) => A.randn(BIG, d, { seed }));
+    const t0 = performance.now();
+    const y = A.softmaxAttention(Q, K, V).data;
+    const ms = performance.now() - t0;
+    const rows = [0, BIG - 1];
+    const err = checkRows(y, referenceRows(Q.data, K.data, V.data, BIG, rows), rows);
+    if (!(err <= TOLERANCE)) problems.push(`n = ${BIG}: attnlab differs from float64 by ${err}`);
+    console.log(`  attnlab: ${(ms / 1000).toFixed(1)} s, ${gflops(softmaxFlops(BIG, d), ms).toFixed(1)} GFLOP/s, ` +
+      `rows 0 and n-1 within ${err.toExponential(1)} of float64`);
+    for (const peer of peers) {
+      for (const graph of peer.name === 'onnxruntime-web' ? ['gemm'] : [null]) {
+        try {
+          const p = await peer.prepare(BIG, d, Q.data, K.data, V.data, 1 / Math.sqrt(d), graph);
+          await p.run();
+          console.log(`  ${peer.name}: ran`);
+          await p.release?.();
+        } catch (err) {
+          console.log(`  ${peer.name}: failed (${String(err?.message ?? err).split('\n')[0].replace(/^.*ERROR_MESSAGE: /, '').slice(0, 100)})`);
+        }
       }
     }
   }
-}
 
-// ------------------------------------------------------------------ crossovers
-const CROSS = QUICK ? [256, 512, 1024] : [256, 512, 1024, 2048, 4096, 8192];
-const MECHS = ['streaming', 'linear', 'causal-linear', 'favor+', 'sparse-local', 'bigbird'];
-console.log(`\n3. crossover against streaming softmax: median ms over n (public API), interleaved rounds`);
-console.log(`  ${'n'.padStart(6)} ${MECHS.map((m) => m.padStart(13)).join('')}`);
-const series = MECHS.map((id) => ({ id, points: [] }));
-for (const n of CROSS) {
-  const [q, k, v] = [1, 2, 3].map((seed) => A.randn(n, d, { seed }));
-  const masks = {};
-  const results = await interleave(MECHS.map((id) => ({ id, run: mechanismRunner(A, id, n, q, k, v, masks) })),
-    n >= 4096 ? 3 : 7);
-  for (const s of series) s.points.push({ x: n, y: median(results.get(s.id).ms) });
-  console.log(`  ${String(n).padStart(6)} ${series.map((s) => fmt(s.points.at(-1).y, 2, 13)).join('')}`);
-}
-for (const c of crossovers(series)) {
-  console.log(`  ${MECHANISM_LABELS[c.id].padEnd(28)} faster than streaming softmax from n = ${c.crossover ?? `(not up to ${c.measuredTo})`}`);
-}
-
-// ------------------------------------------------------------------ the lab's other costs
-if (!QUICK) {
-  console.log('\n4. building each mask kind at n = 4096 (dense, median ms)');
-  const x4096 = A.randn(4096, 64, { seed: 5 });
-  const kinds = {
-    full: {}, causal: {}, local: { window: 64 }, strided: { stride: 64 }, dilated: { window: 16, dilation: 4 },
-    fixed: { block: 64 }, 'sparse-transformer': { stride: 64 }, global: { tokens: [0, 100, 2000] }, random: { perRow: 64 },
-    longformer: { window: 64, tokens: [0] }, bigbird: { block: 64 }, lsh: { x: x4096, buckets: 64, hashes: 2 },
-    kmeans: { x: x4096, clusters: 64, iterations: 5 },
-  };
-  for (const [kind, opts] of Object.entries(kinds)) {
-    console.log(`  ${kind.padEnd(19)} ${timeMs(() => A.mask(kind, 4096, opts), 5).toFixed(1).padStart(7)} ms`);
+  // ------------------------------------------------------------------ crossovers
+  const CROSS = QUICK ? [256, 512, 1024] : [256, 512, 1024, 2048, 4096, 8192];
+  const MECHS = ['streaming', 'linear', 'causal-linear', 'favor+', 'sparse-local', 'bigbird'];
+  console.log(`\n3. crossover against streaming softmax: median ms over n (public API), interleaved rounds`);
+  console.log(`  ${'n'.padStart(6)} ${MECHS.map((m) => m.padStart(13)).join('')}`);
+  const series = MECHS.map((id) => ({ id, points: [] }));
+  for (const n of CROSS) {
+    const [q, k, v] = [1, 2, 3].map((seed) => A.randn(n, d, { seed }));
+    const masks = {};
+    const results = await interleave(MECHS.map((id) => ({ id, run: mechanismRunner(A, id, n, q, k, v, masks) })),
+      n >= 4096 ? 3 : 7);
+    for (const s of series) s.points.push({ x: n, y: median(results.get(s.id).ms) });
+    console.log(`  ${String(n).padStart(6)} ${series.map((s) => fmt(s.points.at(-1).y, 2, 13)).join('')}`);
   }
-  console.log('\n   capacity sweeps: S = 20..600 step 20, 3 trials, dKey = 64 (ms per sweep)');
-  for (const [feature, nu] of [['identity', 1], ['dpfp', 1], ['dpfp', 3], ['favor+', 1]]) {
-    for (const rule of ['sum', 'delta']) {
-      const t0 = performance.now();
-      A.capacity({ feature, nu, rule, features: 128 });
-      console.log(`  ${(feature === 'dpfp' ? `dpfp-${nu}` : feature).padEnd(9)} ${rule.padEnd(6)} ${(performance.now() - t0).toFixed(0).padStart(6)} ms`);
+  for (const c of crossovers(series)) {
+    console.log(`  ${MECHANISM_LABELS[c.id].padEnd(28)} faster than streaming softmax from n = ${c.crossover ?? `(not up to ${c.measuredTo})`}`);
+  }
+
+  // ------------------------------------------------------------------ the lab's other costs
+  if (!QUICK) {
+    console.log('\n4. building each mask kind at n = 4096 (dense, median ms)');
+    const x4096 = A.randn(4096, 64, { seed: 5 });
+    const kinds = {
+      full: {}, causal: {}, local: { window: 64 }, strided: { stride: 64 }, dilated: { window: 16, dilation: 4 },
+      fixed: { block: 64 }, 'sparse-transformer': { stride: 64 }, global: { tokens: [0, 100, 2000] }, random: { perRow: 64 },
+      longformer: { window: 64, tokens: [0] }, bigbird: { block: 64 }, lsh: { x: x4096, buckets: 64, hashes: 2 },
+      kmeans: { x: x4096, clusters: 64, iterations: 5 },
+    };
+    for (const [kind, opts] of Object.entries(kinds)) {
+      console.log(`  ${kind.padEnd(19)} ${timeMs(() => A.mask(kind, 4096, opts), 5).toFixed(1).padStart(7)} ms`);
+    }
+    console.log('\n   capacity sweeps: S = 20..600 step 20, 3 trials, dKey = 64 (ms per sweep)');
+    for (const [feature, nu] of [['identity', 1], ['dpfp', 1], ['dpfp', 3], ['favor+', 1]]) {
+      for (const rule of ['sum', 'delta']) {
+        const t0 = performance.now();
+        A.capacity({ feature, nu, rule, features: 128 });
+        console.log(`  ${(feature === 'dpfp' ? `dpfp-${nu}` : feature).padEnd(9)} ${rule.padEnd(6)} ${(performance.now() - t0).toFixed(0).padStart(6)} ms`);
+      }
     }
   }
 }
