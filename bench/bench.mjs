@@ -19,6 +19,7 @@ import {
 } from '../web/src/benchsuite.js';
 import { timeMs } from '../web/src/jobs.js';
 import { loadOnnx, loadTfjs, ONNX_GRAPHS } from './peers.mjs';
+import { attentionRowsRef } from '../tests/reference.mjs';
 
 const A = await createAttn();
 const S = await createAttn({ kernels: 'scalar' });
@@ -46,26 +47,8 @@ for (const load of [loadOnnx, loadTfjs]) {
 }
 console.log(`peers: ${peers.map((p) => `${p.name} ${p.version}`).join(', ') || 'none'}\n`);
 
-/** float64 softmax attention for a few rows: the oracle every output is checked against. */
-function referenceRows(q, k, v, n, rows) {
-  const scale = 1 / Math.sqrt(d), out = [];
-  for (const i of rows) {
-    const s = new Float64Array(n);
-    let mx = -Infinity;
-    for (let j = 0; j < n; j++) {
-      let dot = 0;
-      for (let l = 0; l < d; l++) dot += q[i * d + l] * k[j * d + l];
-      s[j] = dot * scale;
-      mx = Math.max(mx, s[j]);
-    }
-    let sum = 0;
-    for (let j = 0; j < n; j++) sum += s[j] = Math.exp(s[j] - mx);
-    const y = new Float64Array(d);
-    for (let j = 0; j < n; j++) for (let c = 0; c < d; c++) y[c] += s[j] * v[j * d + c];
-    out.push(y.map((x) => x / sum));
-  }
-  return out;
-}
+/** float64 softmax attention for a few rows (the tests' oracle): what every output is checked against. */
+const referenceRows = (Q, K, V, rows) => attentionRowsRef(Q, K, V, rows).map((r) => r.y);
 
 /** Largest |output - float64| over the sampled rows. */
 function checkRows(output, ref, rows) {
@@ -88,7 +71,7 @@ console.log('     n │ attnlab API     │ onnxruntime-web       │ tfjs-wasm 
 for (const n of SIZES) {
   const [Q, K, V] = [1, 2, 3].map((seed) => A.randn(n, d, { seed }));
   const rows = [0, 1, n >> 1, n - 1];
-  const ref = referenceRows(Q.data, K.data, V.data, n, rows);
+  const ref = referenceRows(Q, K, V, rows);
   const rounds = QUICK ? 3 : ROUNDS[n] ?? (n < 1024 ? 30 : n <= 2048 ? 15 : n <= 8192 ? 5 : 3);
   const contenders = [{ id: 'attnlab', run: () => A.softmaxAttention(Q, K, V).data }];
   const prepared = [];
@@ -163,7 +146,7 @@ for (const n of SIZES) {
   const flops = softmaxFlops(n, d);
   const ours = median(results.get('attnlab').ms);
   const onnx = best('onnxruntime-web'), tfjs = best('tfjs-wasm');
-  const k = coreSummary(n, core, results);
+  const k = coreSummary(n, results);
   const cell = (x) => (x?.ms ? `${fmt(x.ms, 1, 8)} ${fmt(gflops(flops, x.ms), 1, 5)}` : `${'failed'.padStart(14)}`);
   console.log(`${String(n).padStart(6)} │ ${cell({ ms: ours })}  │ ${cell(onnx)} ${(onnx?.id?.match(/\((.*)\)/)?.[1] ?? '').padEnd(6)} │` +
     ` ${cell(tfjs)}  │ ${fmt(onnx?.ms && onnx.ms / ours, 2, 9)}x ${fmt(tfjs?.ms && tfjs.ms / ours, 2, 12)}x │` +
@@ -189,7 +172,7 @@ async function theRest() {
     const y = A.softmaxAttention(Q, K, V).data;
     const ms = performance.now() - t0;
     const rows = [0, BIG - 1];
-    const err = checkRows(y, referenceRows(Q.data, K.data, V.data, BIG, rows), rows);
+    const err = checkRows(y, referenceRows(Q, K, V, rows), rows);
     if (!(err <= TOLERANCE)) problems.push(`n = ${BIG}: attnlab differs from float64 by ${err}`);
     console.log(`  attnlab: ${(ms / 1000).toFixed(1)} s, ${gflops(softmaxFlops(BIG, d), ms).toFixed(1)} GFLOP/s, ` +
       `rows 0 and n-1 within ${err.toExponential(1)} of float64`);

@@ -70,24 +70,24 @@ export const ONNX_GRAPHS = ['gemm', 'matmul', 'mha'];
 export function attentionModel(n, m, d, dv, scale, variant = 'gemm') {
   const shapes = variant === 'mha' ? [[1, n, d], [1, m, d], [1, m, dv], [1, n, dv]] : [[n, d], [m, d], [m, dv], [n, dv]];
   const nodes = {
-    gemm: [
+    gemm: () => [
       node('Gemm', ['Q', 'K'], ['S'], { alpha: { float: scale }, transB: 1 }),
       node('Softmax', ['S'], ['P'], { axis: 1 }),
       node('MatMul', ['P', 'V'], ['Y']),
     ],
-    matmul: [
+    matmul: () => [
       node('Transpose', ['K'], ['KT']),
       node('MatMul', ['Q', 'KT'], ['S0']),
       node('Mul', ['S0', 'scale'], ['S']),
       node('Softmax', ['S'], ['P'], { axis: -1 }),
       node('MatMul', ['P', 'V'], ['Y']),
     ],
-    mha: [concat([
+    mha: () => [concat([
       ...['Q', 'K', 'V'].map((x) => strField(1, x)), strField(2, 'Y'), strField(4, 'MultiHeadAttention'),
       strField(7, 'com.microsoft'),
       bytesField(5, attribute('num_heads', 1)), bytesField(5, attribute('scale', { float: scale })),
     ])],
-  }[variant];
+  }[variant]();
   const scaleInit = concat([intField(2, ELEM_FLOAT), floatField(4, scale), strField(8, 'scale')]);
   const graph = concat([
     ...nodes.map((x) => bytesField(1, x)),
@@ -130,11 +130,8 @@ export async function loadOnnx() {
         intraOpNumThreads: 1,
         interOpNumThreads: 1,
       });
-      const feeds = {
-        Q: new ort.Tensor('float32', q, variant === 'mha' ? [1, n, d] : [n, d]),
-        K: new ort.Tensor('float32', k, variant === 'mha' ? [1, n, d] : [n, d]),
-        V: new ort.Tensor('float32', v, variant === 'mha' ? [1, n, d] : [n, d]),
-      };
+      const shape = variant === 'mha' ? [1, n, d] : [n, d];  // the fused operator takes a batch
+      const feeds = Object.fromEntries([['Q', q], ['K', k], ['V', v]].map(([name, x]) => [name, new ort.Tensor('float32', x, shape)]));
       return {
         run: async () => {
           const { Y } = await session.run(feeds);

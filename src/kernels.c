@@ -21,15 +21,14 @@
 #define SCALAR_LOOP
 #endif
 
-/* The panel kernels' inner loops have constant trip counts, which the
- * compiler would unroll and then turn back into vector code (SLP
- * vectorisation). Hiding the count behind an empty asm keeps them scalar. */
-static inline size_t opaque(size_t x) {
+/* An empty asm statement that "changes" x: the compiler can no longer see
+ * its value, nor how it was computed. Used on loop counts and pointers
+ * (below), and on wasm also on vector constants (FORCE_REALIZATION). */
 #if defined(__GNUC__) || defined(__clang__)
-    __asm__ volatile("" : "+r"(x));
+#define OPAQUE(x) __asm__ volatile("" : "+r"(x))
+#else
+#define OPAQUE(x) ((void)0)
 #endif
-    return x;
-}
 
 static void gemm_scalar(size_t m, size_t n, size_t k, float alpha,
                         const float *a, size_t lda,  // [m, k]
@@ -84,7 +83,8 @@ static void panel_scores_scalar(size_t d, size_t groups, size_t strips,
         for (size_t g = 0; g < groups; g++) {
             float acc[4][8] = {{0}};
             const float *a = kp + g * d * 4, *b = qt + t * d * 8;
-            size_t width = opaque(8);
+            size_t width = 8;  /* hidden: a constant 8 would be unrolled and vectorised (SLP) */
+            OPAQUE(width);
             for (size_t l = 0; l < d; l++)
                 for (size_t r = 0; r < 4; r++) {
                     float ar = a[4 * l + r];
@@ -120,7 +120,8 @@ static void panel_pv_scalar(size_t rows, size_t strips,
                             const float *v, size_t strip_stride,  // [strips, rows, 8]
                             const float *rescale,  // [4]
                             float *o, size_t ldo) { // [4, ldo]
-    size_t width = opaque(8);
+    size_t width = 8;  /* hidden, as in panel_scores_scalar */
+    OPAQUE(width);
     for (size_t t = 0; t < strips; t++) {
         float acc[4][8];
         for (size_t r = 0; r < 4; r++)
@@ -169,15 +170,14 @@ static inline float v4f_hmax(v4f v) {
 static inline float v4f_hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 /* V8 does not hoist wasm vector constants out of loops: each v128.const is
- * rebuilt where it is used, several instructions each time. An empty asm
- * statement makes the compiler keep a value in a local (a register or a
- * stack slot) instead, as XNNPACK's XNN_FORCE_REALIZATION does. */
+ * rebuilt where it is used, several instructions each time. Hiding a
+ * constant makes the compiler keep it in a local (a register or a stack slot)
+ * instead, as XNNPACK's XNN_FORCE_REALIZATION does. */
 #if defined(__wasm__)
-#define FORCE_REALIZATION(v) __asm__ volatile("" : "+r"(v))
+#define FORCE_REALIZATION(v) OPAQUE(v)
 #else
 #define FORCE_REALIZATION(v) ((void)0)
 #endif
-#define OPAQUE_PTR(p) FORCE_REALIZATION(p)
 
 /*
  * exp(x) for x <= 0 (every caller subtracts a maximum first): x = k ln2 + r
@@ -230,7 +230,7 @@ static inline v4f v4f_exp(v4f x, const exp_consts *c) {
  * over l < k, a packed [k, 4] and b [k, 8]: 8 accumulators, 2 vectors of b
  * and one broadcast a value live at a time (11 of the 16 vector registers V8
  * has on x64; a 6 x 8 block spills). The loops step two pointers and hide
- * them from the compiler after each step (OPAQUE_PTR): otherwise LLVM
+ * them from the compiler after each step (OPAQUE): otherwise LLVM
  * rewrites them as base + index * stride (Emscripten runs it without loop
  * strength reduction), and V8 spends a shift, an add and a lea per load on
  * recomputing addresses. Measured with scratch micro-benchmarks of each
@@ -256,8 +256,8 @@ static inline v4f v4f_exp(v4f x, const exp_consts *c) {
             PANEL_STEP(pa_, pb_, acc)                                           \
             pa_ += 4;                                                           \
             pb_ += 8;                                                           \
-            OPAQUE_PTR(pa_);                                                    \
-            OPAQUE_PTR(pb_);                                                    \
+            OPAQUE(pa_);                                                        \
+            OPAQUE(pb_);                                                        \
         }                                                                       \
     }
 

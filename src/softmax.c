@@ -57,24 +57,32 @@ static attn_status check_inputs(size_t n, size_t m, size_t d, size_t dv,
 
 /* Packs B [rows, cols], element (r, c) at src[r * row_stride + c * col_stride],
  * into strips of `width` columns: strip t holds columns t*width .. as a
- * [height, width] block at out + t * height * width (height >= rows; the
- * rows past `rows` and the columns past `cols` in the last strip are left as
- * they are). K^T is B = K read with row_stride 1 and col_stride d; V is read
+ * [height, width] block at out + t * height * width, with zeros in the
+ * columns past `cols` of the last strip and in the rows past `rows` (height
+ * >= rows). K^T is B = K read with row_stride 1 and col_stride d; V is read
  * as it is. */
 static void pack_strips(size_t rows, size_t height, size_t cols, const float *src, size_t row_stride,
                         size_t col_stride, size_t width,
                         float *out) {  // [ceil(cols / width), height, width]
-    if (col_stride == 1) {  /* rows are contiguous in src (V): copy a strip's width at a time */
+    if (cols == 0) return;
+    size_t strips = (cols + width - 1) / width, last = cols - (strips - 1) * width;
+    if (col_stride == 1) {  /* rows are contiguous in src: copy a strip's width at a time */
         for (size_t r = 0; r < rows; r++)
             for (size_t c0 = 0; c0 < cols; c0 += width)
                 memcpy(out + (c0 / width) * height * width + r * width, src + r * row_stride + c0,
                        attn__min(width, cols - c0) * sizeof *out);
-        return;
+    } else {  /* columns are contiguous (a matrix read transposed) */
+        for (size_t c = 0; c < cols; c++) {
+            float *strip = out + (c / width) * height * width + c % width;
+            for (size_t r = 0; r < rows; r++) strip[r * width] = src[r * row_stride + c * col_stride];
+        }
     }
-    for (size_t c = 0; c < cols; c++) {  /* columns are contiguous (K read as K^T) */
-        float *strip = out + (c / width) * height * width + c % width;
-        for (size_t r = 0; r < rows; r++) strip[r * width] = src[r * row_stride + c * col_stride];
-    }
+    if (last < width)
+        for (size_t r = 0; r < rows; r++)
+            memset(out + (strips - 1) * height * width + r * width + last, 0, (width - last) * sizeof *out);
+    if (height > rows)
+        for (size_t t = 0; t < strips; t++)
+            memset(out + t * height * width + rows * width, 0, (height - rows) * width * sizeof *out);
 }
 
 /* Set the blocked entries of one row of scores to -inf: keys j0 .. j0+len-1
@@ -109,9 +117,8 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
     size_t need;
     if ((st = attn_softmax_weights_workspace(n, m, d, &need)) != ATTN_OK) return st;
     if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
-    float *kt = work;  // K^T: [d, m]
-    for (size_t j = 0; j < m; j++)
-        for (size_t l = 0; l < d; l++) kt[l * m + j] = k[j * d + l];
+    float *kt = work;  // K^T: [d, m], one strip m wide
+    pack_strips(d, d, m, k, 1, d, m, kt);
     attn__kernels_get()->gemm(n, m, d, scale, q, d, kt, m, p, m, 0);
     return ATTN_OK;
 }
@@ -206,14 +213,12 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
     float *rescale = row_sum + TILE_Q;     // [TILE_Q] exp(m_i(old) - m_i(new)) of the last tile
 
     /* Padding rows and columns are zeros: they add nothing to any product. */
-    memset(kp, 0, (rows_m * d + rows_m * dv_pad) * sizeof *kp);
     pack_strips(d, d, m, k, 1, d, GROUP, kp);
     pack_strips(m, rows_m, dv, v, dv, 1, STRIP, vp);
 
     for (size_t i0 = 0; i0 < n; i0 += TILE_Q) {
         size_t br = attn__min(TILE_Q, n - i0);
         size_t q_strips = br / STRIP + (br % STRIP != 0), q_groups = groups_of(br);
-        memset(qt, 0, TILE_Q * d * sizeof *qt);
         pack_strips(d, d, br, q + i0 * d, 1, d, STRIP, qt);
         for (size_t x = 0; x < q_strips * STRIP * d; x++) qt[x] *= scale;
         memset(o, 0, q_groups * GROUP * dv_pad * sizeof *o);

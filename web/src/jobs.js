@@ -107,6 +107,6 @@ export async function timing(A, { maxN, mechanisms, d = 64, kernelN = 1024, kern
   const scalar = await createAttn({ kernels: 'scalar' });
   const contenders = coreContenders(A, scalar, kernelN, d);
   const results = await interleave(contenders, kernelRounds, { pause });
-  const kernels = coreSummary(kernelN, contenders, results);
+  const kernels = coreSummary(kernelN, results);
   return { series, crossovers: crossovers(series), kernels };
 }
