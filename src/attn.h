@@ -91,7 +91,9 @@ extern "C" {
     X(ATTN_ERR_KIND,      5, "ERR_KIND",      "unknown kind")                 \
     X(ATTN_ERR_WORKSPACE, 6, "ERR_WORKSPACE", "the workspace is too small")   \
     X(ATTN_ERR_MEMORY,    7, "ERR_MEMORY",    "the sizes do not fit in memory") \
-    X(ATTN_ERR_TYPE,      8, "ERR_TYPE",      "an argument has the wrong type")
+    X(ATTN_ERR_TYPE,      8, "ERR_TYPE",      "an argument has the wrong type") \
+    X(ATTN_ERR_OVERFLOW,  9, "ERR_OVERFLOW",  "a result overflows float32")    \
+    X(ATTN_ERR_OPTION,   10, "ERR_OPTION",    "unknown option")
 
 typedef enum attn_status {
 #define ATTN__ENUM(name, value, code, message) name = value,
