@@ -170,7 +170,15 @@ export function mask(c, kind, n, opts, where = 'mask') {
     const indptr = heap.alloc(checkBytes(where, 'the mask indptr', n + 1, 4), 'the mask indptr');
     const indices = heap.alloc(checkBytes(where, 'the mask indices', nnz, 4), 'the mask indices');
     const bits = heap.alloc(nnz, 'the mask bits');
-    heap.call('mask_csr', described, spec, nnz, indptr, indices, bits, row);
+    try {
+      heap.call('mask_csr', described, spec, nnz, indptr, indices, bits, row);
+    } catch (err) {
+      // n^2 >= 2^32: a 32-bit size_t count can wrap, and the cells then outnumber the capacity.
+      if (err.code === 'ERR_WORKSPACE' && n * n >= 2 ** 32) {
+        fail('ERR_MEMORY', where, `${described}: more allowed cells than a 32-bit count holds; they do not fit in memory`);
+      }
+      throw err;
+    }
     return {
       rows: n, cols: n, kind, format: 'csr', nnz,
       indptr: heap.readI32(indptr, n + 1), indices: heap.readI32(indices, nnz), bits: heap.readU8(bits, nnz), ...extra,
