@@ -27,11 +27,16 @@ function editDistance(a, b) {
   return prev[b.length];
 }
 
-/** The valid key nearest to `key` by edit distance (ties: the first declared). */
+/**
+ * The valid key nearest to `key` by edit distance, case aside (ties: the
+ * first declared); an abbreviation of three letters or more counts as 1.
+ */
 export function nearest(key, keys) {
   let best = keys[0], bestDistance = Infinity;
+  const typed = key.toLowerCase();
   for (const k of keys) {
-    const dist = editDistance(key.toLowerCase(), k.toLowerCase());
+    const valid = k.toLowerCase();
+    const dist = typed.length >= 3 && valid.startsWith(typed) ? 1 : editDistance(typed, valid);
     if (dist < bestDistance) [best, bestDistance] = [k, dist];
   }
   return best;
