@@ -197,7 +197,7 @@ export function toShaped(where, name, x, spec) {
   const { label, Out, cell } = spec;
   if (Array.isArray(x)) {
     if (x.length === 0 || (!Array.isArray(x[0]) && !ArrayBuffer.isView(x[0]))) {
-      fail('ERR_TYPE', where, `${name} must be a ${label}: ${ACCEPTED} (a non-empty array of rows)`);
+      fail('ERR_TYPE', where, `${name} must be a ${label} (an array of rows must be non-empty); accepted: ${ACCEPTED}`);
     }
     const [rows, cols] = [x.length, x[0].length];
     if (cols === 0) fail('ERR_SHAPE', where, `${name} has empty rows`);
@@ -209,6 +209,9 @@ export function toShaped(where, name, x, spec) {
         fail('ERR_SHAPE', where, `${name} row ${i} has ${row ? row.length : 'no'} entries, row 0 has ${cols}`);
       }
       for (let j = 0; j < cols; j++) {
+        if (typeof row[j] === 'object' && row[j] !== null && isArrayLike(row[j])) {
+          fail('ERR_SHAPE', where, `${name} is not 2-D: ${name}[${i}][${j}] is an array; accepted: ${ACCEPTED}`);
+        }
         const value = cell(row[j]);
         if (value === undefined) fail('ERR_TYPE', where, `${name}[${i}][${j}] is ${row[j] === null ? 'null' : typeof row[j]}, not a number`);
         data[i * cols + j] = value;
@@ -216,14 +219,21 @@ export function toShaped(where, name, x, spec) {
     }
     return { rows, cols, data };
   }
-  if (x === null || typeof x !== 'object') fail('ERR_TYPE', where, `${name} must be a ${label}: ${ACCEPTED}; got ${x === null ? 'null' : typeof x}`);
+  if (x === null || typeof x !== 'object') fail('ERR_TYPE', where, `${name} must be a ${label}, got ${x === null ? 'null' : typeof x}; accepted: ${ACCEPTED}`);
   if (typeof x.dataSync === 'function' && x.shape !== undefined) {  // tf.Tensor
     const [rows, cols] = shape2(where, name, 'shape', x.shape);
-    return fromData(where, name, rows, cols, x.dataSync(), spec);
+    let data;
+    try {
+      data = x.dataSync();
+    } catch (err) {
+      fail('ERR_TYPE', where, `${name}.dataSync() failed: ${err && err.message}`);
+    }
+    return fromData(where, name, rows, cols, data, spec);
   }
   if (x.shape !== undefined || x.dims !== undefined) {  // { shape | dims, data }, ndarray
     const field = x.shape !== undefined ? 'shape' : 'dims';
     const [rows, cols] = shape2(where, name, field, x[field]);
+    if (x.data === undefined) fail('ERR_TYPE', where, `${name} has a ${field} but no data (nor dataSync()); accepted: ${ACCEPTED}`);
     return fromData(where, name, rows, cols, x.data, spec, x.stride ?? null, x.offset ?? 0);
   }
   if ('data' in x) {
@@ -231,7 +241,7 @@ export function toShaped(where, name, x, spec) {
     checkDim(where, `${name}.cols`, x.cols);
     return fromData(where, name, x.rows, x.cols, x.data, spec);
   }
-  return fail('ERR_TYPE', where, `${name} must be a ${label}: ${ACCEPTED}`);
+  return fail('ERR_TYPE', where, `${name} must be a ${label}; accepted: ${ACCEPTED}`);
 }
 
 /** 1 if every entry of a Float32Array is finite: x - x is 0 for finite x and
