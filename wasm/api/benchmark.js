@@ -12,7 +12,7 @@ const KEYS = { softmax: ['n', 'd', 'runs'], matmul: ['n', 'k', 'm', 'runs'], ker
  * (524288 flops each). Returns { ms: [runs], flops }.
  */
 export function benchmark(c, op, opts, where = 'benchmark') {
-  if (!Object.hasOwn(KEYS, op)) fail('ERR_KIND', where, `op must be 'softmax', 'matmul' or 'kernel', got ${op}`);
+  if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(KEYS, op)) fail('ERR_KIND', where, `op must be 'softmax', 'matmul' or 'kernel', got ${op}`);
   const o = options(where, opts, KEYS[op]);
   const runs = optInt(where, 'runs', o.runs, 1, 1, 1000);
   const now = () => globalThis.performance.now();
