@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../tools/source-hash.mjs';
@@ -13,8 +13,10 @@ test('a packed tarball installs and works in a consumer project', () => {
   try {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT }));
     const files = packed[0].files.map((f) => f.path).sort();
+    const api = readdirSync(join(ROOT, 'wasm/api')).map((name) => `wasm/api/${name}`);
+    assert.ok(api.includes('wasm/api/core.js'), 'the API families are in wasm/api/');
     assert.deepEqual(files, ['LICENSE', 'README.md', 'package.json', 'wasm/attn-core.mjs', 'wasm/attn.d.ts',
-      'wasm/attn.js', 'wasm/attnlab.umd.js'].sort());
+      'wasm/attn.js', 'wasm/attnlab.umd.js', ...api].sort());
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module' }));
     execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed[0].filename)], { cwd: dir });
     writeFileSync(join(dir, 'main.mjs'), `

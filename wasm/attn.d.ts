@@ -1,4 +1,5 @@
-// Types of attnlab's JavaScript API (wasm/attn.js). Contract: API.md.
+// Types of attnlab's JavaScript API (wasm/attn.js and wasm/api/). Every options
+// object is strict: a key not listed here throws AttnError 'ERR_OPTION'.
 
 /** Row-major float32 matrix. */
 export interface Matrix {
@@ -7,10 +8,45 @@ export interface Matrix {
   data: Float32Array;
 }
 
-/** A Matrix, or anything with rows, cols and numeric data, or an array of rows. */
+/** Row-major data of a given 2-D shape (`{ shape: [rows, cols], data }`). */
+export interface ShapedData<T = number> {
+  shape: readonly [number, number] | readonly number[];
+  data: ArrayLike<T>;
+}
+
+/** ONNX Runtime's Tensor layout: `dims` and row-major `data`. */
+export interface DimsData<T = number> {
+  dims: readonly [number, number] | readonly (number | bigint)[];
+  data: ArrayLike<T>;
+}
+
+/** A tensor with a 2-D shape and a synchronous download, such as tf.Tensor. */
+export interface SyncTensor {
+  shape: readonly number[];
+  dataSync(): ArrayLike<number>;
+}
+
+/** A strided view, as ndarray has: element (i, j) is data[offset + i stride[0] + j stride[1]]. */
+export interface StridedView<T = number> {
+  shape: readonly [number, number] | readonly number[];
+  stride: readonly [number, number] | readonly number[];
+  offset?: number;
+  data: ArrayLike<T>;
+}
+
+/**
+ * A Matrix, anything with rows, cols and numeric data, a 2-D `{ shape, data }`,
+ * `{ dims, data }` (onnxruntime), a tensor with `shape` and `dataSync()`
+ * (tf.Tensor), a strided view (ndarray), or an array of rows. Anything not
+ * 2-D is refused (ERR_SHAPE).
+ */
 export type MatrixLike =
   | Matrix
   | { rows: number; cols: number; data: ArrayLike<number> }
+  | ShapedData
+  | DimsData
+  | SyncTensor
+  | StridedView
   | ArrayLike<number>[];
 
 /** 0 = blocked, non-zero = allowed; composite masks set one bit per component (MASK_BITS). */
@@ -37,7 +73,14 @@ export interface CSRMask {
   assignments?: Int32Array;
 }
 
-export type MaskLike = Mask | { rows: number; cols: number; data: ArrayLike<number> } | ArrayLike<number | boolean>[];
+export type MaskLike =
+  | Mask
+  | { rows: number; cols: number; data: ArrayLike<number | boolean> }
+  | ShapedData<number | boolean>
+  | DimsData<number | boolean>
+  | SyncTensor
+  | StridedView<number | boolean>
+  | ArrayLike<number | boolean>[];
 
 export type MaskKind =
   | 'full' | 'causal' | 'local' | 'strided' | 'dilated' | 'fixed' | 'sparse-transformer'
@@ -84,8 +127,12 @@ export interface MaskLayers {
 
 export type ErrorCode =
   | 'ERR_NULL' | 'ERR_SHAPE' | 'ERR_NONFINITE' | 'ERR_RANGE' | 'ERR_KIND'
-  | 'ERR_WORKSPACE' | 'ERR_MEMORY' | 'ERR_TYPE';
+  | 'ERR_WORKSPACE' | 'ERR_MEMORY' | 'ERR_TYPE' | 'ERR_OVERFLOW' | 'ERR_OPTION';
 
+/**
+ * Every error of the API. ERR_OPTION: an option key the function does not
+ * declare (the message names it and the nearest valid key).
+ */
 export class AttnError extends Error {
   name: 'AttnError';
   code: ErrorCode;

@@ -1,0 +1,62 @@
+// Timing of the core alone, on seeded inputs already in wasm memory (no
+// copies in or out): what `npm run bench` and the Timing view use for GFLOP/s.
+import { check, checkBytes, fail, run } from './core.js';
+import { checkDim, optInt, options } from './args.js';
+
+const KEYS = { softmax: ['n', 'd', 'runs'], matmul: ['n', 'k', 'm', 'runs'], kernel: ['reps', 'runs'] };
+
+/**
+ * Times `runs` calls one by one. op 'softmax': streaming softmax attention,
+ * q, k, v [n, d], 4 n^2 d flops; 'matmul': [n, k] x [k, m], 2 n k m flops;
+ * 'kernel': the register-block kernel alone on data in cache, `reps` times
+ * (524288 flops each). Returns { ms: [runs], flops }.
+ */
+export function benchmark(c, op, opts, where = 'benchmark') {
+  if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(KEYS, op)) fail('ERR_KIND', where, `op must be 'softmax', 'matmul' or 'kernel', got ${op}`);
+  const o = options(where, opts, KEYS[op]);
+  const runs = optInt(where, 'runs', o.runs, 1, 1, 1000);
+  const now = () => globalThis.performance.now();
+  /** Times call() `runs` times; each status (of core function fn) checked after its timing. */
+  const time = (fn, what, call) => {
+    const ms = [];
+    for (let r = 0; r < runs; r++) {
+      const t0 = now();
+      const status = call();
+      ms.push(now() - t0);
+      check(c, where, status, `attn_${fn}`, what);
+    }
+    return ms;
+  };
+  if (op === 'kernel') {
+    const reps = optInt(where, 'reps', o.reps, 200, 1, 1e6);
+    return run(c, where, (heap, mod) => {
+      const work = heap.workspace('kernel_benchmark_workspace', 'the kernel benchmark');
+      const ms = time('kernel_benchmark', `reps ${reps}`, () => mod._attn_kernel_benchmark(reps, work.ptr, work.floats));
+      return { ms, flops: 524288 * reps };
+    });
+  }
+  const dims = KEYS[op].filter((name) => name !== 'runs');
+  for (const name of dims) checkDim(where, name, o[name]);
+  return run(c, where, (heap, mod) => {
+    const rng = heap.alloc(mod._attn_rng_size());
+    heap.call('rng_seed', 'seed 1', rng, 1, 0);
+    const gaussian = (count, name) => {
+      const p = heap.alloc(checkBytes(where, name, count, 4), name);
+      heap.call('randn', `${count} samples for ${name}`, rng, count, p);
+      return p;
+    };
+    if (op === 'softmax') {
+      const { n, d } = o;
+      const what = `n ${n}, d ${d}`;
+      const [q, k, v, out] = ['q', 'k', 'v', 'the output'].map((name) => gaussian(n * d, name));
+      const work = heap.workspace('softmax_attention_workspace', what, n, n, d, d);
+      const ms = time('softmax_attention', what,
+        () => mod._attn_softmax_attention(n, n, d, d, q, k, v, 1 / Math.sqrt(d), 0, 0, out, work.ptr, work.floats));
+      return { ms, flops: 4 * n * n * d };
+    }
+    const { n, k, m } = o;
+    const [x, y, out] = [gaussian(n * k, 'a'), gaussian(k * m, 'b'), gaussian(n * m, 'the product')];
+    const ms = time('matmul', `n ${n}, k ${k}, m ${m}`, () => mod._attn_matmul(n, k, m, 1, x, y, out));
+    return { ms, flops: 2 * n * k * m };
+  });
+}

@@ -1,0 +1,151 @@
+// The core handle: the Emscripten module (src/attn.h), its status codes, the
+// one size check, and the one pattern every call follows: allocate in wasm
+// memory, copy in, call, copy out, free in `finally`. Every family module
+// (rng.js, softmax.js, ...) takes this handle as its first argument.
+
+/** The largest single array handed to the core or made in JS, in bytes (wasm32 memory is 4 GiB). */
+export const MAX_ARRAY_BYTES = 2 ** 31 - 1;
+/** The most one call may allocate in wasm memory altogether, in bytes. */
+export const MAX_CALL_BYTES = 2 ** 32 - 2 ** 26;
+
+export class AttnError extends Error {
+  /**
+   * @param {string} code stable code such as 'ERR_SHAPE' (one of the core's status codes)
+   * @param {string} message "functionName: argument ..."
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = 'AttnError';
+    this.code = code;
+  }
+}
+
+/** Throws AttnError(code, "where: what"). */
+export const fail = (code, where, what) => {
+  throw new AttnError(code, `${where}: ${what}`);
+};
+
+/** The one size check: `count` elements of `bytesPer` bytes named `name` must fit in memory. */
+export function checkBytes(where, name, count, bytesPer) {
+  const bytes = count * bytesPer;
+  if (!(bytes <= MAX_ARRAY_BYTES)) {
+    fail('ERR_MEMORY', where, `${name} needs ${bytes} bytes, more than fits in wasm memory (${MAX_ARRAY_BYTES})`);
+  }
+  return bytes;
+}
+
+/** Checks every [name, count, bytesPer] and their sum before anything is allocated. */
+export function checkPlan(where, items) {
+  let total = 0;
+  for (const [name, count, bytesPer] of items) total += checkBytes(where, name, count, bytesPer);
+  if (total > MAX_CALL_BYTES) {
+    fail('ERR_MEMORY', where, `${items.map(([name]) => name).join(', ')} need ${total} bytes together, more than fits in wasm memory`);
+  }
+}
+
+/** A JS Float32Array / Uint8Array of `count` entries, through the size check. */
+export const newF32 = (where, name, count) => new Float32Array(checkBytes(where, name, count, 4) / 4);
+export const newU8 = (where, name, count) => new Uint8Array(checkBytes(where, name, count, 1));
+
+/** "name [rows x cols]" for messages. */
+export const shapeOf = (name, M) => `${name} [${M.rows}x${M.cols}]`;
+
+/**
+ * The handle of one instance: the Emscripten module and what is read from it
+ * once (status codes and texts, mask field ids); kernels selected.
+ */
+export function createCore(mod, kernels) {
+  const str = (p) => mod.UTF8ToString(p);
+  const count = mod._attn_status_count();
+  const c = {
+    mod,
+    /** Status code strings, index = numeric status ('OK' first). */
+    statusCodes: Object.freeze(Array.from({ length: count }, (_, s) => str(mod._attn_status_code(s)))),
+    statusTexts: Array.from({ length: count }, (_, s) => str(mod._attn_status_str(s))),
+    /** Mask spec field name -> id. */
+    maskFields: new Map(),
+    version: str(mod._attn_version()),
+    sourceHash: str(mod._attn_source_hash()),
+  };
+  for (let id = 0, name; (name = mod._attn_mask_field_name(id)) !== 0; id++) c.maskFields.set(str(name), id);
+  const KERNELS = { scalar: 0, simd: 1 };
+  const wantSimd = kernels === 'simd' && mod._attn_simd_available() === 1;
+  check(c, 'createAttn', mod._attn_use_kernels(wantSimd ? KERNELS.simd : KERNELS.scalar), 'attn_use_kernels', `kernels '${kernels}'`);
+  c.simd = mod._attn_kernels_in_use() === KERNELS.simd;
+  return c;
+}
+
+/**
+ * Throws AttnError for a non-zero status from core function `fn`, with a
+ * message naming the function the user called and the arguments involved.
+ */
+export function check(c, where, status, fn, what) {
+  if (status === 0) return;
+  const code = c.statusCodes[status] ?? 'ERR_UNKNOWN';
+  const text = c.statusTexts[status] ?? `status ${status}`;
+  throw new AttnError(code, `${where}: ${what}: ${text} (${fn})`);
+}
+
+/** Marks where a size_t out-parameter goes in heap.size's arguments when it is not the last. */
+export const OUT = Symbol('size_t out-parameter');
+
+/**
+ * Runs fn(heap) with an allocator over wasm memory; everything allocated is
+ * freed afterwards, whatever happens. Heap views are read from the module at
+ * every use, because memory growth replaces them.
+ */
+export function run(c, where, fn) {
+  const mod = c.mod;
+  const pointers = [];
+  const heap = {
+    /** `bytes` of wasm memory named `name` (for the message when it does not fit). */
+    alloc: (bytes, name = 'an array') => {
+      checkBytes(where, name, bytes, 1);
+      const p = mod._malloc(Math.max(bytes, 1)) >>> 0;
+      if (p === 0) fail('ERR_MEMORY', where, `out of wasm memory allocating ${bytes} bytes for ${name}`);
+      pointers.push(p);
+      return p;
+    },
+    f32: (values, name) => {
+      const p = heap.alloc(values.length * 4, name);
+      mod.HEAPF32.set(values, p >>> 2);
+      return p;
+    },
+    u8: (values, name) => {
+      const p = heap.alloc(values.length, name);
+      mod.HEAPU8.set(values, p);
+      return p;
+    },
+    i32: (values, name) => {
+      const p = heap.alloc(values.length * 4, name);
+      mod.HEAP32.set(values, p >>> 2);
+      return p;
+    },
+    readF32: (p, n) => mod.HEAPF32.slice(p >>> 2, (p >>> 2) + n),
+    readF64: (p, n) => mod.HEAPF64.slice(p >>> 3, (p >>> 3) + n),
+    readI32: (p, n) => mod.HEAP32.slice(p >>> 2, (p >>> 2) + n),
+    readU8: (p, n) => mod.HEAPU8.slice(p, p + n),
+    readU32: (p) => mod.HEAPU32[p >>> 2],
+    /** Calls attn_<fn>(...args) and throws for a non-zero status; `what` names the arguments. */
+    call: (fn, what, ...args) => check(c, where, mod[`_attn_${fn}`](...args), `attn_${fn}`, what),
+    /** A size_t out-parameter: calls attn_<fn>(...args, &out) (or with &out where args has OUT) and returns out. */
+    size: (fn, what, ...args) => {
+      const out = heap.alloc(4, 'a size');
+      heap.call(fn, what, ...(args.includes(OUT) ? args.map((a) => (a === OUT ? out : a)) : [...args, out]));
+      return mod.HEAPU32[out >>> 2];
+    },
+    /** Calls the workspace query attn_<fn>(...args, &floats) and allocates that many floats. */
+    workspace: (fn, what, ...args) => {
+      const floats = heap.size(fn, what, ...args);
+      return { ptr: heap.alloc(checkBytes(where, 'the workspace', floats, 4), 'the workspace'), floats };
+    },
+  };
+  try {
+    return fn(heap, mod);
+  } finally {
+    for (const p of pointers) mod._free(p);
+  }
+}
+
+/** A seed (integer in [0, 2^53)) as the two 32-bit halves that a uint64_t parameter takes from JS. */
+export const seedWords = (seed) => [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];

@@ -1,0 +1,133 @@
+// Kernel (linear) attention (src/features.c, src/linear.c): feature maps phi,
+// the n x m matrix a map applies implicitly, and outputs in O(n).
+import { checkBytes, fail, run, shapeOf } from './core.js';
+import { optBool, optInt, optKind, optNumber, options, toMatrix, toQKV } from './args.js';
+import { randomFeatures } from './rng.js';
+
+/** Feature maps phi of kernel (linear) attention, in the core's numbering. */
+export const FEATURES = Object.freeze(['identity', 'elu+1', 'relu', 'taylor', 'efficient', 'favor+', 'favor-trig',
+  'favor-hyp', 'dpfp']);
+const PERFORMER = new Set(['favor+', 'favor-trig', 'favor-hyp']);
+/** Feature normalisations, in the core's numbering. */
+export const NORMALIZE = Object.freeze(['none', 'sum', 'l2']);
+
+/** The options of a feature map, shared by every function that takes one. */
+export const FEATURE_KEYS = ['feature', 'features', 'seed', 'orthogonal', 'projection', 'nu', 'normalize',
+  'kernelEpsilon', 'stabilize'];
+export const LINEAR_KEYS = [...FEATURE_KEYS, 'causal', 'eps'];
+
+/**
+ * Reads the feature options (o, already checked for unknown keys) for
+ * inputs of width d; draws the projection when needed.
+ */
+export function featureOptions(c, where, o, d, fallbacks = {}) {
+  const feature = optKind(where, 'feature', o.feature, fallbacks.feature ?? 'elu+1', FEATURES);
+  const index = FEATURES.indexOf(feature);
+  let projection = null;
+  let m = optInt(where, 'features', o.features, 64, 1, 1 << 20);
+  if (PERFORMER.has(feature)) {
+    if (o.projection !== undefined && o.projection !== null) {
+      projection = toMatrix(where, 'projection', o.projection);
+      if (projection.cols !== d) fail('ERR_SHAPE', where, `projection has ${projection.cols} columns, the inputs ${d}`);
+      if (o.features !== undefined && o.features !== projection.rows) {
+        fail('ERR_SHAPE', where, `features is ${o.features} but projection has ${projection.rows} rows`);
+      }
+      m = projection.rows;
+    } else {
+      projection = randomFeatures(c, m, d, { seed: o.seed, orthogonal: o.orthogonal }, where);
+    }
+  }
+  const nu = optInt(where, 'nu', o.nu, 1, 1, Math.max(1, 2 * d - 1));
+  const kernelEpsilon = optNumber(where, 'kernelEpsilon', o.kernelEpsilon, 1e-3, { min: 0 });
+  const stabilize = optBool(where, 'stabilize', o.stabilize, true);
+  const normalize = optKind(where, 'normalize', o.normalize, fallbacks.normalize ?? 'none', NORMALIZE);
+  return { feature, index, m, projection, nu, kernelEpsilon, stabilize, normalize };
+}
+
+/** "feature 'favor+', m 64, ..." for messages. */
+export const describeFeature = (f) => `feature '${f.feature}'${f.projection ? `, features ${f.m}` : ''}`
+  + `${f.feature === 'dpfp' ? `, nu ${f.nu}` : ''}${f.normalize !== 'none' ? `, normalize '${f.normalize}'` : ''}`;
+
+/** Writes a feature spec into wasm memory; returns its pointer. */
+export function featureSpec(heap, mod, f) {
+  const spec = heap.alloc(mod._attn_feature_spec_size(), 'the feature spec');
+  const proj = f.projection ? heap.f32(f.projection.data, 'projection') : 0;
+  heap.call('feature_spec_set', describeFeature(f), spec, f.index, f.m, proj, f.nu, f.kernelEpsilon,
+    f.stabilize ? 1 : 0, NORMALIZE.indexOf(f.normalize));
+  return spec;
+}
+
+/** phi(x) row by row (role 'query' or 'key'): Matrix n x dim. */
+export function featureMap(c, x, opts, where = 'featureMap') {
+  const X = toMatrix(where, 'x', x);
+  const o = options(where, opts, [...FEATURE_KEYS, 'role']);
+  const role = optKind(where, 'role', o.role, 'query', ['query', 'key']);
+  const f = featureOptions(c, where, o, X.cols);
+  return run(c, where, (heap, mod) => {
+    const what = `${shapeOf('x', X)}, ${describeFeature(f)}`;
+    const spec = featureSpec(heap, mod, f);
+    const dim = heap.size('feature_dim', what, spec, X.cols);
+    checkBytes(where, 'the features', X.rows * dim, 4);
+    const px = heap.f32(X.data, 'x');
+    const out = heap.alloc(X.rows * dim * 4, 'the features');
+    const work = heap.workspace('feature_map_workspace', what, spec, X.cols);
+    heap.call('feature_map', what, spec, role === 'key' ? 1 : 0, X.rows, X.cols, px, out, work.ptr, work.floats);
+    return { rows: X.rows, cols: dim, data: heap.readF32(out, X.rows * dim) };
+  });
+}
+
+/** Validates the arguments of kernelWeights / linearAttention / kernelError. */
+export function linearArgs(c, where, q, k, v, opts) {
+  const { Q, K, V } = toQKV(where, q, k, v);
+  const o = options(where, opts, LINEAR_KEYS);
+  const causal = optBool(where, 'causal', o.causal, false);
+  const eps = optNumber(where, 'eps', o.eps, 1e-6, { min: 0 });
+  const f = featureOptions(c, where, o, Q.cols);
+  if (causal && f.feature === 'efficient') {
+    fail('ERR_RANGE', where, "causal with feature 'efficient': efficient attention has no causal form: "
+      + 'its key softmax runs over all positions');
+  }
+  return { Q, K, V, causal, eps, f };
+}
+
+const describe = (Q, K, V, a) => [shapeOf('q', Q), shapeOf('k', K), ...(V ? [shapeOf('v', V)] : []),
+  describeFeature(a.f), ...(a.causal ? ['causal'] : []), `eps ${a.eps}`].join(', ');
+
+/** The n x m matrix that kernel attention applies implicitly, from checked arguments. */
+export function kernelWeightsOf(c, where, a) {
+  const { Q, K, causal, eps, f } = a;
+  const [n, m, d] = [Q.rows, K.rows, Q.cols];
+  checkBytes(where, 'the weights', n * m, 4);
+  return run(c, where, (heap, mod) => {
+    const what = describe(Q, K, null, a);
+    const spec = featureSpec(heap, mod, f);
+    const pq = heap.f32(Q.data, 'q'), pk = heap.f32(K.data, 'k');
+    const out = heap.alloc(n * m * 4, 'the weights');
+    const work = heap.workspace('linear_workspace', what, spec, n, m, d, 1);
+    heap.call('kernel_weights', what, spec, n, m, d, pq, pk, causal ? 1 : 0, eps, out, work.ptr, work.floats);
+    return { rows: n, cols: m, data: heap.readF32(out, n * m) };
+  });
+}
+
+/** The n x m matrix that kernel (linear) attention applies implicitly. */
+export function kernelWeights(c, q, k, opts, where = 'kernelWeights') {
+  return kernelWeightsOf(c, where, linearArgs(c, where, q, k, undefined, opts));
+}
+
+/** kernelWeights(q, k) * v in O(n) time and memory (running sums when causal). */
+export function linearAttention(c, q, k, v, opts, where = 'linearAttention') {
+  if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+  const a = linearArgs(c, where, q, k, v, opts);
+  const { Q, K, V, causal, eps, f } = a;
+  const [n, m, d, dv] = [Q.rows, K.rows, Q.cols, V.cols];
+  checkBytes(where, 'the output', n * dv, 4);
+  return run(c, where, (heap, mod) => {
+    const what = describe(Q, K, V, a);
+    const spec = featureSpec(heap, mod, f);
+    const pq = heap.f32(Q.data, 'q'), pk = heap.f32(K.data, 'k'), pv = heap.f32(V.data, 'v');
+    const out = heap.alloc(n * dv * 4, 'the output');
+    const work = heap.workspace('linear_workspace', what, spec, n, m, d, dv);
+    heap.call('linear_attention', what, spec, n, m, d, dv, pq, pk, pv, causal ? 1 : 0, eps, out, work.ptr, work.floats);
+    return { rows: n, cols: dv, data: heap.readF32(out, n * dv) };
+  });
+}
