@@ -112,3 +112,44 @@ test('dispose returns the memory: RSS back within 10 MiB after a 4096 x 4096 wei
   assert.ok(during - before > 64, `the call should have held its 64 MiB result (+${(during - before).toFixed(1)} MiB)`);
   assert.ok(after - before < 10, `RSS ${before.toFixed(1)} → ${after.toFixed(1)} MiB after dispose`);
 });
+
+test('progress: capacity, kernelErrorSweep and benchmark report each step, in process and from the worker', async () => {
+  const seen = [];
+  const points = A.capacity({ sizes: [4, 8, 12], trials: 1, onProgress: (p) => seen.push(p) });
+  assert.deepEqual(seen, points.map((p, i) => ({ done: i + 1, total: 3, ...p })));
+  const q = A.randn(16, 8, { seed: 1 });
+  const sweep = [];
+  A.kernelErrorSweep(q, q, { features: [4, 8], trials: 1, variants: [{ feature: 'favor+', orthogonal: true }], onProgress: (p) => sweep.push(p.done) });
+  assert.deepEqual(sweep, [1, 2]);
+  const runs = [];
+  A.benchmark('matmul', { n: 8, k: 8, m: 8, runs: 3, onProgress: (p) => runs.push(p.done) });
+  assert.deepEqual(runs, [1, 2, 3]);
+
+  const W = await createAttnWorker();
+  try {
+    const remote = [];
+    const result = await W.capacity({ sizes: [4, 8, 12], trials: 1, onProgress: (p) => remote.push(p) });
+    assert.deepEqual(result, points);
+    assert.deepEqual(remote, seen);
+  } finally {
+    W.dispose();
+  }
+});
+
+test('an aborted signal stops a long call in process between its steps', () => {
+  const controller = new AbortController();
+  let steps = 0;
+  assert.throws(() => A.capacity({ sizes: [4, 8, 12, 16], trials: 1, signal: controller.signal,
+    onProgress: () => { if (++steps === 2) controller.abort(); } }), (e) => e.name === 'AbortError');
+  assert.equal(steps, 2);
+  assert.throws(() => A.capacity({ onProgress: 5 }), (e) => e.code === 'ERR_TYPE' && /onProgress/.test(e.message));
+  assert.throws(() => A.capacity({ signal: {} }), (e) => e.code === 'ERR_TYPE' && /signal/.test(e.message));
+});
+
+test('dispose in process: later calls throw ERR_DISPOSED naming the call', async () => {
+  const B = await createAttn();
+  assert.equal(B.randn(1, 2).data.length, 2);
+  B.dispose();
+  assert.throws(() => B.randn(1, 2), (e) => e.code === 'ERR_DISPOSED' && /^randn: /.test(e.message));
+  assert.throws(() => B.softmaxAttention([[1]], [[1]], [[1]]), (e) => e.code === 'ERR_DISPOSED');
+});

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Files and folders whose content decides the build output. */
-export const BUILD_INPUTS = ['build.sh', 'package-lock.json', 'src', 'tools/build-js.mjs', 'wasm/attn.js', 'wasm/api', 'web/src',
+export const BUILD_INPUTS = ['build.sh', 'package-lock.json', 'src', 'tools/build-js.mjs', 'wasm/attn.js', 'wasm/async.js', 'wasm/attn-worker.js', 'wasm/api', 'web/src',
   'web/style.css'];
 
 /** Built files, each starting with a stamp line (see stampLine). */

@@ -30,8 +30,7 @@ port.listen(async (message) => {
   if (message.type === 'init') {
     try {
       attn = await createAttn(message.options);
-      const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(attn))
-        .filter((name) => name !== 'constructor' && name !== 'dispose' && typeof attn[name] === 'function');
+      const methods = Object.keys(attn).filter((name) => name !== 'dispose' && typeof attn[name] === 'function');
       const props = Object.fromEntries(Object.entries(attn).filter(([, v]) => typeof v !== 'function'));
       port.post({ type: 'ready', methods, props });
     } catch (error) {

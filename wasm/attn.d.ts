@@ -127,7 +127,9 @@ export interface MaskLayers {
 
 export type ErrorCode =
   | 'ERR_NULL' | 'ERR_SHAPE' | 'ERR_NONFINITE' | 'ERR_RANGE' | 'ERR_KIND'
-  | 'ERR_WORKSPACE' | 'ERR_MEMORY' | 'ERR_TYPE' | 'ERR_OVERFLOW' | 'ERR_OPTION';
+  | 'ERR_WORKSPACE' | 'ERR_MEMORY' | 'ERR_TYPE' | 'ERR_OVERFLOW' | 'ERR_OPTION'
+  /** JS only: a call on a disposed instance, or a worker that failed. */
+  | 'ERR_DISPOSED' | 'ERR_WORKER';
 
 /**
  * Every error of the API. ERR_OPTION: an option key the function does not
@@ -236,7 +238,15 @@ export interface FastWeightsResult {
   errors?: Matrix;
 }
 
-export interface CapacityOptions extends FeatureOptions {
+/** Progress and cancellation of the long calls (capacity, kernelErrorSweep, benchmark). */
+export interface ProgressOptions<P = object> {
+  /** Called after each step with { done, total } and what the step produced. */
+  onProgress?: (progress: { done: number; total: number } & P) => void;
+  /** Checked before each step (in a worker: at once); aborting throws / rejects with signal.reason. */
+  signal?: AbortSignal;
+}
+
+export interface CapacityOptions extends FeatureOptions, ProgressOptions<{ size: number; error: number }> {
   dKey?: number;
   sizes?: number[];
   rule?: Rule;
@@ -287,7 +297,7 @@ export interface Attn {
   /** kernelWeights against softmaxWeights (scale 1/sqrt(d)) for the same q, k. */
   kernelError(q: MatrixLike, k: MatrixLike, options?: LinearOptions): KernelError;
   /** kernelError summaries vs the number of random features, averaged over projections. */
-  kernelErrorSweep(q: MatrixLike, k: MatrixLike, options?: {
+  kernelErrorSweep(q: MatrixLike, k: MatrixLike, options?: ProgressOptions<KernelErrorSweepRow> & {
     features?: number[];
     variants?: { feature: Feature; orthogonal: boolean }[];
     trials?: number;
@@ -312,10 +322,10 @@ export interface Attn {
   compareWeights(approx: MatrixLike, exact: MatrixLike): Omit<KernelError, 'kernel' | 'softmax'>;
   /** Times the core alone (inputs already in wasm memory): streaming softmax attention
    * (q, k, v [n, d]) or a matmul [n, k] × [k, m]; ms per call and the flops of one call. */
-  benchmark(op: 'softmax', options: { n: number; d: number; runs?: number }): { ms: number[]; flops: number };
-  benchmark(op: 'matmul', options: { n: number; k: number; m: number; runs?: number }): { ms: number[]; flops: number };
+  benchmark(op: 'softmax', options: ProgressOptions<{ ms: number }> & { n: number; d: number; runs?: number }): { ms: number[]; flops: number };
+  benchmark(op: 'matmul', options: ProgressOptions<{ ms: number }> & { n: number; k: number; m: number; runs?: number }): { ms: number[]; flops: number };
   /** The register-block kernel alone on data in cache, `reps` (200) times per run. */
-  benchmark(op: 'kernel', options?: { reps?: number; runs?: number }): { ms: number[]; flops: number };
+  benchmark(op: 'kernel', options?: ProgressOptions<{ ms: number }> & { reps?: number; runs?: number }): { ms: number[]; flops: number };
   /** alpha · a b for a [n, k] and b [k, m] by the core's gemm kernel. */
   matmul(a: MatrixLike, b: MatrixLike, options?: { alpha?: number }): Matrix;
   /** Log-space Sinkhorn normalisation of square logits: nearly doubly stochastic. */
@@ -347,7 +357,16 @@ export interface Attn {
   softmaxWeights(q: MatrixLike, k: MatrixLike, options?: SoftmaxOptions): Matrix;
   /** softmaxWeights(q, k) * v, streaming: O(n) extra memory. */
   softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: SoftmaxOptions): Matrix;
+  /** Drops the instance's wasm memory; later calls throw AttnError 'ERR_DISPOSED'. */
+  dispose(): void;
 }
+
+/** Attn's methods as promises, run in a worker. */
+export type AttnWorker = {
+  readonly [K in keyof Attn]: Attn[K] extends (...args: infer A) => infer R
+    ? (K extends 'dispose' ? () => void : (...args: A) => Promise<R>)
+    : Attn[K];
+};
 
 export interface CreateOptions {
   /** 'simd' (default) or 'scalar' (the reference kernels, for comparison). */
@@ -356,3 +375,11 @@ export interface CreateOptions {
 
 /** A new instance with its own wasm memory. */
 export function createAttn(options?: CreateOptions): Promise<Attn>;
+
+/**
+ * A new instance in a worker (worker_threads in Node, a module Web Worker in
+ * browsers): the same methods, returning promises, run one at a time. Inputs
+ * are copied, results transferred. Aborting a call's signal ends the worker
+ * at once (a fresh one serves later calls); dispose() ends it for good.
+ */
+export function createAttnWorker(options?: CreateOptions): Promise<AttnWorker>;

@@ -16,6 +16,7 @@ import * as gallery from './api/gallery.js';
 import * as bench from './api/benchmark.js';
 
 export { AttnError };
+export { createAttnWorker } from './async.js';
 export const VERSION = '0.1.0';
 export const { MASK_BITS, MASK_KINDS } = masks;
 export const { FEATURES } = linear;
@@ -74,5 +75,8 @@ export async function createAttn(opts) {
     synthesizer: (x, v, o) => gallery.synthesizer(c, x, v, o),
     sinkhornAttention: (q, k, v, o) => gallery.sinkhornAttention(c, q, k, v, o),
     funnelAttention: (q, k, v, o) => gallery.funnelAttention(c, q, k, v, o),
+
+    /** Drops this instance's wasm memory; later calls throw AttnError 'ERR_DISPOSED'. */
+    dispose: () => { c.mod = null; },
   };
 }

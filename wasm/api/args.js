@@ -62,6 +62,31 @@ export function options(where, value, keys) {
   return value;
 }
 
+/** The keys that long calls (capacity, kernelErrorSweep, benchmark) take for progress and cancellation. */
+export const PROGRESS_KEYS = ['onProgress', 'signal'];
+
+/**
+ * Progress and cancellation of a long call, from its `onProgress` (called
+ * with { done, total, ...what }) and `signal` (an AbortSignal, checked
+ * before each step; aborting throws the signal's reason).
+ */
+export function optProgress(where, o, total) {
+  const { onProgress, signal } = o;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    fail('ERR_TYPE', where, `onProgress must be a function, got ${typeof onProgress}`);
+  }
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    fail('ERR_TYPE', where, 'signal must be an AbortSignal');
+  }
+  let done = 0;
+  return {
+    /** Throws the abort reason if the signal has fired. */
+    check: () => { if (signal?.aborted) throw signal.reason; },
+    /** One more step done: tells onProgress. */
+    step: (what = {}) => { done++; onProgress?.({ done, total, ...what }); },
+  };
+}
+
 export function optBool(where, name, value, fallback) {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') fail('ERR_TYPE', where, `${name} must be true or false, got ${value}`);

@@ -1,7 +1,7 @@
 // Timing of the core alone, on seeded inputs already in wasm memory (no
 // copies in or out): what `npm run bench` and the Timing view use for GFLOP/s.
 import { check, checkBytes, fail, run } from './core.js';
-import { checkDim, optInt, options } from './args.js';
+import { PROGRESS_KEYS, checkDim, optInt, optProgress, options } from './args.js';
 
 const KEYS = { softmax: ['n', 'd', 'runs'], matmul: ['n', 'k', 'm', 'runs'], kernel: ['reps', 'runs'] };
 
@@ -13,17 +13,20 @@ const KEYS = { softmax: ['n', 'd', 'runs'], matmul: ['n', 'k', 'm', 'runs'], ker
  */
 export function benchmark(c, op, opts, where = 'benchmark') {
   if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(KEYS, op)) fail('ERR_KIND', where, `op must be 'softmax', 'matmul' or 'kernel', got ${op}`);
-  const o = options(where, opts, KEYS[op]);
+  const o = options(where, opts, [...KEYS[op], ...PROGRESS_KEYS]);
   const runs = optInt(where, 'runs', o.runs, 1, 1, 1000);
+  const progress = optProgress(where, o, runs);
   const now = () => globalThis.performance.now();
   /** Times call() `runs` times; each status (of core function fn) checked after its timing. */
   const time = (fn, what, call) => {
     const ms = [];
     for (let r = 0; r < runs; r++) {
+      progress.check();
       const t0 = now();
       const status = call();
       ms.push(now() - t0);
       check(c, where, status, `attn_${fn}`, what);
+      progress.step({ ms: ms[r] });
     }
     return ms;
   };

@@ -2,7 +2,7 @@
 // a kernel map's weights against softmax, and the Performer curve against
 // the number of random features.
 import { fail, newF32 } from './core.js';
-import { optBool, optInt, optIntList, options, toMatrix } from './args.js';
+import { PROGRESS_KEYS, optBool, optInt, optIntList, optProgress, options, toMatrix } from './args.js';
 import { FEATURES, kernelWeightsOf, linearArgs } from './linear.js';
 import { softmaxWeights } from './softmax.js';
 
@@ -61,7 +61,7 @@ export function kernelError(c, q, k, opts, where = 'kernelError') {
   return { ...compare(where, kernel, softmax), kernel, softmax };
 }
 
-const SWEEP_KEYS = ['features', 'variants', 'trials', 'seed', 'causal'];
+const SWEEP_KEYS = ['features', 'variants', 'trials', 'seed', 'causal', ...PROGRESS_KEYS];
 const DEFAULT_VARIANTS = [
   { feature: 'favor+', orthogonal: true }, { feature: 'favor+', orthogonal: false },
   { feature: 'favor-trig', orthogonal: true }, { feature: 'favor-trig', orthogonal: false },
@@ -98,15 +98,18 @@ export function kernelErrorSweep(c, q, k, opts, where = 'kernelErrorSweep') {
   const seed = optInt(where, 'seed', o.seed, 0, 0);
   const causal = optBool(where, 'causal', o.causal, false);
   const Q = toMatrix(where, 'q', q), K = toMatrix(where, 'k', k);
+  const progress = optProgress(where, o, variants.length * sizes.length);
   const rows = [];
   for (const { feature, orthogonal } of variants) {
     for (const features of sizes) {
       const sum = { meanAbs: 0, maxAbs: 0, mse: 0, relFrobenius: 0, meanKL: 0 };
+      progress.check();
       for (let t = 0; t < trials; t++) {
         const e = kernelError(c, Q, K, { feature, orthogonal, features, seed: seed + t, causal }, where);
         for (const key of Object.keys(sum)) sum[key] += e[key] / trials;
       }
       rows.push({ feature, orthogonal, features, ...sum });
+      progress.step(rows.at(-1));
     }
   }
   return rows;

@@ -96,6 +96,7 @@ export const OUT = Symbol('size_t out-parameter');
  */
 export function run(c, where, fn) {
   const mod = c.mod;
+  if (!mod) fail('ERR_DISPOSED', where, 'this instance was disposed');
   const pointers = [];
   const heap = {
     /** `bytes` of wasm memory named `name` (for the message when it does not fit). */

@@ -2,14 +2,14 @@
 // W_t written one outer product per step (sum, delta, gated delta rules),
 // and the capacity experiment.
 import { checkPlan, fail, run, seedWords, shapeOf } from './core.js';
-import { optBool, optInt, optIntList, optKind, optNumber, options, toMatrix } from './args.js';
+import { PROGRESS_KEYS, optBool, optInt, optIntList, optKind, optNumber, optProgress, options, toMatrix } from './args.js';
 import { FEATURE_KEYS, describeFeature, featureOptions, featureSpec } from './linear.js';
 
 /** Fast weight update rules, in the core's numbering. */
 export const RULES = Object.freeze(['sum', 'delta', 'gated-delta']);
 
 const FAST_KEYS = ['keys', 'values', 'queries', 'rule', 'beta', 'alpha', 'record', 'errors', ...FEATURE_KEYS];
-const CAPACITY_KEYS = ['dKey', 'sizes', 'rule', 'beta', 'trials', 'seed', ...FEATURE_KEYS];
+const CAPACITY_KEYS = ['dKey', 'sizes', 'rule', 'beta', 'trials', 'seed', ...FEATURE_KEYS, ...PROGRESS_KEYS];
 
 /** beta or alpha: a number in [0, 1] or one per step (length T); { array, scalar } for the core. */
 function unitOption(where, name, value, fallback, T) {
@@ -100,15 +100,19 @@ export function capacity(c, opts, where = 'capacity') {
   const trials = optInt(where, 'trials', o.trials, 3, 1, 10000);
   const seed = optInt(where, 'seed', o.seed, 0, 0);
   const f = featureOptions(c, where, o, dKey, { feature: 'dpfp', normalize: 'l2' });
+  const progress = optProgress(where, o, sizes.length);
   return run(c, where, (heap, mod) => {
     const spec = featureSpec(heap, mod, f);
     const error = heap.alloc(8, 'the error');
     // One run per size, so each size's workspace is freed before the next.
     return sizes.map((size) => run(c, where, (inner) => {
+      progress.check();
       const what = `dKey ${dKey}, size ${size}, rule '${RULES[rule]}', ${describeFeature(f)}`;
       const work = inner.workspace('capacity_workspace', what, spec, dKey, size);
       inner.call('capacity', what, spec, rule, dKey, size, beta, trials, ...seedWords(seed), error, work.ptr, work.floats);
-      return { size, error: inner.readF64(error, 1)[0] };
+      const point = { size, error: inner.readF64(error, 1)[0] };
+      progress.step(point);
+      return point;
     }));
   });
 }
