@@ -108,6 +108,29 @@ class Gate {
   }
 }
 
+/** Requests waiting for a file descriptor to be freed (a file or a connection closing), first come first served. */
+class Descriptors {
+  waiting = [];
+
+  /** Resolves when a descriptor is freed for this waiter, or after `ms`. */
+  freed(ms) {
+    return new Promise((resolve) => {
+      const wake = () => { clearTimeout(timer); resolve(); };
+      const timer = setTimeout(() => {
+        const i = this.waiting.indexOf(wake);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve();
+      }, ms);
+      this.waiting.push(wake);
+    });
+  }
+
+  /** One descriptor was freed: wakes one waiter. */
+  free() {
+    this.waiting.shift()?.();
+  }
+}
+
 /**
  * An http.Server for the lab (not yet listening).
  *
@@ -131,6 +154,7 @@ export function createLabServer(options = {}) {
   } = options;
   const realRoot = realpathSync(root);
   const gate = new Gate(maxOpen, maxQueue);
+  const descriptors = new Descriptors();
   const headers = SECURITY_HEADERS(csp);
 
   const send = (res, status, extra = {}, body = '') => {
@@ -191,16 +215,25 @@ export function createLabServer(options = {}) {
     let closed = false;
     res.once('close', () => { closed = true; });
     const release = await gate.acquire();
-    if (release === null) return send(res, 503, { 'Retry-After': '1' });
+    if (release === null) return send(res, 503, { 'Retry-After': '1', Connection: 'close' });
     let file = null;
     try {
-      if (closed) return;  // the client left while queued
-      try {
-        file = await fs.open(real, OPEN_FLAGS);
-      } catch (err) {
-        const status = errorStatus(err);
-        if (status === 500) log(`serve: open ${req.url}: ${err.code ?? ''} ${err.message}`);
-        return send(res, status, status === 503 ? { 'Retry-After': '1' } : {});
+      if (closed || res.destroyed) return;  // the client left while queued
+      for (let tries = 0; !file; tries++) {
+        try {
+          file = await fs.open(real, OPEN_FLAGS);
+        } catch (err) {
+          // Out of descriptors (sockets count too): wait until a file or a connection closes
+          // (or 100 ms pass), for at most 2 s, then 503.
+          if ((err.code === 'EMFILE' || err.code === 'ENFILE') && tries < 20) {
+            await descriptors.freed(100);
+            if (closed || res.destroyed) return;
+            continue;
+          }
+          const status = errorStatus(err);
+          if (status === 500) log(`serve: open ${req.url}: ${err.code ?? ''} ${err.message}`);
+          return send(res, status, status === 503 ? { 'Retry-After': '1', Connection: 'close' } : {});
+        }
       }
       const stat = await file.stat();  // of what was opened, not of what was checked
       if (!stat.isFile()) return send(res, 404);
@@ -217,7 +250,10 @@ export function createLabServer(options = {}) {
       else res.destroy();  // mid-body: the client sees a cut response, never a wrong length
       if (err.code !== 'ERR_STREAM_PREMATURE_CLOSE') log(`serve: ${req.url}: ${err.code ?? ''} ${err.message}`);
     } finally {
-      if (file) await file.close().catch((err) => log(`serve: close: ${err.message}`));
+      if (file) {
+        await file.close().catch((err) => log(`serve: close: ${err.message}`));
+        descriptors.free();
+      }
       release();
     }
   }
@@ -229,13 +265,12 @@ export function createLabServer(options = {}) {
     });
   });
   // EMFILE on accept() and friends arrive here; without a listener they would end the process.
+  server.on('connection', (socket) => socket.once('close', () => descriptors.free()));
   server.on('error', (err) => {
     if (server.listening) log(`serve: ${err.syscall ?? ''} ${err.code ?? ''} ${err.message}`);
   });
-  server.on('clientError', (err, socket) => {
-    if (socket.writable && !socket.writableEnded) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  // A client that stops reading frees its file slot after 30 s (its socket is destroyed).
+  server.setTimeout(30_000);
   return server;
 }
 
