@@ -92,7 +92,6 @@ function fetchRaw(port, path, { method = 'GET', timeout = 20000 } = {}) {
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), complete: res.complete }));
       res.on('error', (err) => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), complete: false, error: err.code ?? err.message }));
-      res.on('aborted', () => {});
     });
     req.setTimeout(timeout, () => req.destroy(new Error('timeout')));
     req.on('error', (err) => resolve({ error: err.code ?? err.message }));

@@ -6,8 +6,9 @@
 // It serves only what the lab loads: the web/ tree and the JavaScript under
 // wasm/ (the API as ES modules and the classic-script build), `/` redirects
 // to /web/. Everything else (package.json, .git, node_modules, dotfiles) is
-// 404, and so is a path whose real path (symlinks resolved) is not itself a
-// servable file under the root. GET and HEAD only. Every response carries
+// 404; a symlink whose real path leaves the root, or is not itself servable,
+// is 403; FIFOs, sockets and devices are 404. GET and HEAD only (405
+// otherwise), directories redirect to their trailing slash. Every response carries
 // `X-Content-Type-Options: nosniff` and a Content-Security-Policy the lab
 // runs under. At most `maxOpen` files are open at once; further requests
 // wait in a bounded queue (503 when it is full). No error of the file system,
@@ -264,8 +265,8 @@ export function createLabServer(options = {}) {
       try { send(res, 500); } catch { res.destroy(); }
     });
   });
-  // EMFILE on accept() and friends arrive here; without a listener they would end the process.
   server.on('connection', (socket) => socket.once('close', () => descriptors.free()));
+  // Errors of accept() arrive here; without a listener they would end the process.
   server.on('error', (err) => {
     if (server.listening) log(`serve: ${err.syscall ?? ''} ${err.code ?? ''} ${err.message}`);
   });
