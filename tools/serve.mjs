@@ -140,6 +140,9 @@ class Descriptors {
  *   allow     (segments, isDirectory) => boolean, the servable paths (default labFiles)
  *   maxOpen   files open at once (default 32)
  *   maxQueue  requests waiting for a file slot before 503 (default 512)
+ *   maxConnections  connections at once; more are closed on arrival (default
+ *             32: a browser opens at most 6 per host; under a 64-descriptor
+ *             limit sockets then leave descriptors for the files)
  *   csp       the Content-Security-Policy header (default CSP)
  *   fs        { realpath, stat, open } (default node:fs/promises); tests
  *             inject failures here
@@ -150,7 +153,7 @@ class Descriptors {
  */
 export function createLabServer(options = {}) {
   const {
-    root = REPO, allow = labFiles, maxOpen = 32, maxQueue = 512, csp = CSP,
+    root = REPO, allow = labFiles, maxOpen = 32, maxQueue = 512, maxConnections = 32, csp = CSP,
     fs = fsp, afterStat = null, log = rateLimited(console.error),
   } = options;
   const realRoot = realpathSync(root);
@@ -270,6 +273,7 @@ export function createLabServer(options = {}) {
   server.on('error', (err) => {
     if (server.listening) log(`serve: ${err.syscall ?? ''} ${err.code ?? ''} ${err.message}`);
   });
+  server.maxConnections = maxConnections;
   // A client that stops reading frees its file slot after 30 s (its socket is destroyed).
   server.setTimeout(30_000);
   return server;
