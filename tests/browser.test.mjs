@@ -232,6 +232,8 @@ test('<attn-figure> renders in a plain host page, lazily, without CSS leaking ei
     <attn-figure id="far" view="matrices" n="32" feature="dpfp"></attn-figure>
     <script src="../web/dist/attn-figure.js"></script></body></html>`);
   const { page, problems } = await openPage();
+  // The host is someone else's page: the lab's server does not serve test-results/, so Playwright does.
+  await page.route(`${base}/test-results/host.html`, (route) => route.fulfill({ path: host }));
   await page.goto(`${base}/test-results/host.html`);
   await page.waitForSelector('#near[data-state="ready"]', { timeout: 30000 });
   await page.waitForSelector('#chart[data-state="ready"]', { timeout: 60000 });
@@ -358,7 +360,8 @@ test('randn and seeded masks are bit-identical in Chromium (ES module and classi
     ];
   };
   const want = build(A);
-  const { page, problems } = await openPage();
+  // The page's CSP refuses eval, which runs the test's own `build` in the page.
+  const { page, problems } = await openPage({ bypassCSP: true });
   await page.goto(`${base}/web/#view=matrices&n=8`);
   await ready(page);
   await page.addScriptTag({ url: '/wasm/attnlab.umd.js' });
