@@ -44,7 +44,13 @@
  *     ATTN_ERR_MEMORY.
  *   - Every function validates its arguments and returns an attn_status;
  *     inputs containing NaN or +-Infinity give ATTN_ERR_NONFINITE and leave
- *     the outputs unspecified. On success the outputs contain no NaN.
+ *     the outputs unspecified. Options are checked against the ranges given
+ *     with each function (ATTN_ERR_RANGE).
+ *   - Finite or an error: on ATTN_OK every output is finite. Where float32
+ *     overflows (a logit, a normaliser, a product, a recurrence that
+ *     diverges) the function returns ATTN_ERR_OVERFLOW instead, and the
+ *     outputs are unspecified. A normaliser of exactly 0 gives a row of 0
+ *     (as does a row with no allowed key), never a division by 0.
  *
  * ACCURACY
  *   Outputs agree with a float64 evaluation of the definition to about 1e-6
@@ -243,17 +249,31 @@ typedef struct attn_mask_spec {
     size_t rounds;
 } attn_mask_spec;
 
-/* The fields of attn_mask_spec by number, for bindings: X(id, name, member). */
+/* The fields of attn_mask_spec by number, for bindings: X(id, name, member,
+ * range). attn_mask_spec_set takes a double, checks that it is an integer in
+ * [0, 2^53] (else ATTN_ERR_RANGE) before converting it, then by range:
+ *   FLAG      0 or 1, else ATTN_ERR_RANGE
+ *   AT_MOST_N clamped to n (to n = INT32_MAX if n is larger): every larger
+ *             value gives the same mask (a window or per_row of n covers
+ *             every key, a stride or dilation of n reaches only j = i, ...)
+ *   ODD_N     window_blocks: clamped to 2n + 1, or 2n if even (so an even
+ *             value is still refused by attn_mask_check)
+ *   ANY       the seed: any integer up to 2^53
+ *   COUNT     at most INT32_MAX (the largest n), else ATTN_ERR_RANGE
+ * so no value wraps in a 32-bit size_t. */
 #define ATTN_MASK_FIELDS(X)                                                   \
-    X(0, "causal", causal) X(1, "window", window) X(2, "dilation", dilation) \
-    X(3, "stride", stride) X(4, "block", block) X(5, "summary", summary)     \
-    X(6, "nTokens", n_tokens) X(7, "perRow", per_row)                        \
-    X(8, "windowBlocks", window_blocks) X(9, "globalBlocks", global_blocks)  \
-    X(10, "randomBlocks", random_blocks) X(11, "seed", seed)                 \
-    X(12, "rounds", rounds)
+    X(0, "causal", causal, FLAG) X(1, "window", window, AT_MOST_N)           \
+    X(2, "dilation", dilation, AT_MOST_N) X(3, "stride", stride, AT_MOST_N)  \
+    X(4, "block", block, COUNT) X(5, "summary", summary, COUNT)              \
+    X(6, "nTokens", n_tokens, COUNT) X(7, "perRow", per_row, AT_MOST_N)      \
+    X(8, "windowBlocks", window_blocks, ODD_N)                               \
+    X(9, "globalBlocks", global_blocks, AT_MOST_N)                           \
+    X(10, "randomBlocks", random_blocks, AT_MOST_N) X(11, "seed", seed, ANY) \
+    X(12, "rounds", rounds, COUNT)
 
 /* Bindings: size of the struct, a reset to kind and n with every other field
- * 0 and the pointers NULL, a numeric field by id (integers up to 2^53), the
+ * 0 and the pointers NULL (set n before the fields: they are clamped by it),
+ * a numeric field by id (ranges above; ATTN_ERR_KIND for an unknown id), the
  * two pointers, and the name of field id (NULL past the last). */
 size_t attn_mask_spec_size(void);
 attn_status attn_mask_spec_init(attn_mask_spec *spec, int kind, size_t n);
@@ -273,13 +293,15 @@ attn_status attn_mask_check(const attn_mask_spec *spec);
 /* The dense mask. */
 attn_status attn_mask_dense(const attn_mask_spec *spec,
                             uint8_t *out);  // [n, n]
-/* The number of allowed cells (work: n bytes). */
+/* The number of allowed cells (work: n bytes), counted in 64 bits:
+ * ATTN_ERR_MEMORY if it exceeds INT32_MAX or 4 nnz bytes exceed SIZE_MAX, the
+ * largest CSR there can be (mask FULL, n = 65536 on wasm32: 2^32 cells). */
 attn_status attn_mask_nnz(const attn_mask_spec *spec, size_t *nnz,
                           uint8_t *work);   // [n]
 /* Compressed sparse rows: row i's keys are indices[indptr[i] .. indptr[i+1]-1]
  * in increasing order, with their component bits in bits (may be NULL).
  * capacity is the length of indices and bits (ATTN_ERR_WORKSPACE if it is
- * less than the count). work: n bytes. */
+ * less than the count; ATTN_ERR_MEMORY past INT32_MAX entries). work: n bytes. */
 attn_status attn_mask_csr(const attn_mask_spec *spec, size_t capacity,
                           int32_t *indptr,   // [n + 1]
                           int32_t *indices,  // [capacity]
@@ -322,7 +344,14 @@ attn_status attn_kmeans(size_t n, size_t d,
  * L = 1 .. max_layers; *layers = the first L after which reached stops
  * growing (0 if it still grows at max_layers). A mask lets every token reach
  * every other when that final count is n * n. work: 3 n ceil(n / 64)
- * 64-bit words. */
+ * 64-bit words (attn_mask_layers_workspace).
+ * Cost: layer L + 1 ORs, for every query, the layer-L reach sets of its keys:
+ * (n + nnz) ceil(n / 64) word operations a layer, stopping at the first layer
+ * that adds nothing. Bounded: ATTN_ERR_RANGE when the next layer would take
+ * the total past 2^32 word operations (a few seconds), checked before each
+ * layer, so that a mask too large for even one layer (n = 46340 full: 1.6e12)
+ * is refused at once, after counting its cells. */
+attn_status attn_mask_layers_workspace(size_t n, size_t *words);
 attn_status attn_mask_layers(size_t n,
                              const uint8_t *mask,  // [n, n]
                              size_t max_layers,
@@ -332,8 +361,12 @@ attn_status attn_mask_layers(size_t n,
 
 /* ---- sparse attention ----------------------------------------------------
  * softmax over the allowed keys only, from a CSR mask, in O(nnz (d + dv)):
- * equal to attn_softmax_attention with the same mask. A row without keys
- * gives 0. work: the largest row count of floats (m suffices). */
+ * equal to attn_softmax_attention with the same mask (the same logits
+ * (scale q_i).k_j, the same ATTN_ERR_OVERFLOW). A row without keys gives 0.
+ * The CSR is validated: indptr[0] = 0 and non-decreasing (its last entry is
+ * the number of indices), every index in [0, m) and strictly increasing
+ * within a row (sorted, no duplicate); else ATTN_ERR_RANGE. work: the largest
+ * row count of floats (m suffices). */
 attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
                                   const float *q,        // [n, d]
                                   const float *k,        // [m, d]
@@ -346,16 +379,23 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
 
 /* ---- softmax attention ---------------------------------------------------
  * Shared arguments:
- *   scale   multiplies every logit q_i . k_j (the JS API defaults to
- *           1/sqrt(d)); any finite value.
+ *   scale   the logit is s_ij = (scale q_i) . k_j in float32: the query is
+ *           scaled first, in all three paths (weights, streaming outputs,
+ *           sparse). Any finite value (else ATTN_ERR_RANGE); the JS API
+ *           defaults to 1/sqrt(d); scale = 0 gives uniform weights over the
+ *           allowed keys, whatever the inputs.
  *   causal  non-zero: key j is visible to query i only when j <= i.
  *   mask    NULL, or [n, m] with 0 = blocked; combined with causal by AND.
+ * Overflow: ATTN_ERR_OVERFLOW when the logit of an allowed pair is not finite
+ * in float32 (e.g. q = 1e20, k = 1e20), identically in the three paths, or
+ * when an output sum overflows (|v| near FLT_MAX). Finite logits are
+ * handled exactly, however far apart (weights exp(s - max) in [0, 1]).
  */
 
 /* Workspace length in floats for attn_softmax_weights. */
 attn_status attn_softmax_weights_workspace(size_t n, size_t m, size_t d,
                                            size_t *floats);
-/* P[i, j] = exp(s_ij) / sum over allowed j' of exp(s_ij'), s = scale q_i.k_j,
+/* P[i, j] = exp(s_ij) / sum over allowed j' of exp(s_ij'), s_ij = (scale q_i).k_j,
  * 0 where blocked; rows with no allowed key are all 0. */
 attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
                                  const float *q,     // [n, d]
@@ -414,7 +454,17 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
  * stabilize the maps are the unbiased estimators of exp(q.k / sqrt d).
  * normalize: ATTN_NORMALIZE_SUM divides each row by the sum of its features
  * (fast weight programmers' sum normalisation), ATTN_NORMALIZE_L2 by its
- * Euclidean norm (DeltaNet); a row whose sum or norm is 0 stays 0. */
+ * Euclidean norm (DeltaNet); a row whose sum or norm is 0 stays 0.
+ *
+ * Options and their ranges (ATTN_ERR_RANGE outside):
+ *   m           Performer maps: >= 1;  nu  DPFP: 1 .. 2d - 1
+ *   kernel_eps  RELU: finite, >= 0
+ * A feature beyond float32 (e.g. the plain Performer estimators without
+ * stabilize on large inputs, DPFP products near FLT_MAX, a kernel_eps so
+ * large that phi.phi overflows downstream) gives ATTN_ERR_OVERFLOW.
+ * ATTN_FEATURE_EFFICIENT's key map needs every position: with causal
+ * (kernel weights, linear attention) and in the fast weight memory (always
+ * causal) it would read the future, and is refused with ATTN_ERR_RANGE. */
 typedef enum attn_feature {
     ATTN_FEATURE_IDENTITY = 0,
     ATTN_FEATURE_ELU1 = 1,
@@ -473,7 +523,11 @@ attn_status attn_linear_workspace(const attn_feature_spec *spec, size_t n, size_
 
 /* W[i, j] = phi(q_i).phi(k_j) / (sum over allowed j' of phi(q_i).phi(k_j') + eps),
  * allowed = all, or j <= i when causal; 0 where not allowed. This is the
- * matrix that linear attention applies implicitly. */
+ * matrix that linear attention applies implicitly. eps: finite, >= 0. A row
+ * whose denominator is exactly 0 (eps = 0 and phi(q_i).phi(k_j) summing to
+ * 0, e.g. ReLU features with kernel_eps = 0 and a negative q_i) is all 0,
+ * like a row with no allowed key (and its output is 0). Causal with
+ * ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE. */
 attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
                                 const float *q,  // [n, d]
                                 const float *k,  // [m, d]
@@ -504,7 +558,12 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
  *   GATED_DELTA  W' = alpha_t W_{t-1}, then the DELTA step from W'
  *   read         y_t = W_t phi(q_t)
  *
- * beta and alpha: per-step arrays [T] or NULL for the scalars, all in [0, 1].
+ * beta and alpha: per-step arrays [T] or NULL for the scalars, all in [0, 1]
+ * (else ATTN_ERR_RANGE). The delta rule is stable only while beta |phi|^2 <= 2
+ * (each write multiplies the old error along phi by 1 - beta |phi|^2):
+ * normalize SUM or L2 keeps |phi| <= 1; with ATTN_NORMALIZE_NONE larger keys
+ * diverge and give ATTN_ERR_OVERFLOW once a value leaves float32 (as does
+ * any other sum beyond float32). ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE.
  * Optional outputs (NULL to skip): states [T, dv, dim], W after each step;
  * errors [T, T], errors[t, s] = 1/2 |v_s - W_t phi(k_s)|^2 for s <= t (how
  * much every earlier memory is damaged by later writes), 0 for s > t. */
@@ -535,7 +594,9 @@ attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T,
  * the one-hot e_s of length size) with the rule, read every key back with
  * itself as the query, and average 1/2 |e_s - y_s|^2 over the keys and over
  * `trials` draws (trial t seeded by seed + t). 0.5 means total failure. The
- * spec gives the feature map (its projection, if any, has width dkey). */
+ * spec gives the feature map (its projection, if any, has width dkey). beta
+ * in [0, 1]. ATTN_ERR_OVERFLOW if the memory leaves float32 (e.g. FAVOR+
+ * without stabilize); ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE. */
 attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, size_t size,
                                     size_t *floats);
 attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, size_t size,
@@ -547,12 +608,14 @@ attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, 
  * Funnel pooling are softmax attention over transformed keys, values or
  * logits; these are the transformations (the JS API composes them). */
 
-/* C = alpha * A B. */
+/* C = (alpha A) B: alpha multiplies A's elements first (alpha finite, else
+ * ATTN_ERR_RANGE). ATTN_ERR_OVERFLOW if C is not finite in float32. The
+ * same for matmul_nt and pool_rows. */
 attn_status attn_matmul(size_t n, size_t k, size_t m, float alpha,
                         const float *a,  // [n, k]
                         const float *b,  // [k, m]
                         float *c);       // [n, m]
-/* C = alpha * A B^T (work: m * k floats, attn_softmax_weights_workspace(n, m, k)). */
+/* C = (alpha A) B^T (work: m * k floats, attn_softmax_weights_workspace(n, m, k)). */
 attn_status attn_matmul_nt(size_t n, size_t m, size_t k, float alpha,
                            const float *a,  // [n, k]
                            const float *b,  // [m, k]
@@ -566,7 +629,7 @@ attn_status attn_pool_rows(size_t n, size_t d, size_t c,
                            float *out);          // [ceil(n / c), d]
 /* In place: each row of logits becomes softmax over its allowed entries
  * (causal: j <= i; mask: non-zero), 0 elsewhere; rows with nothing allowed
- * are 0. */
+ * are 0. Finite logits always give finite weights. */
 attn_status attn_softmax_rows(size_t n, size_t m,
                               float *logits,        // [n, m] in: logits, out: weights
                               int causal,
@@ -574,7 +637,10 @@ attn_status attn_softmax_rows(size_t n, size_t m,
 /* In place, Sinkhorn normalisation in log space (Tay et al. 2020): L = L / tau,
  * then `iterations` rounds of L -= logsumexp over each row, L -= logsumexp
  * over each column; finally exp(L), a nearly doubly stochastic matrix. With
- * causal, entries above the diagonal are -inf throughout (0 at the end). */
+ * causal, entries above the diagonal are -inf throughout (0 at the end).
+ * tau: finite, > 0 (else ATTN_ERR_RANGE); ATTN_ERR_OVERFLOW if L / tau
+ * leaves float32 (tau = 1e-35 with logits near 1) or, with iterations = 0,
+ * exp(L / tau) does. */
 attn_status attn_sinkhorn(size_t n,
                           float *logits,   // [n, n] in: logits, out: S
                           size_t iterations, float tau, int causal);

@@ -288,13 +288,28 @@ static void test_clusters_and_layers(void) {
     attn_mask_dense(&s, mask);
     double reached[40];
     size_t layers;
-    uint64_t bits[(20 + 3) * 1];
-    CHECK(attn_mask_layers(m, mask, 40, reached, &layers, bits, (m + 3) * words) == ATTN_OK, "layers");
-    CHECK(layers == m - 1 && reached[39] == m * (m + 1) / 2.0 && reached[0] == 2 * m - 1,
+    uint64_t bits[3 * 20 * 1];
+    size_t lwords;
+    CHECK(attn_mask_layers_workspace(m, &lwords) == ATTN_OK && lwords == 3 * m * words, "layers workspace");
+    CHECK(attn_mask_layers(m, mask, 40, reached, &layers, bits, lwords) == ATTN_OK, "layers");
+    int ok_pairs = 1;  /* token i reaches min(L, i) + 1 tokens after L layers */
+    for (size_t L = 1; L <= 40; L++) {
+        double want = 0;
+        for (size_t i = 0; i < m; i++) want += (double)(L < i ? L : i) + 1;
+        ok_pairs &= reached[L - 1] == want;
+    }
+    CHECK(layers == m - 1 && reached[39] == m * (m + 1) / 2.0 && reached[0] == 2 * m - 1 && ok_pairs,
           "causal window 1: %zu layers, %g pairs", layers, reached[39]);
-    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, (m + 3) * words) == ATTN_OK && layers == 0,
+    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, lwords) == ATTN_OK && layers == 0,
           "still growing after 5 layers");
-    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, m) == ATTN_ERR_WORKSPACE, "layers work");
+    CHECK(attn_mask_layers(m, mask, 19, reached, &layers, bits, lwords) == ATTN_OK && layers == 0,
+          "still growing at layer 19");
+    CHECK(attn_mask_layers(m, mask, 20, reached, &layers, bits, lwords) == ATTN_OK && layers == 19,
+          "stops after layer 19 of 20");
+    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, lwords - 1) == ATTN_ERR_WORKSPACE, "layers work");
+    memset(mask, 0, m * m);  /* nothing but the residual path: no growth from the first layer */
+    CHECK(attn_mask_layers(m, mask, 1, reached, &layers, bits, lwords) == ATTN_OK && layers == 1 && reached[0] == m,
+          "empty mask: 1 layer");
     free(mask);
 }
 
@@ -548,6 +563,11 @@ static void test_linear(void) {
                 float *work = malloc(floats * sizeof *work);
                 attn_status a = attn_kernel_weights(&spec, n, m, d, q, k, causal, 1e-6f, w, work, floats);
                 attn_status b = attn_linear_attention(&spec, n, m, d, dv, q, k, v, causal, 1e-6f, y, work, floats);
+                if (causal && feature == ATTN_FEATURE_EFFICIENT) {  /* its key map reads the future */
+                    CHECK(a == ATTN_ERR_RANGE && b == ATTN_ERR_RANGE, "efficient causal refused");
+                    free(work);
+                    continue;
+                }
                 double worst = 0;
                 for (size_t i = 0; i < n; i++)
                     for (size_t c = 0; c < dv; c++) {
