@@ -109,7 +109,7 @@ for (const feature of Object.keys(DIMS)) {
       const projection = A.randomFeatures(32, d, { seed: 8 });
       const opts = { feature, projection, nu: Math.min(2, 2 * d - 1) };
       const fq = featureMapRef(q, { ...opts, role: 'query' }), fk = featureMapRef(k, { ...opts, role: 'key' });
-      for (const causal of [false, true]) {
+      for (const causal of feature === 'efficient' ? [false] : [false, true]) {  // causal efficient: ERR_RANGE (values.test.mjs)
         const ref = kernelWeightsRef(fq, fk, { causal });
         const W = A.kernelWeights(q, k, { ...opts, causal });
         const Y = A.linearAttention(q, k, v, { ...opts, causal });

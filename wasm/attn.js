@@ -635,7 +635,7 @@ class Attn {
     if (M.rows !== M.cols) fail('ERR_SHAPE', where, `mask must be square, got ${M.rows}x${M.cols}`);
     const n = M.rows;
     const maxLayers = optInt(where, 'maxLayers', optObject(where, options).maxLayers, Math.min(n, 256), 1, 1e6);
-    const words = (n + 3) * Math.ceil(n / 64);
+    const words = 3 * n * Math.ceil(n / 64);  // attn_mask_layers_workspace
     checkBytes(where, 'the bitsets', words, 8);
     return this.#withHeap(where, (heap, core) => {
       const pm = heap.u8(M.data);
