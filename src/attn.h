@@ -108,6 +108,15 @@ typedef enum attn_status {
     ATTN_STATUS_COUNT
 } attn_status;
 
+/* ---- names ---------------------------------------------------------------
+ * Every enumeration a binding needs is one X-macro list X(enum name, value,
+ * "name") below (the features, rules, normalisations, kernel tables, mask
+ * kinds and mask bits), and attn_<list>_name(id) gives the name of value id,
+ * NULL past the last: a binding reads them at load,
+ *     for (int id = 0; attn_feature_name(id); id++) ...
+ * so it never keeps a second copy of the numbering. */
+#define ATTN__ENUM_ITEM(name, value, text) name = value,
+
 /* Human-readable message, e.g. "the dimensions do not agree". Never NULL. */
 const char *attn_status_str(int status);
 /* Stable code string, e.g. "ERR_SHAPE". Never NULL ("ERR_UNKNOWN" if out of range). */
@@ -124,10 +133,12 @@ const char *attn_source_hash(void);
  * The inner loops (matrix products, exp, row reductions) go through a table.
  * ATTN_KERNELS_SIMD exists when the compiler supports vector extensions;
  * ATTN_KERNELS_SCALAR is the plain-C reference. The default is SIMD. */
-typedef enum attn_kernels_id {
-    ATTN_KERNELS_SCALAR = 0,
-    ATTN_KERNELS_SIMD = 1
-} attn_kernels_id;
+#define ATTN_KERNELS_LIST(X)                                                  \
+    X(ATTN_KERNELS_SCALAR, 0, "scalar")                                       \
+    X(ATTN_KERNELS_SIMD, 1, "simd")
+typedef enum attn_kernels_id { ATTN_KERNELS_LIST(ATTN__ENUM_ITEM) ATTN_KERNELS_COUNT } attn_kernels_id;
+/* "scalar", "simd"; NULL past the end. */
+const char *attn_kernels_name(int id);
 
 /* Select the kernel table. ATTN_ERR_KIND if id is unknown or not compiled in. */
 attn_status attn_use_kernels(int id);
@@ -180,13 +191,21 @@ attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogon
                                  float *out);  // [m, d]
 
 /* ---- masks ---------------------------------------------------------------
- * Bits set by the mask builders, one per component. */
-#define ATTN_MASK_LOCAL   1u
-#define ATTN_MASK_STRIDED 2u
-#define ATTN_MASK_GLOBAL  4u
-#define ATTN_MASK_RANDOM  8u
-#define ATTN_MASK_CLUSTER 16u
-#define ATTN_MASK_BLOCK   32u
+ * Bits set by the mask builders, one per component: X(name, bit index,
+ * "name"), the value is 1 << index. A cell that belongs to two components
+ * carries both bits (a Longformer or BigBird window cell in a global row or
+ * column is LOCAL | GLOBAL). */
+#define ATTN_MASK_BIT_LIST(X)                                                 \
+    X(ATTN_MASK_LOCAL, 0, "local") X(ATTN_MASK_STRIDED, 1, "strided")         \
+    X(ATTN_MASK_GLOBAL, 2, "global") X(ATTN_MASK_RANDOM, 3, "random")         \
+    X(ATTN_MASK_CLUSTER, 4, "cluster")
+#define ATTN__BIT_ITEM(name, bit, text) name = 1 << (bit),
+#define ATTN__COUNT_ITEM(name, value, text) +1
+typedef enum attn_mask_bit { ATTN_MASK_BIT_LIST(ATTN__BIT_ITEM) } attn_mask_bit;
+enum { ATTN_MASK_BIT_COUNT = 0 ATTN_MASK_BIT_LIST(ATTN__COUNT_ITEM) };
+/* The name of bit index `bit` (value 1 << bit): "local" .. "cluster"; NULL
+ * past the end. */
+const char *attn_mask_bit_name(int bit);
 
 /* A mask is described by an attn_mask_spec and generated row by row, so the
  * same rule gives a dense [n, n] mask (attn_mask_dense), a compressed sparse
@@ -210,7 +229,8 @@ attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogon
  *   BIGBIRD     blocks of `block` keys, nb = n / block (block must
  *               divide n); B(i) = floor(i / block);
  *               B(i) or B(j) among the first or last global_blocks  GLOBAL
- *               |B(i) - B(j)| <= (window_blocks - 1) / 2            LOCAL
+ *               |B(i) - B(j)| <= (window_blocks - 1) / 2 (also in a
+ *               global row or column: such cells carry both bits)  LOCAL
  *               B(j) in R(B(i)): for every block-row that is not
  *               global, min(random_blocks, available) distinct blocks
  *               drawn from those neither global nor in its window,
@@ -219,21 +239,18 @@ attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogon
  *               [rounds, n] assignments (attn_lsh_buckets,
  *               attn_kmeans)                                        CLUSTER
  */
-typedef enum attn_mask_kind {
-    ATTN_MASK_KIND_FULL = 0,
-    ATTN_MASK_KIND_CAUSAL,
-    ATTN_MASK_KIND_LOCAL,
-    ATTN_MASK_KIND_STRIDED,
-    ATTN_MASK_KIND_DILATED,
-    ATTN_MASK_KIND_FIXED,
-    ATTN_MASK_KIND_SPARSE_TRANSFORMER,
-    ATTN_MASK_KIND_GLOBAL,
-    ATTN_MASK_KIND_RANDOM,
-    ATTN_MASK_KIND_LONGFORMER,
-    ATTN_MASK_KIND_BIGBIRD,
-    ATTN_MASK_KIND_CLUSTER,
-    ATTN_MASK_KIND_COUNT
-} attn_mask_kind;
+#define ATTN_MASK_KIND_LIST(X)                                                \
+    X(ATTN_MASK_KIND_FULL, 0, "full") X(ATTN_MASK_KIND_CAUSAL, 1, "causal")   \
+    X(ATTN_MASK_KIND_LOCAL, 2, "local") X(ATTN_MASK_KIND_STRIDED, 3, "strided") \
+    X(ATTN_MASK_KIND_DILATED, 4, "dilated") X(ATTN_MASK_KIND_FIXED, 5, "fixed") \
+    X(ATTN_MASK_KIND_SPARSE_TRANSFORMER, 6, "sparse-transformer")             \
+    X(ATTN_MASK_KIND_GLOBAL, 7, "global") X(ATTN_MASK_KIND_RANDOM, 8, "random") \
+    X(ATTN_MASK_KIND_LONGFORMER, 9, "longformer")                             \
+    X(ATTN_MASK_KIND_BIGBIRD, 10, "bigbird") X(ATTN_MASK_KIND_CLUSTER, 11, "cluster")
+typedef enum attn_mask_kind { ATTN_MASK_KIND_LIST(ATTN__ENUM_ITEM) ATTN_MASK_KIND_COUNT } attn_mask_kind;
+/* "full" .. "cluster" (the JS API's lsh and kmeans both build a cluster
+ * mask); NULL past the end. */
+const char *attn_mask_kind_name(int id);
 
 typedef struct attn_mask_spec {
     int kind;  /* attn_mask_kind */
@@ -465,26 +482,25 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
  * ATTN_FEATURE_EFFICIENT's key map needs every position: with causal
  * (kernel weights, linear attention) and in the fast weight memory (always
  * causal) it would read the future, and is refused with ATTN_ERR_RANGE. */
-typedef enum attn_feature {
-    ATTN_FEATURE_IDENTITY = 0,
-    ATTN_FEATURE_ELU1 = 1,
-    ATTN_FEATURE_RELU = 2,
-    ATTN_FEATURE_TAYLOR = 3,
-    ATTN_FEATURE_EFFICIENT = 4,
-    ATTN_FEATURE_FAVOR_POS = 5,
-    ATTN_FEATURE_FAVOR_TRIG = 6,
-    ATTN_FEATURE_FAVOR_HYP = 7,
-    ATTN_FEATURE_DPFP = 8,
-    ATTN_FEATURE_COUNT
-} attn_feature;
+#define ATTN_FEATURE_LIST(X)                                                  \
+    X(ATTN_FEATURE_IDENTITY, 0, "identity") X(ATTN_FEATURE_ELU1, 1, "elu+1")   \
+    X(ATTN_FEATURE_RELU, 2, "relu") X(ATTN_FEATURE_TAYLOR, 3, "taylor")         \
+    X(ATTN_FEATURE_EFFICIENT, 4, "efficient")                                 \
+    X(ATTN_FEATURE_FAVOR_POS, 5, "favor+")                                    \
+    X(ATTN_FEATURE_FAVOR_TRIG, 6, "favor-trig")                               \
+    X(ATTN_FEATURE_FAVOR_HYP, 7, "favor-hyp") X(ATTN_FEATURE_DPFP, 8, "dpfp")
+typedef enum attn_feature { ATTN_FEATURE_LIST(ATTN__ENUM_ITEM) ATTN_FEATURE_COUNT } attn_feature;
+/* "identity" .. "dpfp"; NULL past the end. */
+const char *attn_feature_name(int id);
 
 typedef enum attn_role { ATTN_ROLE_QUERY = 0, ATTN_ROLE_KEY = 1 } attn_role;
 
-typedef enum attn_normalize {
-    ATTN_NORMALIZE_NONE = 0,
-    ATTN_NORMALIZE_SUM = 1,
-    ATTN_NORMALIZE_L2 = 2
-} attn_normalize;
+#define ATTN_NORMALIZE_LIST(X)                                                \
+    X(ATTN_NORMALIZE_NONE, 0, "none") X(ATTN_NORMALIZE_SUM, 1, "sum")          \
+    X(ATTN_NORMALIZE_L2, 2, "l2")
+typedef enum attn_normalize { ATTN_NORMALIZE_LIST(ATTN__ENUM_ITEM) ATTN_NORMALIZE_COUNT } attn_normalize;
+/* "none", "sum", "l2"; NULL past the end. */
+const char *attn_normalize_name(int id);
 
 /* A feature map and its parameters. */
 typedef struct attn_feature_spec {
@@ -567,11 +583,12 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
  * Optional outputs (NULL to skip): states [T, dv, dim], W after each step;
  * errors [T, T], errors[t, s] = 1/2 |v_s - W_t phi(k_s)|^2 for s <= t (how
  * much every earlier memory is damaged by later writes), 0 for s > t. */
-typedef enum attn_rule {
-    ATTN_RULE_SUM = 0,
-    ATTN_RULE_DELTA = 1,
-    ATTN_RULE_GATED_DELTA = 2
-} attn_rule;
+#define ATTN_RULE_LIST(X)                                                     \
+    X(ATTN_RULE_SUM, 0, "sum") X(ATTN_RULE_DELTA, 1, "delta")                 \
+    X(ATTN_RULE_GATED_DELTA, 2, "gated-delta")
+typedef enum attn_rule { ATTN_RULE_LIST(ATTN__ENUM_ITEM) ATTN_RULE_COUNT } attn_rule;
+/* "sum", "delta", "gated-delta"; NULL past the end. */
+const char *attn_rule_name(int id);
 
 /* Workspace length in floats for attn_fast_weights. */
 attn_status attn_fast_weights_workspace(const attn_feature_spec *spec, size_t T, size_t d, size_t dv,

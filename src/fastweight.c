@@ -5,6 +5,16 @@
  * (gated delta rule); and the capacity experiment of Schlag, Irie &
  * Schmidhuber (2021), where the sum rule fails once more pairs are stored
  * than the feature dimension allows orthogonal keys.
+ *
+ *   sum          W_t = W_{t-1} + v_t phi_t^T                     phi_t = phi(k_t)
+ *   delta        W_t = W_{t-1} + beta_t (v_t - W_{t-1} phi_t) phi_t^T
+ *   gated delta  the delta step from alpha_t W_{t-1}
+ *   read         y_t = W_t phi(q_t);  errors[t, s] = |v_s - W_t phi_s|^2 / 2
+ *   capacity     mean over s, trials of |e_s - W_S phi(k_s)|^2 / 2, v_s = e_s
+ *
+ * The delta rule contracts the error along phi_t by 1 - beta_t |phi_t|^2: it
+ * diverges when that exceeds 1 in size, and the results are then refused
+ * (ATTN_ERR_OVERFLOW) instead of returned as NaN.
  */
 #include "internal.h"
 

@@ -2,6 +2,18 @@
  * features.c - feature maps phi for kernel (linear) attention, and the
  * Performer's random projections. Definitions: attn.h and MECHANISMS.md
  * sections 2-6.
+ *
+ *   elu+1      phi(x) = exp(min(x, 0)) + max(x, 0)
+ *   relu       phi(x) = max(x, 0) + kernel_eps
+ *   taylor     phi(x) = [1, x / (|x| + 1e-6)]
+ *   efficient  query: softmax_l(x_l);  key: softmax over positions, per column
+ *   favor+     phi(x) = m^-1/2 exp(Omega x' - |x'|^2 / 2),  x' = x d^-1/4
+ *   favor-trig phi(x) = m^-1/2 exp(|x'|^2 / 2) [sin Omega x', cos Omega x']
+ *   favor-hyp  phi(x) = (2m)^-1/2 exp(-|x'|^2 / 2) [exp(Omega x'), exp(-Omega x')]
+ *   dpfp       phi(x)_{(j-1) 2d + p} = r_p r_{(p - j) mod 2d},  r = [relu(x), relu(-x)]
+ *   normalize  phi / sum(phi)  or  phi / |phi|  (a zero sum or norm: 0)
+ *
+ * A feature beyond float32 gives ATTN_ERR_OVERFLOW (one scan of the output).
  */
 #include "internal.h"
 

@@ -4,6 +4,13 @@
  * Linformer (keys projected to k rows), memory-compressed attention (keys
  * pooled by slots), Synthesizer (logits not from token pairs), Sinkhorn
  * attention (blocks sorted by a doubly stochastic matrix), Funnel pooling.
+ *
+ *   matmul       C = (alpha A) B            matmul_nt  C = (alpha A) B^T
+ *   pool_rows    out_s = sum_t kernel_t x_{s c + t}
+ *   softmax_rows P_ij = exp(L_ij - max_j L_i) / sum over allowed j
+ *   sinkhorn     L = L / tau; repeat: L -= lse_rows(L), L -= lse_cols(L); S = exp L
+ *
+ * Results beyond float32 give ATTN_ERR_OVERFLOW.
  */
 #include "internal.h"
 

@@ -1,6 +1,17 @@
 /*
  * kernels.c - the inner loops, twice: a scalar reference and a SIMD version.
  *
+ *   gemm          C = (alpha A) B  or  C += (alpha A) B
+ *   max, dot      max_i x_i,  sum_i a_i b_i
+ *   exp_shift_sum x_i = exp(x_i - shift), returns sum_i x_i
+ *   scale, axpy   x_i *= a,  y_i += a x_i
+ *   panel_scores  S[j][r] = sum_l K[j][l] Q~[r][l]   (Q~ = scale Q, 4 queries a panel)
+ *   panel_softmax m' = max(m, max_j S[j]); S = exp(S - m'); l = l e^(m - m') + sum_j S[j]
+ *   panel_pv      O = e^(m - m') O + S^T V
+ *
+ * No kernel checks its values (no per-element test in a hot loop): the
+ * callers guarantee finite inputs and check the results they return.
+ *
  * The SIMD table is written with GCC/Clang vector extensions on 4 x float32
  * (128 bits), so the same source compiles to wasm simd128 under Emscripten
  * (-msimd128) and to SSE natively, where the tests run it under

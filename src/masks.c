@@ -4,6 +4,16 @@
  * counts all come from the same code; the clusterings behind the
  * data-driven masks (Reformer LSH, Routing Transformer k-means); and the
  * number of stacked layers a pattern needs to connect its tokens.
+ *
+ *   mask(i, j)  = OR of the components' rules (LOCAL |i - j| <= w, STRIDED
+ *                 (i - j) mod s = 0, GLOBAL i or j in tokens, ...), one bit each
+ *   LSH         h(x) = argmax [x R, -x R],  R ~ N(0, 1)^[d, buckets/2]
+ *   k-means     c(x) = argmax_c  x^ . mu_c,  mu_c = normalised mean of its rows
+ *   layers      R_1 = A + I,  R_{L+1}(i) = OR_{j in R_1(i)} R_L(j)   (bitsets),
+ *               reached[L-1] = |R_L|
+ *
+ * Sizes: fields are checked as doubles before conversion (attn_mask_spec_set),
+ * counts of cells run in 64 bits, and CSR stops at INT32_MAX entries.
  */
 #include "internal.h"
 
@@ -220,14 +230,11 @@ static void mask_row(const attn_mask_spec *s, size_t i, uint8_t *row) {
     }
     case ATTN_MASK_KIND_BIGBIRD: {
         size_t b = s->block, nb = n / b, bi = i / b, g = s->global_blocks, half = s->window_blocks / 2;
-        set_bigbird_random(s, bi, row);
-        if (bi < g || bi + g >= nb) {
-            for (size_t j = 0; j < n; j++) row[j] |= ATTN_MASK_GLOBAL;
-            break;
-        }
-        for (size_t c = 0; c < nb; c++) {
-            uint8_t bit = c < g || c + g >= nb ? ATTN_MASK_GLOBAL
-                          : (c > bi ? c - bi : bi - c) <= half ? ATTN_MASK_LOCAL : 0;
+        int global_row = bi < g || bi + g >= nb;
+        set_bigbird_random(s, bi, row);  /* none in a global row */
+        for (size_t c = 0; c < nb; c++) {  /* a window block in a global row or column has both bits */
+            uint8_t bit = (uint8_t)((global_row || c < g || c + g >= nb ? ATTN_MASK_GLOBAL : 0) |
+                                    ((c > bi ? c - bi : bi - c) <= half ? ATTN_MASK_LOCAL : 0));
             if (bit)
                 for (size_t j = c * b; j < (c + 1) * b; j++) row[j] |= bit;
         }
@@ -501,9 +508,17 @@ attn_status attn_kmeans(size_t n, size_t d,
 
 /* ------------------------------------------------------------------ layers */
 
+/* Bit builtins where the compiler has them (ATTN_NO_BUILTINS: the portable
+ * loops, which the native tests also build once). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(ATTN_NO_BUILTINS)
+#define ATTN__BIT_BUILTINS 1
+#else
+#define ATTN__BIT_BUILTINS 0
+#endif
+
 /* The index of the lowest set bit of x (x != 0). */
 static unsigned lowest_bit(uint64_t x) {
-#if defined(__GNUC__) || defined(__clang__)
+#if ATTN__BIT_BUILTINS
     return (unsigned)__builtin_ctzll(x);
 #else
     unsigned b = 0;
@@ -513,7 +528,7 @@ static unsigned lowest_bit(uint64_t x) {
 }
 
 static size_t popcount64(uint64_t x) {
-#if defined(__GNUC__) || defined(__clang__)
+#if ATTN__BIT_BUILTINS
     return (size_t)__builtin_popcountll(x);
 #else
     size_t c = 0;

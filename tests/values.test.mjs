@@ -218,3 +218,23 @@ test('a CSR with duplicate or unsorted indices in a row is refused (ERR_RANGE)',
   throwsCode(() => simd.sparseAttention(q, k, v, csr([2, 0, 1])), 'ERR_RANGE', 'sparseAttention');
   stillWorks(simd);
 });
+
+test("the core's name lists (attn_<list>_name) match the JS API's names and numbering", async () => {
+  const { default: createAttnCore } = await import('../wasm/attn-core.mjs');
+  const { FEATURES, RULES, MASK_KINDS, MASK_BITS } = await import('../wasm/attn.js');
+  const core = await createAttnCore();
+  const names = (fn) => {
+    const out = [];
+    for (let id = 0, p; (p = fn(id)) !== 0; id++) out.push(core.UTF8ToString(p));
+    return out;
+  };
+  assert.deepEqual(names(core._attn_feature_name), [...FEATURES]);
+  assert.deepEqual(names(core._attn_rule_name), [...RULES]);
+  assert.deepEqual(names(core._attn_normalize_name), ['none', 'sum', 'l2']);
+  assert.deepEqual(names(core._attn_kernels_name), ['scalar', 'simd']);
+  // the JS kinds lsh and kmeans both build the core's cluster mask
+  assert.deepEqual(names(core._attn_mask_kind_name), [...MASK_KINDS.filter((k) => k !== 'lsh' && k !== 'kmeans'), 'cluster']);
+  const bits = names(core._attn_mask_bit_name);
+  assert.deepEqual(bits, ['local', 'strided', 'global', 'random', 'cluster']);
+  bits.forEach((name, b) => assert.equal(MASK_BITS[name], 1 << b, name));
+});

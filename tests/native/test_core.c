@@ -1012,6 +1012,48 @@ static void test_sizes(void) {
     CHECK(attn_sparse_attention(2, 2, 2, 1, q, k, v, 1, neg, negi, out, w, 4) == ATTN_ERR_RANGE, "csr negative index");
 }
 
+/* The name lists: the documented names in order, NULL past the end, and as
+ * many as the enumeration has values. */
+static void check_names(const char *list, const char *(*name)(int), const char *const *want, int count) {
+    int ok = name(-1) == NULL && name(count) == NULL;
+    for (int id = 0; id < count; id++) ok &= name(id) && strcmp(name(id), want[id]) == 0;
+    CHECK(ok, "names of %s", list);
+}
+
+static void test_names(void) {
+    const char *features[] = {"identity", "elu+1", "relu", "taylor", "efficient", "favor+", "favor-trig", "favor-hyp",
+                              "dpfp"};
+    const char *rules[] = {"sum", "delta", "gated-delta"};
+    const char *norms[] = {"none", "sum", "l2"};
+    const char *kernels[] = {"scalar", "simd"};
+    const char *kinds[] = {"full", "causal", "local", "strided", "dilated", "fixed", "sparse-transformer", "global",
+                           "random", "longformer", "bigbird", "cluster"};
+    const char *bits[] = {"local", "strided", "global", "random", "cluster"};
+    check_names("features", attn_feature_name, features, ATTN_FEATURE_COUNT);
+    check_names("rules", attn_rule_name, rules, ATTN_RULE_COUNT);
+    check_names("normalisations", attn_normalize_name, norms, ATTN_NORMALIZE_COUNT);
+    check_names("kernel tables", attn_kernels_name, kernels, ATTN_KERNELS_COUNT);
+    check_names("mask kinds", attn_mask_kind_name, kinds, ATTN_MASK_KIND_COUNT);
+    check_names("mask bits", attn_mask_bit_name, bits, ATTN_MASK_BIT_COUNT);
+    CHECK(ATTN_FEATURE_COUNT == 9 && ATTN_RULE_COUNT == 3 && ATTN_MASK_KIND_COUNT == 12 && ATTN_MASK_BIT_COUNT == 5 &&
+              ATTN_FEATURE_DPFP == 8 && ATTN_MASK_KIND_CLUSTER == 11 && ATTN_KERNELS_SIMD == 1,
+          "the numbering the JS API relies on");
+    CHECK(ATTN_MASK_LOCAL == 1 && ATTN_MASK_STRIDED == 2 && ATTN_MASK_GLOBAL == 4 && ATTN_MASK_RANDOM == 8 &&
+              ATTN_MASK_CLUSTER == 16,
+          "mask bit values");
+    /* BigBird: a window block in a global row or column carries both bits */
+    attn_mask_spec sp;
+    attn_mask_spec_init(&sp, ATTN_MASK_KIND_BIGBIRD, 32);
+    attn_mask_spec_set(&sp, 4, 4);  /* block: 8 blocks */
+    attn_mask_spec_set(&sp, 8, 3);  /* window blocks */
+    attn_mask_spec_set(&sp, 9, 1);  /* global blocks */
+    uint8_t dense[32 * 32];
+    CHECK(attn_mask_dense(&sp, dense) == ATTN_OK && dense[0 * 32 + 5] == (ATTN_MASK_GLOBAL | ATTN_MASK_LOCAL) &&
+              dense[0 * 32 + 20] == ATTN_MASK_GLOBAL && dense[5 * 32 + 0] == (ATTN_MASK_GLOBAL | ATTN_MASK_LOCAL) &&
+              dense[12 * 32 + 9] == ATTN_MASK_LOCAL && dense[12 * 32 + 30] == ATTN_MASK_GLOBAL,
+          "bigbird: window and global bits together");
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -1029,6 +1071,7 @@ int main(void) {
     test_gallery();
     test_values();
     test_sizes();
+    test_names();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
