@@ -120,6 +120,16 @@ for (const A of [simd, scalar]) {
     stillWorks(A);
   });
 
+  test(`${tag}: signed features whose dot products cancel: a zero denominator gives a 0 row`, () => {
+    // identity features, eps 0: phi(q).phi(k_0) + phi(q).phi(k_1) = 1 - 1 = 0
+    const q = [[1]], k = [[1], [-1]], v = [[1], [2]];
+    assert.deepEqual(Array.from(A.kernelWeights(q, k, { feature: 'identity', eps: 0 }).data), [0, 0]);
+    assert.deepEqual(Array.from(A.linearAttention(q, k, v, { feature: 'identity', eps: 0 }).data), [0]);
+    // a denominator of 1e-40 (1 / den beyond FLT_MAX) still divides right: w = [1e-40, 0] / 1e-40
+    const w = A.kernelWeights([[1e-20]], [[1e-20], [0]], { feature: 'identity', eps: 0 }).data;
+    assert.deepEqual(Array.from(w), [1, 0]);
+  });
+
   test(`${tag}: Efficient attention with causal reads the future: refused with ERR_RANGE`, () => {
     const q = matrix(6, 4, 1), k = matrix(6, 4, 2), v = matrix(6, 2, 3);
     throwsCode(() => A.kernelWeights(q, k, { feature: 'efficient', causal: true }), 'ERR_RANGE', 'kernelWeights');

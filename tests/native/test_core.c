@@ -672,7 +672,7 @@ static void test_fast_weights(void) {
                             floats - 1) == ATTN_ERR_WORKSPACE, "small workspace");
 
     attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 1, ATTN_NORMALIZE_L2);
-    double e1, e2;
+    double e1 = 0, e2 = 0;
     attn_capacity_workspace(&spec, 8, 40, &floats);
     float *cw = malloc(floats * sizeof *cw);
     CHECK(attn_capacity(&spec, ATTN_RULE_SUM, 8, 1, 1, 2, 5, &e1, cw, floats) == ATTN_OK && e1 < 1e-10, "one pair exact");
