@@ -304,7 +304,8 @@ const char *attn_mask_field_name(int field);
  * ATTN_ERR_SHAPE for n = 0, ATTN_ERR_RANGE for stride, block, dilation or
  * window_blocks of 0 where used, summary > block, an even window_blocks, a
  * block not dividing n (BIGBIRD), a token or assignment out of range;
- * ATTN_ERR_NULL for missing arrays. */
+ * ATTN_ERR_NULL for missing arrays; ATTN_ERR_MEMORY for n > INT32_MAX or
+ * assignments whose [rounds, n] bytes do not fit in size_t. */
 attn_status attn_mask_check(const attn_mask_spec *spec);
 
 /* The dense mask. */
@@ -575,11 +576,12 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
  *   read         y_t = W_t phi(q_t)
  *
  * beta and alpha: per-step arrays [T] or NULL for the scalars, all in [0, 1]
- * (else ATTN_ERR_RANGE). The delta rule is stable only while beta |phi|^2 <= 2
- * (each write multiplies the old error along phi by 1 - beta |phi|^2):
- * normalize SUM or L2 keeps |phi| <= 1; with ATTN_NORMALIZE_NONE larger keys
- * diverge and give ATTN_ERR_OVERFLOW once a value leaves float32 (as does
- * any other sum beyond float32). ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE.
+ * (else ATTN_ERR_RANGE). The delta rule diverges when beta |phi|^2 > 2 (each
+ * write multiplies the old error along phi by 1 - beta |phi|^2): L2 keeps
+ * |phi| = 1, SUM keeps |phi| <= 1 for non-negative features; with larger
+ * keys it can diverge, and gives ATTN_ERR_OVERFLOW once a value leaves
+ * float32 (as does any other sum beyond float32). ATTN_FEATURE_EFFICIENT:
+ * ATTN_ERR_RANGE.
  * Optional outputs (NULL to skip): states [T, dv, dim], W after each step;
  * errors [T, T], errors[t, s] = 1/2 |v_s - W_t phi(k_s)|^2 for s <= t (how
  * much every earlier memory is damaged by later writes), 0 for s > t. */
@@ -656,7 +658,7 @@ attn_status attn_softmax_rows(size_t n, size_t m,
  * over each column; finally exp(L), a nearly doubly stochastic matrix. With
  * causal, entries above the diagonal are -inf throughout (0 at the end).
  * tau: finite, > 0 (else ATTN_ERR_RANGE); ATTN_ERR_OVERFLOW if L / tau
- * leaves float32 (tau = 1e-35 with logits near 1) or, with iterations = 0,
+ * leaves float32 (tau = 1e-35 with a logit of 1e4) or, with iterations = 0,
  * exp(L / tau) does. */
 attn_status attn_sinkhorn(size_t n,
                           float *logits,   // [n, n] in: logits, out: S
