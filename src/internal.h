@@ -87,8 +87,8 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
                          float scale,
                          float *p,        // [n, m]
                          float *work, size_t work_floats);
-/* softmax.c: 1 when no logit (scale q_i).k_j can overflow float32, by
- * Cauchy-Schwarz on the row norms (the usual case: then nothing is checked
+/* softmax.c: 1 when no logit (scale q_i).k_j can overflow float32, by the
+ * bound |scale| d max|q| max|k| (the usual case: then nothing is checked
  * per logit); 0 when the logits must be checked. */
 int attn__logits_safe(size_t n, size_t m, size_t d,
                       const float *q,  // [n, d]

@@ -9,10 +9,10 @@
  * outputs, sparse.c): the query is scaled first, then dotted with the key,
  * in float32. So scale = 0 gives uniform weights whatever the inputs, and an
  * allowed logit that overflows float32 gives ATTN_ERR_OVERFLOW in every path.
- * Checking every logit would cost a pass over each tile; instead the row
- * norms bound them all (attn__logits_safe: |s_ij| <= |scale| |q_i| |k_j|,
- * and the same bounds every partial sum), and only inputs that fail the
- * bound have their logits checked.
+ * Checking every logit would cost a pass over each tile; instead one bound
+ * covers them all (attn__logits_safe: |s_ij| <= |scale| d max|q| max|k|,
+ * which also bounds every partial sum), and only inputs that fail it have
+ * their logits checked.
  *
  * attn_softmax_weights writes P. attn_softmax_attention never forms P: it
  * walks the keys in tiles of TILE_K and keeps, per query row, the running
@@ -108,31 +108,38 @@ static void block_row(float *s,               // [len]
             if (!mask_row[j0 + j]) s[j] = -INFINITY;
 }
 
+/* The largest |x_i| of finite floats: their magnitude bits compare as
+ * unsigned integers in the same order, so the loop is an integer max, which
+ * vectorises (blocks of 256 as in attn__all_finite). */
+static float max_abs(const float *x, size_t count) {  // [count]
+    uint32_t best = 0;
+    for (size_t i0 = 0; i0 < count; i0 += 256) {
+        size_t end = count - i0 < 256 ? count : i0 + 256;
+        uint32_t m = 0;
+        for (size_t i = i0; i < end; i++) {
+            uint32_t bits;
+            memcpy(&bits, &x[i], sizeof bits);
+            bits &= 0x7fffffffu;
+            m = bits > m ? bits : m;
+        }
+        best = m > best ? m : best;
+    }
+    float out;
+    memcpy(&out, &best, sizeof out);
+    return out;
+}
+
 int attn__logits_safe(size_t n, size_t m, size_t d,
                       const float *q,  // [n, d]
                       const float *k,  // [m, d]
                       float scale) {
-    /* A float32 dot product of length d is at most (1 + 2^-24)^(d + 1) times
-     * the sum of |terms| (< 1.07 for d < 2^20); the limit leaves a factor 8. */
+    /* |(scale q).k| <= |scale| |q| |k| <= |scale| d max|q_il| max|k_jl|, and
+     * so is every partial sum of the float32 dot product up to a factor
+     * (1 + 2^-24)^(d + 1) (< 1.07 for d < 2^20); the limit leaves a factor 8. */
     const double limit = FLT_MAX / 8.0;
     if (d >= (size_t)1 << 20) return 0;
-    double q2 = 0, k2 = 0, qmax = 0;
-    for (size_t i = 0; i < n; i++) {
-        double s = 0;
-        for (size_t l = 0; l < d; l++) {
-            double x = q[i * d + l];
-            s += x * x;
-            qmax = attn__maxd(qmax, fabs(x));
-        }
-        q2 = attn__maxd(q2, s);
-    }
-    for (size_t j = 0; j < m; j++) {
-        double s = 0;
-        for (size_t l = 0; l < d; l++) s += (double)k[j * d + l] * k[j * d + l];
-        k2 = attn__maxd(k2, s);
-    }
-    double a = fabs((double)scale);
-    return a * qmax <= limit && a * sqrt(q2) * sqrt(k2) <= limit;
+    double a = fabs((double)scale), qmax = max_abs(q, n * d), kmax = max_abs(k, m * d);
+    return a * qmax <= limit && a * (double)d * qmax * kmax <= limit;
 }
 
 /* ------------------------------------------------------------------ weights */
