@@ -8,6 +8,7 @@
 #include "../../src/attn.h"
 #include "../../src/internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -923,6 +924,71 @@ static void test_values(void) {
           "capacity FAVOR+ with stabilize: finite");
 }
 
+/* Random inputs over 60 orders of magnitude, random scales (0, tiny, huge,
+ * negative), causal or masked: the three softmax paths return the same
+ * status, decided independently in double from fl(scale q_l) k_l (every
+ * |partial sum| < FLT_MAX / 2: OK; some allowed logit beyond 2 FLT_MAX or a
+ * scaled query element infinite: ERR_OVERFLOW; cases in between are not
+ * judged), and on OK every weight row sums to 1 (0 if blocked) and every
+ * output is a weighted average: within [min, max] of the allowed values. */
+static void test_three_paths_random(void) {
+    int judged_ok = 0, judged_overflow = 0, bad_status = 0, bad_value = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        attn_use_kernels(trial % 2 && attn_simd_available() ? ATTN_KERNELS_SIMD : ATTN_KERNELS_SCALAR);
+        size_t n = 1 + (size_t)((lcg_uniform() + 1) * 20), m = 1 + (size_t)((lcg_uniform() + 1) * 20);
+        size_t d = 1 + (size_t)((lcg_uniform() + 1) * 4), dv = 1 + (size_t)((lcg_uniform() + 1) * 2);
+        int causal = lcg_uniform() > 0.3f;
+        float qa = powf(10, 15 * lcg_uniform() + 10), ka = powf(10, 15 * lcg_uniform() + 10);
+        float scales[] = {0, 1 / sqrtf((float)d), powf(10, 30 * lcg_uniform()), -powf(10, 30 * lcg_uniform())};
+        float scale = scales[trial % 4];
+        if (causal && m < n) m = n;  /* the CSR of the causal mask needs j <= i to exist */
+        float *q = random_matrix(n, d, qa), *k = random_matrix(m, d, ka), *v = random_matrix(m, dv, 1e20f);
+        float *p = malloc(n * m * sizeof *p), *y = malloc(n * dv * sizeof *y), *ys = malloc(n * dv * sizeof *ys);
+        int want = ATTN_OK, fits = 1;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) {
+                if (causal && j > i) continue;
+                double sum = 0, mag = 0;
+                int inf = 0;
+                for (size_t l = 0; l < d; l++) {
+                    float qs = scale * q[i * d + l];
+                    inf |= !isfinite(qs);
+                    sum += (double)qs * k[j * d + l];
+                    mag += fabs((double)qs * k[j * d + l]);
+                }
+                if (inf || fabs(sum) > 2.0 * FLT_MAX) want = ATTN_ERR_OVERFLOW;
+                if (!(mag < FLT_MAX / 2)) fits = 0;
+            }
+        if (want == ATTN_OK && !fits) want = -1;  /* not judged */
+        three r = softmax_three(n, m, d, dv, q, k, v, scale, causal, p, y, ys);
+        if (want >= 0) {
+            judged_ok += want == ATTN_OK;
+            judged_overflow += want == ATTN_ERR_OVERFLOW;
+            bad_status += !all_three(r, (attn_status)want);
+        }
+        if (all_three(r, ATTN_OK)) {
+            for (size_t i = 0; i < n; i++) {
+                size_t allowed = causal ? attn__min(i + 1, m) : m;
+                double row = 0;
+                for (size_t j = 0; j < m; j++) row += p[i * m + j];
+                bad_value += !(fabs(row - 1) < 1e-5);
+                for (size_t c = 0; c < dv; c++) {
+                    double lo = INFINITY, hi = -INFINITY;
+                    for (size_t j = 0; j < allowed; j++) lo = fmin(lo, v[j * dv + c]), hi = fmax(hi, v[j * dv + c]);
+                    double slack = 1e-5 * fmax(fabs(lo), fabs(hi));
+                    float got[2] = {y[i * dv + c], ys[i * dv + c]};
+                    for (int t = 0; t < 2; t++) bad_value += !(got[t] >= lo - slack && got[t] <= hi + slack);
+                }
+            }
+        }
+        free(q), free(k), free(v), free(p), free(y), free(ys);
+    }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+    CHECK(bad_status == 0 && bad_value == 0 && judged_ok > 100 && judged_overflow > 30,
+          "three paths on random extremes: %d OK and %d overflow cases judged, %d statuses and %d values wrong", judged_ok,
+          judged_overflow, bad_status, bad_value);
+}
+
 /* ------------------------------------------------ sizes that cannot wrap */
 
 static size_t mask_count(attn_mask_spec *s) {
@@ -1070,6 +1136,7 @@ int main(void) {
     test_fast_weights();
     test_gallery();
     test_values();
+    test_three_paths_random();
     test_sizes();
     test_names();
     printf("%d passed, %d failed\n", passed, failed);
