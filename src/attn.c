@@ -1,5 +1,12 @@
 /*
- * attn.c - status codes and build identity.
+ * attn.c - status codes, the names of the enumerations, build identity.
+ *
+ *   attn_status_code(s)   the stable string code of status s ("ERR_SHAPE")
+ *   attn_<list>_name(id)  the name of value id of an X-macro list in attn.h,
+ *                         NULL past the end
+ *
+ * Each is one switch generated from its list, so the numbering and the
+ * names cannot drift apart.
  */
 #include "internal.h"
 
@@ -26,6 +33,24 @@ const char *attn_status_code(int status) {
 }
 
 int attn_status_count(void) { return ATTN_STATUS_COUNT; }
+
+/* The name queries of the lists in attn.h: case value: return "name". */
+#define ATTN__NAME_CASE(name, value, text) case value: return text;
+#define ATTN__NAME_QUERY(function, list)                                      \
+    const char *function(int id) {                                            \
+        switch (id) {                                                         \
+            list(ATTN__NAME_CASE)                                             \
+        default: return NULL;                                                 \
+        }                                                                     \
+    }
+ATTN__NAME_QUERY(attn_feature_name, ATTN_FEATURE_LIST)
+ATTN__NAME_QUERY(attn_rule_name, ATTN_RULE_LIST)
+ATTN__NAME_QUERY(attn_normalize_name, ATTN_NORMALIZE_LIST)
+ATTN__NAME_QUERY(attn_kernels_name, ATTN_KERNELS_LIST)
+ATTN__NAME_QUERY(attn_mask_kind_name, ATTN_MASK_KIND_LIST)
+ATTN__NAME_QUERY(attn_mask_bit_name, ATTN_MASK_BIT_LIST)
+#undef ATTN__NAME_QUERY
+#undef ATTN__NAME_CASE
 
 const char *attn_version(void) { return ATTN_VERSION; }
 

@@ -44,7 +44,13 @@
  *     ATTN_ERR_MEMORY.
  *   - Every function validates its arguments and returns an attn_status;
  *     inputs containing NaN or +-Infinity give ATTN_ERR_NONFINITE and leave
- *     the outputs unspecified. On success the outputs contain no NaN.
+ *     the outputs unspecified. Options are checked against the ranges given
+ *     with each function (ATTN_ERR_RANGE).
+ *   - Finite or an error: on ATTN_OK every output is finite. Where float32
+ *     overflows (a logit, a normaliser, a product, a recurrence that
+ *     diverges) the function returns ATTN_ERR_OVERFLOW instead, and the
+ *     outputs are unspecified. A normaliser of exactly 0 gives a row of 0
+ *     (as does a row with no allowed key), never a division by 0.
  *
  * ACCURACY
  *   Outputs agree with a float64 evaluation of the definition to about 1e-6
@@ -102,6 +108,15 @@ typedef enum attn_status {
     ATTN_STATUS_COUNT
 } attn_status;
 
+/* ---- names ---------------------------------------------------------------
+ * Every enumeration a binding needs is one X-macro list X(enum name, value,
+ * "name") below (the features, rules, normalisations, kernel tables, mask
+ * kinds and mask bits), and attn_<list>_name(id) gives the name of value id,
+ * NULL past the last: a binding reads them at load,
+ *     for (int id = 0; attn_feature_name(id); id++) ...
+ * so it never keeps a second copy of the numbering. */
+#define ATTN__ENUM_ITEM(name, value, text) name = value,
+
 /* Human-readable message, e.g. "the dimensions do not agree". Never NULL. */
 const char *attn_status_str(int status);
 /* Stable code string, e.g. "ERR_SHAPE". Never NULL ("ERR_UNKNOWN" if out of range). */
@@ -118,10 +133,12 @@ const char *attn_source_hash(void);
  * The inner loops (matrix products, exp, row reductions) go through a table.
  * ATTN_KERNELS_SIMD exists when the compiler supports vector extensions;
  * ATTN_KERNELS_SCALAR is the plain-C reference. The default is SIMD. */
-typedef enum attn_kernels_id {
-    ATTN_KERNELS_SCALAR = 0,
-    ATTN_KERNELS_SIMD = 1
-} attn_kernels_id;
+#define ATTN_KERNELS_LIST(X)                                                  \
+    X(ATTN_KERNELS_SCALAR, 0, "scalar")                                       \
+    X(ATTN_KERNELS_SIMD, 1, "simd")
+typedef enum attn_kernels_id { ATTN_KERNELS_LIST(ATTN__ENUM_ITEM) ATTN_KERNELS_COUNT } attn_kernels_id;
+/* "scalar", "simd"; NULL past the end. */
+const char *attn_kernels_name(int id);
 
 /* Select the kernel table. ATTN_ERR_KIND if id is unknown or not compiled in. */
 attn_status attn_use_kernels(int id);
@@ -174,13 +191,21 @@ attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogon
                                  float *out);  // [m, d]
 
 /* ---- masks ---------------------------------------------------------------
- * Bits set by the mask builders, one per component. */
-#define ATTN_MASK_LOCAL   1u
-#define ATTN_MASK_STRIDED 2u
-#define ATTN_MASK_GLOBAL  4u
-#define ATTN_MASK_RANDOM  8u
-#define ATTN_MASK_CLUSTER 16u
-#define ATTN_MASK_BLOCK   32u
+ * Bits set by the mask builders, one per component: X(name, bit index,
+ * "name"), the value is 1 << index. A cell that belongs to two components
+ * carries both bits (a Longformer or BigBird window cell in a global row or
+ * column is LOCAL | GLOBAL). */
+#define ATTN_MASK_BIT_LIST(X)                                                 \
+    X(ATTN_MASK_LOCAL, 0, "local") X(ATTN_MASK_STRIDED, 1, "strided")         \
+    X(ATTN_MASK_GLOBAL, 2, "global") X(ATTN_MASK_RANDOM, 3, "random")         \
+    X(ATTN_MASK_CLUSTER, 4, "cluster")
+#define ATTN__BIT_ITEM(name, bit, text) name = 1 << (bit),
+#define ATTN__COUNT_ITEM(name, value, text) +1
+typedef enum attn_mask_bit { ATTN_MASK_BIT_LIST(ATTN__BIT_ITEM) } attn_mask_bit;
+enum { ATTN_MASK_BIT_COUNT = 0 ATTN_MASK_BIT_LIST(ATTN__COUNT_ITEM) };
+/* The name of bit index `bit` (value 1 << bit): "local" .. "cluster"; NULL
+ * past the end. */
+const char *attn_mask_bit_name(int bit);
 
 /* A mask is described by an attn_mask_spec and generated row by row, so the
  * same rule gives a dense [n, n] mask (attn_mask_dense), a compressed sparse
@@ -204,7 +229,8 @@ attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogon
  *   BIGBIRD     blocks of `block` keys, nb = n / block (block must
  *               divide n); B(i) = floor(i / block);
  *               B(i) or B(j) among the first or last global_blocks  GLOBAL
- *               |B(i) - B(j)| <= (window_blocks - 1) / 2            LOCAL
+ *               |B(i) - B(j)| <= (window_blocks - 1) / 2 (also in a
+ *               global row or column: such cells carry both bits)  LOCAL
  *               B(j) in R(B(i)): for every block-row that is not
  *               global, min(random_blocks, available) distinct blocks
  *               drawn from those neither global nor in its window,
@@ -213,21 +239,18 @@ attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogon
  *               [rounds, n] assignments (attn_lsh_buckets,
  *               attn_kmeans)                                        CLUSTER
  */
-typedef enum attn_mask_kind {
-    ATTN_MASK_KIND_FULL = 0,
-    ATTN_MASK_KIND_CAUSAL,
-    ATTN_MASK_KIND_LOCAL,
-    ATTN_MASK_KIND_STRIDED,
-    ATTN_MASK_KIND_DILATED,
-    ATTN_MASK_KIND_FIXED,
-    ATTN_MASK_KIND_SPARSE_TRANSFORMER,
-    ATTN_MASK_KIND_GLOBAL,
-    ATTN_MASK_KIND_RANDOM,
-    ATTN_MASK_KIND_LONGFORMER,
-    ATTN_MASK_KIND_BIGBIRD,
-    ATTN_MASK_KIND_CLUSTER,
-    ATTN_MASK_KIND_COUNT
-} attn_mask_kind;
+#define ATTN_MASK_KIND_LIST(X)                                                \
+    X(ATTN_MASK_KIND_FULL, 0, "full") X(ATTN_MASK_KIND_CAUSAL, 1, "causal")   \
+    X(ATTN_MASK_KIND_LOCAL, 2, "local") X(ATTN_MASK_KIND_STRIDED, 3, "strided") \
+    X(ATTN_MASK_KIND_DILATED, 4, "dilated") X(ATTN_MASK_KIND_FIXED, 5, "fixed") \
+    X(ATTN_MASK_KIND_SPARSE_TRANSFORMER, 6, "sparse-transformer")             \
+    X(ATTN_MASK_KIND_GLOBAL, 7, "global") X(ATTN_MASK_KIND_RANDOM, 8, "random") \
+    X(ATTN_MASK_KIND_LONGFORMER, 9, "longformer")                             \
+    X(ATTN_MASK_KIND_BIGBIRD, 10, "bigbird") X(ATTN_MASK_KIND_CLUSTER, 11, "cluster")
+typedef enum attn_mask_kind { ATTN_MASK_KIND_LIST(ATTN__ENUM_ITEM) ATTN_MASK_KIND_COUNT } attn_mask_kind;
+/* "full" .. "cluster" (the JS API's lsh and kmeans both build a cluster
+ * mask); NULL past the end. */
+const char *attn_mask_kind_name(int id);
 
 typedef struct attn_mask_spec {
     int kind;  /* attn_mask_kind */
@@ -243,17 +266,31 @@ typedef struct attn_mask_spec {
     size_t rounds;
 } attn_mask_spec;
 
-/* The fields of attn_mask_spec by number, for bindings: X(id, name, member). */
+/* The fields of attn_mask_spec by number, for bindings: X(id, name, member,
+ * range). attn_mask_spec_set takes a double, checks that it is an integer in
+ * [0, 2^53] (else ATTN_ERR_RANGE) before converting it, then by range:
+ *   FLAG      0 or 1, else ATTN_ERR_RANGE
+ *   AT_MOST_N clamped to n (to n = INT32_MAX if n is larger): every larger
+ *             value gives the same mask (a window or per_row of n covers
+ *             every key, a stride or dilation of n reaches only j = i, ...)
+ *   ODD_N     window_blocks: clamped to 2n + 1, or 2n if even (so an even
+ *             value is still refused by attn_mask_check)
+ *   ANY       the seed: any integer up to 2^53
+ *   COUNT     at most INT32_MAX (the largest n), else ATTN_ERR_RANGE
+ * so no value wraps in a 32-bit size_t. */
 #define ATTN_MASK_FIELDS(X)                                                   \
-    X(0, "causal", causal) X(1, "window", window) X(2, "dilation", dilation) \
-    X(3, "stride", stride) X(4, "block", block) X(5, "summary", summary)     \
-    X(6, "nTokens", n_tokens) X(7, "perRow", per_row)                        \
-    X(8, "windowBlocks", window_blocks) X(9, "globalBlocks", global_blocks)  \
-    X(10, "randomBlocks", random_blocks) X(11, "seed", seed)                 \
-    X(12, "rounds", rounds)
+    X(0, "causal", causal, FLAG) X(1, "window", window, AT_MOST_N)           \
+    X(2, "dilation", dilation, AT_MOST_N) X(3, "stride", stride, AT_MOST_N)  \
+    X(4, "block", block, COUNT) X(5, "summary", summary, COUNT)              \
+    X(6, "nTokens", n_tokens, COUNT) X(7, "perRow", per_row, AT_MOST_N)      \
+    X(8, "windowBlocks", window_blocks, ODD_N)                               \
+    X(9, "globalBlocks", global_blocks, AT_MOST_N)                           \
+    X(10, "randomBlocks", random_blocks, AT_MOST_N) X(11, "seed", seed, ANY) \
+    X(12, "rounds", rounds, COUNT)
 
 /* Bindings: size of the struct, a reset to kind and n with every other field
- * 0 and the pointers NULL, a numeric field by id (integers up to 2^53), the
+ * 0 and the pointers NULL (set n before the fields: they are clamped by it),
+ * a numeric field by id (ranges above; ATTN_ERR_KIND for an unknown id), the
  * two pointers, and the name of field id (NULL past the last). */
 size_t attn_mask_spec_size(void);
 attn_status attn_mask_spec_init(attn_mask_spec *spec, int kind, size_t n);
@@ -267,19 +304,22 @@ const char *attn_mask_field_name(int field);
  * ATTN_ERR_SHAPE for n = 0, ATTN_ERR_RANGE for stride, block, dilation or
  * window_blocks of 0 where used, summary > block, an even window_blocks, a
  * block not dividing n (BIGBIRD), a token or assignment out of range;
- * ATTN_ERR_NULL for missing arrays. */
+ * ATTN_ERR_NULL for missing arrays; ATTN_ERR_MEMORY for n > INT32_MAX or
+ * assignments whose [rounds, n] bytes do not fit in size_t. */
 attn_status attn_mask_check(const attn_mask_spec *spec);
 
 /* The dense mask. */
 attn_status attn_mask_dense(const attn_mask_spec *spec,
                             uint8_t *out);  // [n, n]
-/* The number of allowed cells (work: n bytes). */
+/* The number of allowed cells (work: n bytes), counted in 64 bits:
+ * ATTN_ERR_MEMORY if it exceeds INT32_MAX or 4 nnz bytes exceed SIZE_MAX, the
+ * largest CSR there can be (mask FULL, n = 65536 on wasm32: 2^32 cells). */
 attn_status attn_mask_nnz(const attn_mask_spec *spec, size_t *nnz,
                           uint8_t *work);   // [n]
 /* Compressed sparse rows: row i's keys are indices[indptr[i] .. indptr[i+1]-1]
  * in increasing order, with their component bits in bits (may be NULL).
  * capacity is the length of indices and bits (ATTN_ERR_WORKSPACE if it is
- * less than the count). work: n bytes. */
+ * less than the count; ATTN_ERR_MEMORY past INT32_MAX entries). work: n bytes. */
 attn_status attn_mask_csr(const attn_mask_spec *spec, size_t capacity,
                           int32_t *indptr,   // [n + 1]
                           int32_t *indices,  // [capacity]
@@ -322,7 +362,14 @@ attn_status attn_kmeans(size_t n, size_t d,
  * L = 1 .. max_layers; *layers = the first L after which reached stops
  * growing (0 if it still grows at max_layers). A mask lets every token reach
  * every other when that final count is n * n. work: 3 n ceil(n / 64)
- * 64-bit words. */
+ * 64-bit words (attn_mask_layers_workspace).
+ * Cost: layer L + 1 ORs, for every query, the layer-L reach sets of its keys:
+ * (n + nnz) ceil(n / 64) word operations a layer, stopping at the first layer
+ * that adds nothing. Bounded: ATTN_ERR_RANGE when the next layer would take
+ * the total past 2^32 word operations (a few seconds), checked before each
+ * layer, so that a mask too large for even one layer (n = 46340 full: 1.6e12)
+ * is refused at once, after counting its cells. */
+attn_status attn_mask_layers_workspace(size_t n, size_t *words);
 attn_status attn_mask_layers(size_t n,
                              const uint8_t *mask,  // [n, n]
                              size_t max_layers,
@@ -332,8 +379,12 @@ attn_status attn_mask_layers(size_t n,
 
 /* ---- sparse attention ----------------------------------------------------
  * softmax over the allowed keys only, from a CSR mask, in O(nnz (d + dv)):
- * equal to attn_softmax_attention with the same mask. A row without keys
- * gives 0. work: the largest row count of floats (m suffices). */
+ * equal to attn_softmax_attention with the same mask (the same logits
+ * (scale q_i).k_j, the same ATTN_ERR_OVERFLOW). A row without keys gives 0.
+ * The CSR is validated: indptr[0] = 0 and non-decreasing (its last entry is
+ * the number of indices), every index in [0, m) and strictly increasing
+ * within a row (sorted, no duplicate); else ATTN_ERR_RANGE. work: the largest
+ * row count of floats (m suffices). */
 attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
                                   const float *q,        // [n, d]
                                   const float *k,        // [m, d]
@@ -346,16 +397,23 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
 
 /* ---- softmax attention ---------------------------------------------------
  * Shared arguments:
- *   scale   multiplies every logit q_i . k_j (the JS API defaults to
- *           1/sqrt(d)); any finite value.
+ *   scale   the logit is s_ij = (scale q_i) . k_j in float32: the query is
+ *           scaled first, in all three paths (weights, streaming outputs,
+ *           sparse). Any finite value (else ATTN_ERR_RANGE); the JS API
+ *           defaults to 1/sqrt(d); scale = 0 gives uniform weights over the
+ *           allowed keys, whatever the inputs.
  *   causal  non-zero: key j is visible to query i only when j <= i.
  *   mask    NULL, or [n, m] with 0 = blocked; combined with causal by AND.
+ * Overflow: ATTN_ERR_OVERFLOW when the logit of an allowed pair is not finite
+ * in float32 (e.g. q = 1e20, k = 1e20), identically in the three paths, or
+ * when an output sum overflows (|v| near FLT_MAX). Finite logits are
+ * handled exactly, however far apart (weights exp(s - max) in [0, 1]).
  */
 
 /* Workspace length in floats for attn_softmax_weights. */
 attn_status attn_softmax_weights_workspace(size_t n, size_t m, size_t d,
                                            size_t *floats);
-/* P[i, j] = exp(s_ij) / sum over allowed j' of exp(s_ij'), s = scale q_i.k_j,
+/* P[i, j] = exp(s_ij) / sum over allowed j' of exp(s_ij'), s_ij = (scale q_i).k_j,
  * 0 where blocked; rows with no allowed key are all 0. */
 attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
                                  const float *q,     // [n, d]
@@ -414,27 +472,36 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
  * stabilize the maps are the unbiased estimators of exp(q.k / sqrt d).
  * normalize: ATTN_NORMALIZE_SUM divides each row by the sum of its features
  * (fast weight programmers' sum normalisation), ATTN_NORMALIZE_L2 by its
- * Euclidean norm (DeltaNet); a row whose sum or norm is 0 stays 0. */
-typedef enum attn_feature {
-    ATTN_FEATURE_IDENTITY = 0,
-    ATTN_FEATURE_ELU1 = 1,
-    ATTN_FEATURE_RELU = 2,
-    ATTN_FEATURE_TAYLOR = 3,
-    ATTN_FEATURE_EFFICIENT = 4,
-    ATTN_FEATURE_FAVOR_POS = 5,
-    ATTN_FEATURE_FAVOR_TRIG = 6,
-    ATTN_FEATURE_FAVOR_HYP = 7,
-    ATTN_FEATURE_DPFP = 8,
-    ATTN_FEATURE_COUNT
-} attn_feature;
+ * Euclidean norm (DeltaNet); a row whose sum or norm is 0 stays 0.
+ *
+ * Options and their ranges (ATTN_ERR_RANGE outside):
+ *   m           Performer maps: >= 1;  nu  DPFP: 1 .. 2d - 1
+ *   kernel_eps  RELU: finite, >= 0
+ * A feature beyond float32 (e.g. the plain Performer estimators without
+ * stabilize on large inputs, DPFP products near FLT_MAX, a kernel_eps so
+ * large that phi.phi overflows downstream) gives ATTN_ERR_OVERFLOW.
+ * ATTN_FEATURE_EFFICIENT's key map needs every position: with causal
+ * (kernel weights, linear attention) and in the fast weight memory (always
+ * causal) it would read the future, and is refused with ATTN_ERR_RANGE. */
+#define ATTN_FEATURE_LIST(X)                                                  \
+    X(ATTN_FEATURE_IDENTITY, 0, "identity") X(ATTN_FEATURE_ELU1, 1, "elu+1")   \
+    X(ATTN_FEATURE_RELU, 2, "relu") X(ATTN_FEATURE_TAYLOR, 3, "taylor")         \
+    X(ATTN_FEATURE_EFFICIENT, 4, "efficient")                                 \
+    X(ATTN_FEATURE_FAVOR_POS, 5, "favor+")                                    \
+    X(ATTN_FEATURE_FAVOR_TRIG, 6, "favor-trig")                               \
+    X(ATTN_FEATURE_FAVOR_HYP, 7, "favor-hyp") X(ATTN_FEATURE_DPFP, 8, "dpfp")
+typedef enum attn_feature { ATTN_FEATURE_LIST(ATTN__ENUM_ITEM) ATTN_FEATURE_COUNT } attn_feature;
+/* "identity" .. "dpfp"; NULL past the end. */
+const char *attn_feature_name(int id);
 
 typedef enum attn_role { ATTN_ROLE_QUERY = 0, ATTN_ROLE_KEY = 1 } attn_role;
 
-typedef enum attn_normalize {
-    ATTN_NORMALIZE_NONE = 0,
-    ATTN_NORMALIZE_SUM = 1,
-    ATTN_NORMALIZE_L2 = 2
-} attn_normalize;
+#define ATTN_NORMALIZE_LIST(X)                                                \
+    X(ATTN_NORMALIZE_NONE, 0, "none") X(ATTN_NORMALIZE_SUM, 1, "sum")          \
+    X(ATTN_NORMALIZE_L2, 2, "l2")
+typedef enum attn_normalize { ATTN_NORMALIZE_LIST(ATTN__ENUM_ITEM) ATTN_NORMALIZE_COUNT } attn_normalize;
+/* "none", "sum", "l2"; NULL past the end. */
+const char *attn_normalize_name(int id);
 
 /* A feature map and its parameters. */
 typedef struct attn_feature_spec {
@@ -473,7 +540,11 @@ attn_status attn_linear_workspace(const attn_feature_spec *spec, size_t n, size_
 
 /* W[i, j] = phi(q_i).phi(k_j) / (sum over allowed j' of phi(q_i).phi(k_j') + eps),
  * allowed = all, or j <= i when causal; 0 where not allowed. This is the
- * matrix that linear attention applies implicitly. */
+ * matrix that linear attention applies implicitly. eps: finite, >= 0. A row
+ * whose denominator is exactly 0 (eps = 0 and phi(q_i).phi(k_j) summing to
+ * 0, e.g. ReLU features with kernel_eps = 0 and a negative q_i) is all 0,
+ * like a row with no allowed key (and its output is 0). Causal with
+ * ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE. */
 attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
                                 const float *q,  // [n, d]
                                 const float *k,  // [m, d]
@@ -504,15 +575,22 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
  *   GATED_DELTA  W' = alpha_t W_{t-1}, then the DELTA step from W'
  *   read         y_t = W_t phi(q_t)
  *
- * beta and alpha: per-step arrays [T] or NULL for the scalars, all in [0, 1].
+ * beta and alpha: per-step arrays [T] or NULL for the scalars, all in [0, 1]
+ * (else ATTN_ERR_RANGE). The delta rule diverges when beta |phi|^2 > 2 (each
+ * write multiplies the old error along phi by 1 - beta |phi|^2): L2 keeps
+ * |phi| = 1, SUM keeps |phi| <= 1 for non-negative features; with larger
+ * keys it can diverge, and gives ATTN_ERR_OVERFLOW once a value leaves
+ * float32 (as does any other sum beyond float32). ATTN_FEATURE_EFFICIENT:
+ * ATTN_ERR_RANGE.
  * Optional outputs (NULL to skip): states [T, dv, dim], W after each step;
  * errors [T, T], errors[t, s] = 1/2 |v_s - W_t phi(k_s)|^2 for s <= t (how
  * much every earlier memory is damaged by later writes), 0 for s > t. */
-typedef enum attn_rule {
-    ATTN_RULE_SUM = 0,
-    ATTN_RULE_DELTA = 1,
-    ATTN_RULE_GATED_DELTA = 2
-} attn_rule;
+#define ATTN_RULE_LIST(X)                                                     \
+    X(ATTN_RULE_SUM, 0, "sum") X(ATTN_RULE_DELTA, 1, "delta")                 \
+    X(ATTN_RULE_GATED_DELTA, 2, "gated-delta")
+typedef enum attn_rule { ATTN_RULE_LIST(ATTN__ENUM_ITEM) ATTN_RULE_COUNT } attn_rule;
+/* "sum", "delta", "gated-delta"; NULL past the end. */
+const char *attn_rule_name(int id);
 
 /* Workspace length in floats for attn_fast_weights. */
 attn_status attn_fast_weights_workspace(const attn_feature_spec *spec, size_t T, size_t d, size_t dv,
@@ -535,7 +613,9 @@ attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T,
  * the one-hot e_s of length size) with the rule, read every key back with
  * itself as the query, and average 1/2 |e_s - y_s|^2 over the keys and over
  * `trials` draws (trial t seeded by seed + t). 0.5 means total failure. The
- * spec gives the feature map (its projection, if any, has width dkey). */
+ * spec gives the feature map (its projection, if any, has width dkey). beta
+ * in [0, 1]. ATTN_ERR_OVERFLOW if the memory leaves float32 (e.g. FAVOR+
+ * without stabilize); ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE. */
 attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, size_t size,
                                     size_t *floats);
 attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, size_t size,
@@ -547,12 +627,14 @@ attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, 
  * Funnel pooling are softmax attention over transformed keys, values or
  * logits; these are the transformations (the JS API composes them). */
 
-/* C = alpha * A B. */
+/* C = (alpha A) B: alpha multiplies A's elements first (alpha finite, else
+ * ATTN_ERR_RANGE). ATTN_ERR_OVERFLOW if C is not finite in float32. The
+ * same for matmul_nt and pool_rows. */
 attn_status attn_matmul(size_t n, size_t k, size_t m, float alpha,
                         const float *a,  // [n, k]
                         const float *b,  // [k, m]
                         float *c);       // [n, m]
-/* C = alpha * A B^T (work: m * k floats, attn_softmax_weights_workspace(n, m, k)). */
+/* C = (alpha A) B^T (work: m * k floats, attn_softmax_weights_workspace(n, m, k)). */
 attn_status attn_matmul_nt(size_t n, size_t m, size_t k, float alpha,
                            const float *a,  // [n, k]
                            const float *b,  // [m, k]
@@ -566,7 +648,7 @@ attn_status attn_pool_rows(size_t n, size_t d, size_t c,
                            float *out);          // [ceil(n / c), d]
 /* In place: each row of logits becomes softmax over its allowed entries
  * (causal: j <= i; mask: non-zero), 0 elsewhere; rows with nothing allowed
- * are 0. */
+ * are 0. Finite logits always give finite weights. */
 attn_status attn_softmax_rows(size_t n, size_t m,
                               float *logits,        // [n, m] in: logits, out: weights
                               int causal,
@@ -574,7 +656,10 @@ attn_status attn_softmax_rows(size_t n, size_t m,
 /* In place, Sinkhorn normalisation in log space (Tay et al. 2020): L = L / tau,
  * then `iterations` rounds of L -= logsumexp over each row, L -= logsumexp
  * over each column; finally exp(L), a nearly doubly stochastic matrix. With
- * causal, entries above the diagonal are -inf throughout (0 at the end). */
+ * causal, entries above the diagonal are -inf throughout (0 at the end).
+ * tau: finite, > 0 (else ATTN_ERR_RANGE); ATTN_ERR_OVERFLOW if L / tau
+ * leaves float32 (tau = 1e-35 with a logit of 1e4) or, with iterations = 0,
+ * exp(L / tau) does. */
 attn_status attn_sinkhorn(size_t n,
                           float *logits,   // [n, n] in: logits, out: S
                           size_t iterations, float tau, int causal);

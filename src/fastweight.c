@@ -5,6 +5,16 @@
  * (gated delta rule); and the capacity experiment of Schlag, Irie &
  * Schmidhuber (2021), where the sum rule fails once more pairs are stored
  * than the feature dimension allows orthogonal keys.
+ *
+ *   sum          W_t = W_{t-1} + v_t phi_t^T                     phi_t = phi(k_t)
+ *   delta        W_t = W_{t-1} + beta_t (v_t - W_{t-1} phi_t) phi_t^T
+ *   gated delta  the delta step from alpha_t W_{t-1}
+ *   read         y_t = W_t phi(q_t);  errors[t, s] = |v_s - W_t phi_s|^2 / 2
+ *   capacity     mean over s, trials of |e_s - W_S phi(k_s)|^2 / 2, v_s = e_s
+ *
+ * The delta rule contracts the error along phi_t by 1 - beta_t |phi_t|^2: it
+ * diverges when that exceeds 1 in size, and the results are then refused
+ * (ATTN_ERR_OVERFLOW) instead of returned as NaN.
  */
 #include "internal.h"
 
@@ -82,6 +92,7 @@ attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T,
     fw_layout L;
     attn_status st = fw_plan(spec, T, d, dv, &L);
     if (st != ATTN_OK) return st;
+    if (spec->feature == ATTN_FEATURE_EFFICIENT) return ATTN_ERR_RANGE;  /* its keys see the future */
     size_t cells;
     if ((st = attn__matrix_fits(T, d)) || (st = attn__matrix_fits(T, dv)) || (st = attn__matrix_fits(dv, L.dim)) ||
         (errors && (st = attn__matrix_fits(T, T))))
@@ -126,6 +137,12 @@ attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T,
             }
         }
     }
+    /* A diverging rule (the delta rule with beta |phi|^2 > 2) or sums beyond
+     * float32 end here as an error, not as NaN. */
+    size_t cells_states = states ? T * dv * dim : 0;
+    if (!attn__all_finite(outputs, T * dv) || !attn__all_finite(W, dv * dim) ||
+        (states && !attn__all_finite(states, cells_states)) || (errors && !attn__all_finite(errors, T * T)))
+        return ATTN_ERR_OVERFLOW;
     return ATTN_OK;
 }
 
@@ -171,6 +188,7 @@ attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, 
     cap_layout L;
     attn_status st = cap_plan(spec, dkey, size, &L);
     if (st != ATTN_OK) return st;
+    if (spec->feature == ATTN_FEATURE_EFFICIENT) return ATTN_ERR_RANGE;  /* as in attn_fast_weights */
     if (!work || work_floats < L.total) return ATTN_ERR_WORKSPACE;
 
     const attn__kernels *kern = attn__kernels_get();
@@ -212,6 +230,7 @@ attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, 
             }
         total += 0.5 * e / (double)S;
     }
+    if (!isfinite(total)) return ATTN_ERR_OVERFLOW;  /* e.g. FAVOR+ without stabilize */
     *error = total / (double)trials;
     return ATTN_OK;
 }

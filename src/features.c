@@ -2,9 +2,22 @@
  * features.c - feature maps phi for kernel (linear) attention, and the
  * Performer's random projections. Definitions: attn.h and MECHANISMS.md
  * sections 2-6.
+ *
+ *   elu+1      phi(x) = exp(min(x, 0)) + max(x, 0)
+ *   relu       phi(x) = max(x, 0) + kernel_eps
+ *   taylor     phi(x) = [1, x / (|x| + 1e-6)]
+ *   efficient  query: softmax_l(x_l);  key: softmax over positions, per column
+ *   favor+     phi(x) = m^-1/2 exp(Omega x' - |x'|^2 / 2),  x' = x d^-1/4
+ *   favor-trig phi(x) = m^-1/2 exp(|x'|^2 / 2) [sin Omega x', cos Omega x']
+ *   favor-hyp  phi(x) = (2m)^-1/2 exp(-|x'|^2 / 2) [exp(Omega x'), exp(-Omega x')]
+ *   dpfp       phi(x)_{(j-1) 2d + p} = r_p r_{(p - j) mod 2d},  r = [relu(x), relu(-x)]
+ *   normalize  phi / sum(phi)  or  phi / |phi|  (a zero sum or norm: 0)
+ *
+ * A feature beyond float32 gives ATTN_ERR_OVERFLOW (one scan of the output).
  */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 
 size_t attn_feature_spec_size(void) { return sizeof(attn_feature_spec); }
@@ -230,11 +243,25 @@ attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, 
             else
                 for (size_t f = 0; f < dim; f++) s += (double)row[f] * row[f];
             if (spec->normalize == ATTN_NORMALIZE_L2) s = sqrt(s);
-            float inv = s != 0 ? (float)(1.0 / s) : 0.0f;
-            for (size_t f = 0; f < dim; f++) row[f] *= inv;
+            attn__divide_row(row, dim, s);  /* a sum or norm of 0: the row stays 0 */
         }
     }
-    return ATTN_OK;
+    /* Overflow: large inputs without stabilize, DPFP products, u = x' Omega^T,
+     * a signed row divided by a sum near 0. */
+    return attn__all_finite(out, n * dim) ? ATTN_OK : ATTN_ERR_OVERFLOW;
+}
+
+void attn__divide_row(float *x, size_t count, double den) {  // [count]
+    if (den == 0) {
+        memset(x, 0, count * sizeof *x);
+        return;
+    }
+    double inv = 1.0 / den;
+    if (fabs(inv) <= FLT_MAX) {
+        attn__kernels_get()->scale(x, count, (float)inv);
+    } else {  /* |den| below 1 / FLT_MAX: divide each element instead */
+        for (size_t i = 0; i < count; i++) x[i] = (float)(x[i] / den);
+    }
 }
 
 /* ------------------------------------------------------- random features */

@@ -4,6 +4,13 @@
  * Linformer (keys projected to k rows), memory-compressed attention (keys
  * pooled by slots), Synthesizer (logits not from token pairs), Sinkhorn
  * attention (blocks sorted by a doubly stochastic matrix), Funnel pooling.
+ *
+ *   matmul       C = (alpha A) B            matmul_nt  C = (alpha A) B^T
+ *   pool_rows    out_s = sum_t kernel_t x_{s c + t}
+ *   softmax_rows P_ij = exp(L_ij - max_j L_i) / sum over allowed j
+ *   sinkhorn     L = L / tau; repeat: L -= lse_rows(L), L -= lse_cols(L); S = exp L
+ *
+ * Results beyond float32 give ATTN_ERR_OVERFLOW.
  */
 #include "internal.h"
 
@@ -20,7 +27,7 @@ attn_status attn_matmul(size_t n, size_t k, size_t m, float alpha,
     if (!isfinite(alpha)) return ATTN_ERR_RANGE;
     if (!attn__all_finite(a, n * k) || !attn__all_finite(b, k * m)) return ATTN_ERR_NONFINITE;
     attn__kernels_get()->gemm(n, m, k, alpha, a, k, b, m, c, m, 0);
-    return ATTN_OK;
+    return attn__all_finite(c, n * m) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }
 
 attn_status attn_matmul_nt(size_t n, size_t m, size_t k, float alpha,
@@ -29,7 +36,9 @@ attn_status attn_matmul_nt(size_t n, size_t m, size_t k, float alpha,
                            float *c,        // [n, m]
                            float *work, size_t work_floats) {
     /* The score computation of softmax weights, without the softmax. */
-    return attn__scores(n, m, k, a, b, alpha, c, work, work_floats);
+    attn_status st = attn__scores(n, m, k, a, b, alpha, c, work, work_floats);
+    if (st == ATTN_OK && !attn__all_finite(c, n * m)) st = ATTN_ERR_OVERFLOW;
+    return st;
 }
 
 attn_status attn_pool_rows(size_t n, size_t d, size_t c,
@@ -49,7 +58,7 @@ attn_status attn_pool_rows(size_t n, size_t d, size_t c,
         memset(o, 0, d * sizeof *o);
         for (size_t t = 0; t < c && s * c + t < n; t++) kern->axpy(d, kernel[t], x + (s * c + t) * d, o);
     }
-    return ATTN_OK;
+    return attn__all_finite(out, slots * d) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }
 
 attn_status attn_softmax_rows(size_t n, size_t m,
@@ -61,7 +70,8 @@ attn_status attn_softmax_rows(size_t n, size_t m,
     attn_status st = attn__matrix_fits(n, m);
     if (st != ATTN_OK) return st;
     if (!attn__all_finite(logits, n * m)) return ATTN_ERR_NONFINITE;
-    for (size_t i = 0; i < n; i++) attn__softmax_row(logits + i * m, m, i, causal, mask ? mask + i * m : NULL);
+    /* Finite logits: the weights are in [0, 1], nothing to check. */
+    for (size_t i = 0; i < n; i++) attn__softmax_row(logits + i * m, m, i, causal, mask ? mask + i * m : NULL, 0);
     return ATTN_OK;
 }
 
@@ -85,8 +95,14 @@ attn_status attn_sinkhorn(size_t n,
     if (!(tau > 0) || !isfinite(tau)) return ATTN_ERR_RANGE;
     if (!attn__all_finite(logits, n * n)) return ATTN_ERR_NONFINITE;
     float *L = logits;
+    int overflow = 0;
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) L[i * n + j] = causal && j > i ? -INFINITY : L[i * n + j] / tau;
+        for (size_t j = 0; j < n; j++) {
+            float x = L[i * n + j] / tau;
+            overflow |= !isfinite(x) && !(causal && j > i);
+            L[i * n + j] = causal && j > i ? -INFINITY : x;
+        }
+    if (overflow) return ATTN_ERR_OVERFLOW;  /* logits / tau beyond float32 */
     for (size_t it = 0; it < iterations; it++) {
         for (size_t i = 0; i < n; i++) {  /* rows */
             double lse = logsumexp(L + i * n, n, 1);
@@ -98,5 +114,7 @@ attn_status attn_sinkhorn(size_t n,
         }
     }
     for (size_t t = 0; t < n * n; t++) L[t] = L[t] == -INFINITY ? 0.0f : expf(L[t]);
-    return ATTN_OK;
+    /* exp of logits / tau with no iteration to normalise them first can
+     * overflow: refused, not returned. */
+    return attn__all_finite(L, n * n) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }

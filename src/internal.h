@@ -15,7 +15,9 @@
  * between them with attn_use_kernels() and compare the results. */
 typedef struct attn__kernels {
     const char *name;
-    /* C = alpha * A B  (accumulate == 0)  or  C += alpha * A B  (accumulate != 0)
+    /* C = (alpha A) B  (accumulate == 0)  or  C += (alpha A) B  (accumulate != 0):
+     * alpha multiplies the elements of A before the products (both tables),
+     * so a logit (scale q).k overflows alike here and in softmax.c's panels.
      * A: [m, k] with row stride lda; B: [k, n] with row stride ldb;
      * C: [m, n] with row stride ldc. */
     void (*gemm)(size_t m, size_t n, size_t k, float alpha,
@@ -85,9 +87,33 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
                          float scale,
                          float *p,        // [n, m]
                          float *work, size_t work_floats);
-/* softmax.c: one row of logits (query i) to weights over its allowed keys. */
-void attn__softmax_row(float *row, size_t m, size_t i, int causal,
-                       const uint8_t *mask_row);  // [m] or NULL
+/* softmax.c: 1 when no logit (scale q_i).k_j can overflow float32, by the
+ * bound |scale| d max|q| max|k| (the usual case: then nothing is checked
+ * per logit); 0 when the logits must be checked. */
+int attn__logits_safe(size_t n, size_t m, size_t d,
+                      const float *q,  // [n, d]
+                      const float *k,  // [m, d]
+                      float scale);
+/* softmax.c: one row of logits (query i) to weights over its allowed keys.
+ * check != 0: ATTN_ERR_OVERFLOW if an allowed logit is not finite. */
+attn_status attn__softmax_row(float *row, size_t m, size_t i, int causal,
+                              const uint8_t *mask_row,  // [m] or NULL
+                              int check);
+/* features.c: x /= den in place, each element as x / den in double when
+ * 1 / den does not fit in float32; den = 0 gives 0 (a row with nothing to
+ * normalise by, like a row with no allowed key). */
+void attn__divide_row(float *x, size_t count, double den);  // [count]
+
+/* masks.c: ATTN_OK if a CSR of nnz entries can exist where size_t has the
+ * largest value size_max (int32 indices: nnz <= INT32_MAX; their bytes fit
+ * in size_t), else ATTN_ERR_MEMORY. size_max is a parameter so the tests can
+ * check the wasm32 case (UINT32_MAX) on a 64-bit machine. */
+attn_status attn__csr_fits(uint64_t nnz, uint64_t size_max);
+/* masks.c: the largest number of 64-bit word operations attn_mask_layers
+ * does before it refuses (ATTN_ERR_RANGE), and whether `layers` more layers
+ * of a mask with nnz allowed cells fit in it after `done` word operations. */
+#define ATTN__LAYERS_MAX_WORK 4294967296.0 /* 2^32 */
+int attn__layers_fit(size_t n, uint64_t nnz, double layers, double done);
 
 /* ---- checked sizes ---- */
 

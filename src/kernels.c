@@ -1,6 +1,17 @@
 /*
  * kernels.c - the inner loops, twice: a scalar reference and a SIMD version.
  *
+ *   gemm          C = (alpha A) B  or  C += (alpha A) B
+ *   max, dot      max_i x_i,  sum_i a_i b_i
+ *   exp_shift_sum x_i = exp(x_i - shift), returns sum_i x_i
+ *   scale, axpy   x_i *= a,  y_i += a x_i
+ *   panel_scores  S[j][r] = sum_l K[j][l] Q~[r][l]   (Q~ = scale Q, 4 queries a panel)
+ *   panel_softmax m' = max(m, max_j S[j]); S = exp(S - m'); l = l e^(m - m') + sum_j S[j]
+ *   panel_pv      O = e^(m - m') O + S^T V
+ *
+ * No kernel checks its values (no per-element test in a hot loop): the
+ * callers guarantee finite inputs and check the results they return.
+ *
  * The SIMD table is written with GCC/Clang vector extensions on 4 x float32
  * (128 bits), so the same source compiles to wasm simd128 under Emscripten
  * (-msimd128) and to SSE natively, where the tests run it under
@@ -266,19 +277,23 @@ static inline v4f v4f_exp(v4f x, const exp_consts *c) {
  * k and MC rows of A, A is copied into panels of 4 rows, [KC, 4], and each 8
  * columns of B into a strip [KC, 8], both zero-padded at the edges, so that
  * the register block reads two contiguous streams whatever the strides of A
- * and B. The copies live on the stack (36 KiB).
+ * and B; alpha is applied to A as it is packed (as the scalar table does).
+ * The copies live on the stack (36 KiB).
  */
 enum { GEMM_MC = 64, GEMM_KC = 128 };
 
-/* A panel: rows a[0..rows) (rows <= 4; missing rows are zeros), kc steps, as [kc, 4]. */
-static void pack_a_panel(size_t rows, size_t kc, const float *a, size_t lda, float *out) {  // [kc, 4]
+/* A panel: alpha times rows a[0..rows) (rows <= 4; missing rows are zeros),
+ * kc steps, as [kc, 4]. */
+static void pack_a_panel(size_t rows, size_t kc, float alpha, const float *a, size_t lda,
+                         float *out) {  // [kc, 4]
     if (rows == 4) {
         const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-        for (size_t l = 0; l < kc; l++) v4f_store(out + 4 * l, (v4f){a0[l], a1[l], a2[l], a3[l]});
+        v4f va = v4f_splat(alpha);
+        for (size_t l = 0; l < kc; l++) v4f_store(out + 4 * l, va * (v4f){a0[l], a1[l], a2[l], a3[l]});
         return;
     }
     for (size_t l = 0; l < kc; l++)
-        for (size_t r = 0; r < 4; r++) out[4 * l + r] = r < rows ? a[r * lda + l] : 0.0f;
+        for (size_t r = 0; r < 4; r++) out[4 * l + r] = r < rows ? alpha * a[r * lda + l] : 0.0f;
 }
 
 /* A strip: columns b[0..cols) (cols <= 8; missing columns are zeros), kc rows, as [kc, 8]. */
@@ -301,7 +316,6 @@ static void gemm_simd(size_t m, size_t n, size_t k, float alpha,
                       int accumulate) {
     float ap[GEMM_MC * GEMM_KC];  // [GEMM_MC / 4, kc, 4]
     float bp[GEMM_KC * 8];        // [kc, 8]
-    v4f va = v4f_splat(alpha);
     if (k == 0) {  /* an empty sum */
         for (size_t i = 0; i < m && !accumulate; i++) memset(c + i * ldc, 0, n * sizeof *c);
         return;
@@ -312,7 +326,8 @@ static void gemm_simd(size_t m, size_t n, size_t k, float alpha,
         for (size_t i0 = 0; i0 < m; i0 += GEMM_MC) {
             size_t mc = attn__min(GEMM_MC, m - i0), panels = (mc + 3) / 4;
             for (size_t t = 0; t < panels; t++)
-                pack_a_panel(attn__min(4, mc - 4 * t), kc, a + (i0 + 4 * t) * lda + p0, lda, ap + t * kc * 4);
+                pack_a_panel(attn__min(4, mc - 4 * t), kc, alpha, a + (i0 + 4 * t) * lda + p0, lda,
+                             ap + t * kc * 4);
             for (size_t j0 = 0; j0 < n; j0 += 8) {
                 size_t nc = attn__min(8, n - j0);
                 pack_b_strip(nc, kc, b + p0 * ldb + j0, ldb, bp);
@@ -325,14 +340,14 @@ static void gemm_simd(size_t m, size_t n, size_t k, float alpha,
                         float *cr = c + (i0 + 4 * t + r) * ldc + j0;
                         if (nc == 8) {
                             for (int h = 0; h < 2; h++) {
-                                v4f val = va * acc[r][h];
+                                v4f val = acc[r][h];
                                 if (add_to_c) val += v4f_load(cr + 4 * h);
                                 v4f_store(cr + 4 * h, val);
                             }
                         } else {
                             float tmp[8];
-                            v4f_store(tmp, va * acc[r][0]);
-                            v4f_store(tmp + 4, va * acc[r][1]);
+                            v4f_store(tmp, acc[r][0]);
+                            v4f_store(tmp + 4, acc[r][1]);
                             for (size_t x = 0; x < nc; x++) cr[x] = tmp[x] + (add_to_c ? cr[x] : 0.0f);
                         }
                     }

@@ -12,6 +12,12 @@
  * j <= i) V_b plus phi(Q_b) S from the blocks before, then S += phi(K_b)^T V_b
  * (the chunked form of the recurrence: the same sums, computed by gemm; no
  * n x m matrix either way).
+ *
+ * A denominator of 0 (eps = 0 and no feature mass, e.g. ReLU features of a
+ * negative row with kernel_eps = 0) gives a row of 0, like a row with no
+ * allowed key; a result beyond float32 gives ATTN_ERR_OVERFLOW; the
+ * Efficient map with causal is refused (ATTN_ERR_RANGE): its key map is a
+ * softmax over all positions, so every query would see the future.
  */
 #include "internal.h"
 
@@ -61,13 +67,16 @@ attn_status attn_linear_workspace(const attn_feature_spec *spec, size_t n, size_
 static attn_status features(const attn_feature_spec *spec, size_t n, size_t m, size_t d, size_t dv,
                             const float *q,  // [n, d]
                             const float *k,  // [m, d]
-                            float eps, const void *out, float *work, size_t work_floats,
+                            int causal, float eps, const void *out, float *work, size_t work_floats,
                             layout *L) {
     if (!spec || !q || !k || !out) return ATTN_ERR_NULL;
     if (n == 0 || m == 0 || d == 0 || dv == 0) return ATTN_ERR_SHAPE;
     if (!(eps >= 0 && eps < INFINITY)) return ATTN_ERR_RANGE;
     attn_status st = plan(spec, n, m, d, dv, L);
     if (st != ATTN_OK) return st;
+    /* Efficient attention's key map is a softmax over all positions: a causal
+     * query would read every later key through it. */
+    if (causal && spec->feature == ATTN_FEATURE_EFFICIENT) return ATTN_ERR_RANGE;
     if (!work || work_floats < L->total) return ATTN_ERR_WORKSPACE;
     st = attn_feature_map(spec, ATTN_ROLE_QUERY, n, d, q, work + L->fq, work + L->fwork, L->fwork_floats);
     if (st == ATTN_OK)
@@ -97,7 +106,7 @@ attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t 
                                 float *work, size_t work_floats) {  // [work_floats]
     attn_status st = w ? attn__matrix_fits(n, m) : ATTN_ERR_NULL;
     layout L;
-    if (st == ATTN_OK) st = features(spec, n, m, d, 1, q, k, eps, w, work, work_floats, &L);
+    if (st == ATTN_OK) st = features(spec, n, m, d, 1, q, k, causal, eps, w, work, work_floats, &L);
     if (st != ATTN_OK) return st;
     const attn__kernels *kern = attn__kernels_get();
     for (size_t j0 = 0; j0 < m; j0 += CHUNK) {
@@ -111,9 +120,9 @@ attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t 
         memset(row + allowed, 0, (m - allowed) * sizeof *row);
         double sum = 0;
         for (size_t j = 0; j < allowed; j++) sum += row[j];
-        kern->scale(row, allowed, (float)(1.0 / (sum + eps)));
+        attn__divide_row(row, allowed, sum + eps);  /* a normaliser of 0: the row is 0 */
     }
-    return ATTN_OK;
+    return attn__all_finite(w, n * m) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }
 
 attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
@@ -128,7 +137,7 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
     if (st == ATTN_OK) st = attn__matrix_fits(n, dv);
     if (st == ATTN_OK && !attn__all_finite(v, m * dv)) st = ATTN_ERR_NONFINITE;
     layout L;
-    if (st == ATTN_OK) st = features(spec, n, m, d, dv, q, k, eps, out, work, work_floats, &L);
+    if (st == ATTN_OK) st = features(spec, n, m, d, dv, q, k, causal, eps, out, work, work_floats, &L);
     if (st != ATTN_OK) return st;
 
     const attn__kernels *kern = attn__kernels_get();
@@ -150,9 +159,9 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
         for (size_t i = 0; i < n; i++) {
             double den = 0;
             for (size_t f = 0; f < dim; f++) den += (double)fq[i * dim + f] * z[f];
-            kern->scale(out + i * dv, dv, (float)(1.0 / (den + eps)));
+            attn__divide_row(out + i * dv, dv, den + eps);
         }
-        return ATTN_OK;
+        return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
     }
 
     float *a = work + L.a;  // [BLOCK, BLOCK] phi(Q_b) phi(K_b)^T, masked
@@ -181,7 +190,7 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
             kern->gemm(dim, dv, keys, 1.0f, chunk, CHUNK, v + i0 * dv, dv, S, dv, 1);
             add_rows(fk + i0 * dim, keys, dim, z);
         }
-        for (size_t r = 0; r < rows; r++) kern->scale(y + r * dv, dv, (float)(1.0 / (den[r] + eps)));
+        for (size_t r = 0; r < rows; r++) attn__divide_row(y + r * dv, dv, den[r] + eps);
     }
-    return ATTN_OK;
+    return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }

@@ -4,6 +4,16 @@
  * counts all come from the same code; the clusterings behind the
  * data-driven masks (Reformer LSH, Routing Transformer k-means); and the
  * number of stacked layers a pattern needs to connect its tokens.
+ *
+ *   mask(i, j)  = OR of the components' rules (LOCAL |i - j| <= w, STRIDED
+ *                 (i - j) mod s = 0, GLOBAL i or j in tokens, ...), one bit each
+ *   LSH         h(x) = argmax [x R, -x R],  R ~ N(0, 1)^[d, buckets/2]
+ *   k-means     c(x) = argmax_c  x^ . mu_c,  mu_c = normalised mean of its rows
+ *   layers      R_1 = A + I,  R_{L+1}(i) = OR_{j in R_1(i)} R_L(j)   (bitsets),
+ *               reached[L-1] = |R_L|
+ *
+ * Sizes: fields are checked as doubles before conversion (attn_mask_spec_set),
+ * counts of cells run in 64 bits, and CSR stops at INT32_MAX entries.
  */
 #include "internal.h"
 
@@ -23,12 +33,40 @@ attn_status attn_mask_spec_init(attn_mask_spec *spec, int kind, size_t n) {
     return ATTN_OK;
 }
 
+enum { RANGE_FLAG, RANGE_AT_MOST_N, RANGE_ODD_N, RANGE_ANY, RANGE_COUNT };
+
+/* The value a field of the given range stores (attn.h: ATTN_MASK_FIELDS),
+ * checked and clamped in double, so that the conversion to the member's
+ * type is exact. */
+static attn_status field_value(size_t n, int range, double value, double *out) {
+    /* Before any conversion: on wasm32 size_t has 32 bits, and converting a
+     * larger double is undefined behaviour. */
+    if (!(value >= 0 && value <= 9007199254740992.0) || value != floor(value)) return ATTN_ERR_RANGE;
+    double cap = n == 0 ? 1.0 : n > INT32_MAX ? (double)INT32_MAX : (double)n;
+    switch (range) {
+    case RANGE_FLAG: if (value > 1) return ATTN_ERR_RANGE; break;
+    case RANGE_AT_MOST_N: if (value > cap) value = cap; break;
+    case RANGE_ODD_N:
+        if (value > 2 * cap + 1) value = fmod(value, 2) == 1 ? 2 * cap + 1 : 2 * cap;
+        break;
+    case RANGE_COUNT: if (value > INT32_MAX) return ATTN_ERR_RANGE; break;
+    default: break;  /* RANGE_ANY */
+    }
+    *out = value;
+    return ATTN_OK;
+}
+
 attn_status attn_mask_spec_set(attn_mask_spec *spec, int field, double value) {
     if (!spec) return ATTN_ERR_NULL;
-    if (!(value >= 0 && value <= 9007199254740992.0) || value != floor(value)) return ATTN_ERR_RANGE;
+    double v;
+    attn_status st;
     switch (field) {
-#define ATTN__SET(id, name, member) \
-    case id: spec->member = value; return ATTN_OK;
+#define ATTN__SET(id, name, member, range)                                    \
+    case id:                                                                  \
+        if ((st = field_value(spec->n, RANGE_##range, value, &v)) != ATTN_OK) \
+            return st;                                                        \
+        spec->member = v;                                                     \
+        return ATTN_OK;
         ATTN_MASK_FIELDS(ATTN__SET)
 #undef ATTN__SET
     default: return ATTN_ERR_KIND;
@@ -45,7 +83,7 @@ attn_status attn_mask_spec_set_arrays(attn_mask_spec *spec, const int32_t *token
 
 const char *attn_mask_field_name(int field) {
     switch (field) {
-#define ATTN__NAME(id, name, member) case id: return name;
+#define ATTN__NAME(id, name, member, range) case id: return name;
         ATTN_MASK_FIELDS(ATTN__NAME)
 #undef ATTN__NAME
     default: return NULL;
@@ -73,10 +111,14 @@ attn_status attn_mask_check(const attn_mask_spec *s) {
         if (s->block == 0 || s->n % s->block != 0) return ATTN_ERR_RANGE;
         if (s->window_blocks % 2 == 0) return ATTN_ERR_RANGE;
         break;
-    case ATTN_MASK_KIND_CLUSTER:
+    case ATTN_MASK_KIND_CLUSTER: {
+        size_t cells;
         if (s->rounds == 0) return ATTN_ERR_RANGE;
         if (!s->assignments) return ATTN_ERR_NULL;
+        if (!attn__mul(s->rounds, s->n, &cells) || !attn__mul(cells, sizeof(int32_t), &cells))
+            return ATTN_ERR_MEMORY;
         break;
+    }
     default: break;
     }
     if (s->kind == ATTN_MASK_KIND_GLOBAL || s->kind == ATTN_MASK_KIND_LONGFORMER) {
@@ -188,14 +230,11 @@ static void mask_row(const attn_mask_spec *s, size_t i, uint8_t *row) {
     }
     case ATTN_MASK_KIND_BIGBIRD: {
         size_t b = s->block, nb = n / b, bi = i / b, g = s->global_blocks, half = s->window_blocks / 2;
-        set_bigbird_random(s, bi, row);
-        if (bi < g || bi + g >= nb) {
-            for (size_t j = 0; j < n; j++) row[j] |= ATTN_MASK_GLOBAL;
-            break;
-        }
-        for (size_t c = 0; c < nb; c++) {
-            uint8_t bit = c < g || c + g >= nb ? ATTN_MASK_GLOBAL
-                          : (c > bi ? c - bi : bi - c) <= half ? ATTN_MASK_LOCAL : 0;
+        int global_row = bi < g || bi + g >= nb;
+        set_bigbird_random(s, bi, row);  /* none in a global row */
+        for (size_t c = 0; c < nb; c++) {  /* a window block in a global row or column has both bits */
+            uint8_t bit = (uint8_t)((global_row || c < g || c + g >= nb ? ATTN_MASK_GLOBAL : 0) |
+                                    ((c > bi ? c - bi : bi - c) <= half ? ATTN_MASK_LOCAL : 0));
             if (bit)
                 for (size_t j = c * b; j < (c + 1) * b; j++) row[j] |= bit;
         }
@@ -224,16 +263,40 @@ attn_status attn_mask_dense(const attn_mask_spec *spec, uint8_t *out) {  // [n, 
     return ATTN_OK;
 }
 
+attn_status attn__csr_fits(uint64_t nnz, uint64_t size_max) {
+    if (nnz > INT32_MAX || nnz > size_max / sizeof(int32_t)) return ATTN_ERR_MEMORY;
+    return ATTN_OK;
+}
+
+/* The number of non-zero bytes of row, eight at a time. */
+static uint64_t count_nonzero(const uint8_t *row, size_t n) {  // [n]
+    uint64_t count = 0;
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w;
+        memcpy(&w, row + j, sizeof w);
+        /* each byte to 1 if non-zero: fold its bits into the lowest one */
+        w |= w >> 4;
+        w |= w >> 2;
+        w |= w >> 1;
+        w &= 0x0101010101010101ull;
+        count += (w * 0x0101010101010101ull) >> 56;  /* the sum of the eight bytes */
+    }
+    for (; j < n; j++) count += row[j] != 0;
+    return count;
+}
+
 attn_status attn_mask_nnz(const attn_mask_spec *spec, size_t *nnz, uint8_t *work) {  // [n]
     attn_status st = attn_mask_check(spec);
     if (st != ATTN_OK) return st;
     if (!nnz || !work) return ATTN_ERR_NULL;
-    size_t count = 0;
+    uint64_t count = 0;  /* n^2 can exceed a 32-bit size_t */
     for (size_t i = 0; i < spec->n; i++) {
         mask_row(spec, i, work);
-        for (size_t j = 0; j < spec->n; j++) count += work[j] != 0;
+        count += count_nonzero(work, spec->n);
+        if ((st = attn__csr_fits(count, SIZE_MAX)) != ATTN_OK) return st;  /* stop as soon as it cannot fit */
     }
-    *nnz = count;
+    *nnz = (size_t)count;
     return ATTN_OK;
 }
 
@@ -251,8 +314,8 @@ attn_status attn_mask_csr(const attn_mask_spec *spec, size_t capacity,
         mask_row(spec, i, work);
         for (size_t j = 0; j < spec->n; j++) {
             if (!work[j]) continue;
-            if (at >= capacity) return ATTN_ERR_WORKSPACE;
             if (at >= INT32_MAX) return ATTN_ERR_MEMORY;
+            if (at >= capacity) return ATTN_ERR_WORKSPACE;
             indices[at] = (int32_t)j;
             if (bits) bits[at] = work[j];
             at++;
@@ -275,8 +338,8 @@ attn_status attn_dense_to_csr(size_t n, size_t m,
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < m; j++) {
             if (!mask[i * m + j]) continue;
-            if (at >= capacity) return ATTN_ERR_WORKSPACE;
             if (at >= INT32_MAX) return ATTN_ERR_MEMORY;
+            if (at >= capacity) return ATTN_ERR_WORKSPACE;
             indices[at++] = (int32_t)j;
         }
         indptr[i + 1] = (int32_t)at;
@@ -445,10 +508,47 @@ attn_status attn_kmeans(size_t n, size_t d,
 
 /* ------------------------------------------------------------------ layers */
 
+/* Bit builtins where the compiler has them (ATTN_NO_BUILTINS: the portable
+ * loops, which the native tests also build once). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(ATTN_NO_BUILTINS)
+#define ATTN__BIT_BUILTINS 1
+#else
+#define ATTN__BIT_BUILTINS 0
+#endif
+
+/* The index of the lowest set bit of x (x != 0). */
+static unsigned lowest_bit(uint64_t x) {
+#if ATTN__BIT_BUILTINS
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned b = 0;
+    while (!(x & 1)) x >>= 1, b++;
+    return b;
+#endif
+}
+
 static size_t popcount64(uint64_t x) {
+#if ATTN__BIT_BUILTINS
+    return (size_t)__builtin_popcountll(x);
+#else
     size_t c = 0;
     for (; x; x &= x - 1) c++;
     return c;
+#endif
+}
+
+/* One layer costs about (n + nnz) ceil(n / 64) word operations: every row
+ * ORs the reach sets of its keys and of itself. */
+int attn__layers_fit(size_t n, uint64_t nnz, double layers, double done) {
+    double words = (double)(n / 64 + (n % 64 != 0));
+    return done + layers * ((double)n + (double)nnz) * words <= ATTN__LAYERS_MAX_WORK;
+}
+
+attn_status attn_mask_layers_workspace(size_t n, size_t *words) {
+    if (!words) return ATTN_ERR_NULL;
+    size_t w = n / 64 + (n % 64 != 0), rows;
+    if (!attn__mul(n, 3, &rows) || !attn__mul(rows, w, words)) return ATTN_ERR_MEMORY;
+    return ATTN_OK;
 }
 
 attn_status attn_mask_layers(size_t n,
@@ -459,47 +559,57 @@ attn_status attn_mask_layers(size_t n,
                              uint64_t *work, size_t work_words) {  // [work_words]
     if (!mask || !reached || !layers) return ATTN_ERR_NULL;
     if (n == 0 || max_layers == 0) return ATTN_ERR_SHAPE;
-    size_t words = n / 64 + (n % 64 != 0), need;
-    if (!attn__add(n, 3, &need) || !attn__mul(need, words, &need)) return ATTN_ERR_MEMORY;
+    size_t words = n / 64 + (n % 64 != 0), need, cells;
+    attn_status st = attn_mask_layers_workspace(n, &need);
+    if (st != ATTN_OK) return st;
+    if (!attn__mul(n, n, &cells)) return ATTN_ERR_MEMORY;
     if (!work || work_words < need) return ATTN_ERR_WORKSPACE;
+    /* Refuse at once what one layer alone would take too long for. */
+    uint64_t nnz = 0;
+    for (size_t i = 0; i < n; i++) nnz += count_nonzero(mask + i * n, n);
+    if (!attn__layers_fit(n, nnz, 1, 0)) return ATTN_ERR_RANGE;
+
     uint64_t *adj = work;                   // [n, words]: keys of query i, and i itself
-    uint64_t *reach = adj + n * words;      // [words]
-    uint64_t *frontier = reach + words;     // [words]
-    uint64_t *next = frontier + words;      // [words]
+    uint64_t *reach = adj + n * words;      // [n, words]: what query i reaches in L layers
+    uint64_t *next = reach + n * words;     // [n, words]: the same in L + 1 layers
     memset(adj, 0, n * words * sizeof *adj);
     for (size_t i = 0; i < n; i++) {
         adj[i * words + i / 64] |= 1ull << (i % 64);
         for (size_t j = 0; j < n; j++)
             if (mask[i * n + j]) adj[i * words + j / 64] |= 1ull << (j % 64);
     }
-    for (size_t L = 0; L < max_layers; L++) reached[L] = 0;
-    size_t growing_until = 0;  /* the last layer at which some reach set grew */
-    for (size_t i = 0; i < n; i++) {
-        memset(reach, 0, words * sizeof *reach);
-        reach[i / 64] |= 1ull << (i % 64);
-        memcpy(frontier, reach, words * sizeof *reach);
-        size_t count = 1;
-        for (size_t L = 0; L < max_layers; L++) {
-            memset(next, 0, words * sizeof *next);
+    memcpy(reach, adj, n * words * sizeof *adj);  /* one layer */
+    double count = 0, done = 0;
+    for (size_t t = 0; t < n * words; t++) count += (double)popcount64(reach[t]);
+    reached[0] = count;
+    size_t last_growth = count > (double)n ? 1 : 0;  /* the last layer that reached a new pair */
+    size_t L = 1;
+    for (; L < max_layers; L++) {
+        /* Layer L + 1: i reaches what its keys (and itself) reach in L layers. */
+        if (!attn__layers_fit(n, nnz, 1, done)) return ATTN_ERR_RANGE;
+        done += ((double)n + (double)nnz) * (double)words;
+        double total = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t *out = next + i * words;
+            const uint64_t *keys = adj + i * words;
+            memset(out, 0, words * sizeof *out);
             for (size_t w = 0; w < words; w++)
-                for (uint64_t bitsw = frontier[w]; bitsw; bitsw &= bitsw - 1) {
-                    size_t j = w * 64 + (size_t)__builtin_ctzll(bitsw);
-                    const uint64_t *row = adj + j * words;
-                    for (size_t t = 0; t < words; t++) next[t] |= row[t];
+                for (uint64_t bitsw = keys[w]; bitsw; bitsw &= bitsw - 1) {
+                    const uint64_t *row = reach + (w * 64 + lowest_bit(bitsw)) * words;
+                    for (size_t t = 0; t < words; t++) out[t] |= row[t];
                 }
-            size_t added = 0;
-            for (size_t w = 0; w < words; w++) {
-                frontier[w] = next[w] & ~reach[w];
-                reach[w] |= frontier[w];
-                added += popcount64(frontier[w]);
-            }
-            count += added;
-            reached[L] += (double)count;
-            if (added && L + 1 > growing_until) growing_until = L + 1;
+            for (size_t t = 0; t < words; t++) total += (double)popcount64(out[t]);
         }
+        reached[L] = total;
+        if (total == count) break;  /* nothing new: no later layer changes either */
+        last_growth = L + 1;
+        count = total;
+        uint64_t *swap = reach;
+        reach = next;
+        next = swap;
     }
-    /* Stopped growing at layer growing_until (it still grew at the last
-     * layer computed if that equals max_layers; then the answer is unknown). */
-    *layers = growing_until < max_layers ? (growing_until > 0 ? growing_until : 1) : 0;
+    for (size_t r = L + 1; r < max_layers; r++) reached[r] = count;
+    /* If it still grew at the last layer computed, the answer is unknown. */
+    *layers = last_growth < max_layers ? (last_growth > 0 ? last_growth : 1) : 0;
     return ATTN_OK;
 }

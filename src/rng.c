@@ -1,6 +1,11 @@
 /*
  * rng.c - PCG32 with explicit state, and normal samples by Box-Muller.
  *
+ *   state' = state * 6364136223846793005 + inc            (64-bit LCG)
+ *   u32    = rotr32(((state >> 18) ^ state) >> 27, state >> 59)   (XSH-RR)
+ *   U      = (u32 >> 5) 2^26 + (u32' >> 6), divided by 2^53   in [0, 1)
+ *   Z      = sqrt(-2 ln(1 - U1)) cos(2 pi U2), and sin for the spare sample
+ *
  * PCG32: M. E. O'Neill, "PCG: A Family of Simple Fast Space-Efficient
  * Statistically Good Algorithms for Random Number Generation" (2014),
  * XSH-RR output on a 64-bit LCG. The increment (stream) is derived from the

@@ -1,9 +1,18 @@
 /*
  * softmax.c - scaled dot-product (softmax) attention.
  *
- *   s_ij = scale * q_i . k_j            (blocked entries: -inf)
+ *   s_ij = (scale q_i) . k_j            (blocked entries: -inf)
  *   P    = softmax over each row of s   (a row with nothing allowed: 0)
  *   Y    = P V
+ *
+ * One definition of the logit in all three paths (weights, streaming
+ * outputs, sparse.c): the query is scaled first, then dotted with the key,
+ * in float32. So scale = 0 gives uniform weights whatever the inputs, and an
+ * allowed logit that overflows float32 gives ATTN_ERR_OVERFLOW in every path.
+ * Checking every logit would cost a pass over each tile; instead one bound
+ * covers them all (attn__logits_safe: |s_ij| <= |scale| d max|q| max|k|,
+ * which also bounds every partial sum), and only inputs that fail it have
+ * their logits checked.
  *
  * attn_softmax_weights writes P. attn_softmax_attention never forms P: it
  * walks the keys in tiles of TILE_K and keeps, per query row, the running
@@ -26,6 +35,7 @@
  */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 
 enum {
@@ -98,6 +108,40 @@ static void block_row(float *s,               // [len]
             if (!mask_row[j0 + j]) s[j] = -INFINITY;
 }
 
+/* The largest |x_i| of finite floats: their magnitude bits compare as
+ * unsigned integers in the same order, so the loop is an integer max, which
+ * vectorises (blocks of 256 as in attn__all_finite). */
+static float max_abs(const float *x, size_t count) {  // [count]
+    uint32_t best = 0;
+    for (size_t i0 = 0; i0 < count; i0 += 256) {
+        size_t end = count - i0 < 256 ? count : i0 + 256;
+        uint32_t m = 0;
+        for (size_t i = i0; i < end; i++) {
+            uint32_t bits;
+            memcpy(&bits, &x[i], sizeof bits);
+            bits &= 0x7fffffffu;
+            m = bits > m ? bits : m;
+        }
+        best = m > best ? m : best;
+    }
+    float out;
+    memcpy(&out, &best, sizeof out);
+    return out;
+}
+
+int attn__logits_safe(size_t n, size_t m, size_t d,
+                      const float *q,  // [n, d]
+                      const float *k,  // [m, d]
+                      float scale) {
+    /* |(scale q).k| <= |scale| |q| |k| <= |scale| d max|q_il| max|k_jl|, and
+     * so is every partial sum of the float32 dot product up to a factor
+     * (1 + 2^-24)^(d + 1) (< 1.07 for d < 2^20); the limit leaves a factor 8. */
+    const double limit = FLT_MAX / 8.0;
+    if (d >= (size_t)1 << 20) return 0;
+    double a = fabs((double)scale), qmax = max_abs(q, n * d), kmax = max_abs(k, m * d);
+    return a * qmax <= limit && a * (double)d * qmax * kmax <= limit;
+}
+
 /* ------------------------------------------------------------------ weights */
 
 attn_status attn_softmax_weights_workspace(size_t n, size_t m, size_t d, size_t *floats) {
@@ -123,17 +167,24 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
     return ATTN_OK;
 }
 
-void attn__softmax_row(float *row, size_t m, size_t i, int causal,
-                       const uint8_t *mask_row) {  // [m] or NULL
+attn_status attn__softmax_row(float *row, size_t m, size_t i, int causal,
+                              const uint8_t *mask_row,  // [m] or NULL
+                              int check) {
     const attn__kernels *kern = attn__kernels_get();
+    if (check && !attn__all_finite(row, m)) {  /* overflowed logits: only allowed ones count */
+        size_t visible = causal ? attn__min(m, i + 1) : m;
+        for (size_t j = 0; j < visible; j++)
+            if ((!mask_row || mask_row[j]) && !isfinite(row[j])) return ATTN_ERR_OVERFLOW;
+    }
     block_row(row, m, i, 0, causal, mask_row);
     float mx = kern->max(row, m);
     if (mx == -INFINITY) {  /* nothing allowed */
         memset(row, 0, m * sizeof *row);
-        return;
+        return ATTN_OK;
     }
     float sum = kern->exp_shift_sum(row, m, mx);  /* >= 1: the max gives exp(0) */
     kern->scale(row, m, 1.0f / sum);
+    return ATTN_OK;
 }
 
 attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
@@ -145,8 +196,10 @@ attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
                                  float *work, size_t work_floats) {  // [work_floats]
     attn_status st = attn__scores(n, m, d, q, k, scale, p, work, work_floats);
     if (st != ATTN_OK) return st;
-    for (size_t i = 0; i < n; i++) attn__softmax_row(p + i * m, m, i, causal, mask ? mask + i * m : NULL);
-    return ATTN_OK;
+    int check = !attn__logits_safe(n, m, d, q, k, scale);
+    for (size_t i = 0; i < n && st == ATTN_OK; i++)
+        st = attn__softmax_row(p + i * m, m, i, causal, mask ? mask + i * m : NULL, check);
+    return st;
 }
 
 /* ------------------------------------------------------------------ outputs */
@@ -184,6 +237,22 @@ static void block_panels(float *s, size_t panel_stride, size_t queries, size_t r
     }
 }
 
+/* 1 if an allowed score of a tile (queries i0 + r, r < queries; keys j0 + j,
+ * j < keys) is not finite: read before block_panels, only for inputs that
+ * attn__logits_safe could not clear. */
+static int tile_overflows(const float *s, size_t panel_stride, size_t queries, size_t keys, size_t i0,
+                          size_t j0, size_t m, int causal,
+                          const uint8_t *mask) {  // [n, m] or NULL
+    for (size_t r = 0; r < queries; r++) {
+        size_t i = i0 + r;
+        const float *col = s + (r / GROUP) * panel_stride + r % GROUP;
+        const uint8_t *mask_row = mask ? mask + i * m + j0 : NULL;
+        for (size_t j = 0; j < keys; j++)
+            if (!(causal && j0 + j > i) && (!mask_row || mask_row[j]) && !isfinite(col[GROUP * j])) return 1;
+    }
+    return 0;
+}
+
 attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
                                    const float *q,       // [n, d]
                                    const float *k,       // [m, d]
@@ -212,6 +281,8 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
     float *row_sum = row_max + TILE_Q;     // [TILE_Q] running sum l_i
     float *rescale = row_sum + TILE_Q;     // [TILE_Q] exp(m_i(old) - m_i(new)) of the last tile
 
+    const int check = !attn__logits_safe(n, m, d, q, k, scale);
+
     /* Padding rows and columns are zeros: they add nothing to any product. */
     pack_strips(d, d, m, k, 1, d, GROUP, kp);
     pack_strips(m, rows_m, dv, v, dv, 1, STRIP, vp);
@@ -232,6 +303,8 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
         for (size_t j0 = 0; j0 < m_end; j0 += TILE_K) {
             size_t bc = attn__min(TILE_K, m_end - j0), groups = groups_of(bc), rows = groups * GROUP;
             kern->panel_scores(d, groups, q_strips, kp + j0 * d, qt, s, panel_stride);
+            if (check && tile_overflows(s, panel_stride, br, bc, i0, j0, m, causal, mask))
+                return ATTN_ERR_OVERFLOW;
             if (mask || rows > bc || (causal && j0 + rows - 1 > i0))
                 block_panels(s, panel_stride, q_groups * GROUP, rows, bc, i0, n, j0, m, causal, mask);
             for (size_t g = 0; g < q_groups; g++) {
@@ -251,5 +324,7 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
             }
         }
     }
-    return ATTN_OK;
+    /* Finite logits give weights in [0, 1]; the sums of weighted values can
+     * still overflow when |v| is near FLT_MAX. */
+    return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }

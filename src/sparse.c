@@ -2,10 +2,40 @@
  * sparse.c - softmax attention restricted to a sparse pattern, from its
  * compressed sparse rows: for query i only the listed keys are scored, so
  * the cost is O(nnz (d + dv)) instead of O(n m (d + dv)).
+ *
+ *   s_it = (scale q_i) . k_{indices[t]}      for t in indptr[i] .. indptr[i+1]-1
+ *   y_i  = sum_t softmax(s_i)_t v_{indices[t]}   (a row without keys: 0)
+ *
+ * The logit is the one of softmax.c (the query scaled first), so the three
+ * softmax paths agree, also on which inputs overflow (ATTN_ERR_OVERFLOW).
  */
 #include "internal.h"
 
 #include <math.h>
+
+enum { QCHUNK = 256 };  /* scaled query elements per pass (a stack buffer) */
+
+/* ATTN_OK if (indptr, indices) is a CSR pattern of n rows over m keys:
+ * indptr[0] = 0, non-decreasing; every index in [0, m), strictly increasing
+ * within a row (sorted, no duplicates). *widest: the largest row count. */
+static attn_status check_csr(size_t n, size_t m,
+                             const int32_t *indptr,   // [n + 1]
+                             const int32_t *indices,  // [indptr[n]]
+                             size_t *widest) {
+    if (indptr[0] != 0) return ATTN_ERR_RANGE;
+    *widest = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (indptr[i + 1] < indptr[i]) return ATTN_ERR_RANGE;
+        *widest = attn__maxsz(*widest, (size_t)(indptr[i + 1] - indptr[i]));
+    }
+    if (indptr[n] > 0 && !indices) return ATTN_ERR_NULL;
+    for (size_t i = 0; i < n; i++)
+        for (int32_t t = indptr[i]; t < indptr[i + 1]; t++) {
+            if (indices[t] < 0 || (size_t)indices[t] >= m) return ATTN_ERR_RANGE;
+            if (t > indptr[i] && indices[t] <= indices[t - 1]) return ATTN_ERR_RANGE;
+        }
+    return ATTN_OK;
+}
 
 attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
                                   const float *q,          // [n, d]
@@ -23,21 +53,14 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
         (st = attn__matrix_fits(n, dv)))
         return st;
     if (!isfinite(scale)) return ATTN_ERR_RANGE;
-    /* The pattern: rows non-decreasing from 0, keys in range. */
-    if (indptr[0] != 0) return ATTN_ERR_RANGE;
-    size_t widest = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (indptr[i + 1] < indptr[i]) return ATTN_ERR_RANGE;
-        widest = attn__maxsz(widest, (size_t)(indptr[i + 1] - indptr[i]));
-    }
-    if (indptr[n] > 0 && !indices) return ATTN_ERR_NULL;
-    for (int32_t t = 0; t < indptr[n]; t++)
-        if (indices[t] < 0 || (size_t)indices[t] >= m) return ATTN_ERR_RANGE;
+    size_t widest;
+    if ((st = check_csr(n, m, indptr, indices, &widest)) != ATTN_OK) return st;
     if (!work || work_floats < widest) return ATTN_ERR_WORKSPACE;
     if (!attn__all_finite(q, n * d) || !attn__all_finite(k, m * d) || !attn__all_finite(v, m * dv))
         return ATTN_ERR_NONFINITE;
 
     const attn__kernels *kern = attn__kernels_get();
+    float qs[QCHUNK];  // [QCHUNK] a piece of scale * q_i
     for (size_t i = 0; i < n; i++) {
         const int32_t *keys = indices + indptr[i];
         size_t count = (size_t)(indptr[i + 1] - indptr[i]);
@@ -45,10 +68,16 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
         memset(y, 0, dv * sizeof *y);
         if (count == 0) continue;
         float *s = work;  // [count]
-        for (size_t t = 0; t < count; t++) s[t] = scale * kern->dot(q + i * d, k + (size_t)keys[t] * d, d);
-        float sum = kern->exp_shift_sum(s, count, kern->max(s, count));
+        memset(s, 0, count * sizeof *s);
+        for (size_t l0 = 0; l0 < d; l0 += QCHUNK) {
+            size_t len = attn__min(QCHUNK, d - l0);
+            for (size_t l = 0; l < len; l++) qs[l] = scale * q[i * d + l0 + l];
+            for (size_t t = 0; t < count; t++) s[t] += kern->dot(qs, k + (size_t)keys[t] * d + l0, len);
+        }
+        if (!attn__all_finite(s, count)) return ATTN_ERR_OVERFLOW;  /* an overflowed logit */
+        float sum = kern->exp_shift_sum(s, count, kern->max(s, count));  /* >= 1 */
         for (size_t t = 0; t < count; t++) kern->axpy(dv, s[t], v + (size_t)keys[t] * dv, y);
         kern->scale(y, dv, 1.0f / sum);
     }
-    return ATTN_OK;
+    return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }

@@ -92,8 +92,8 @@ function checkBigBird(mask, n, { block, windowBlocks = 3, globalBlocks = 1, rand
   }
   expectRule(mask, n, (i, j) => {
     const bi = Math.floor(i / block), bj = Math.floor(j / block);
-    if (isGlobal(bi)) return B.global;
-    return bit(isGlobal(bj), B.global) | bit(!isGlobal(bj) && Math.abs(bi - bj) <= half, B.local)
+    // a window cell in a global row or column carries both bits, as in Longformer
+    return bit(isGlobal(bi) || isGlobal(bj), B.global) | bit(Math.abs(bi - bj) <= half, B.local)
       | bit(randomOf[bi].includes(bj), B.random);
   }, `bigbird block ${block}`);
 }

@@ -2,7 +2,7 @@
 // families of wasm/api/ to it; each family mirrors a src/*.c and a
 // tests/*.test.mjs. Errors are AttnError with a stable `.code` and a message
 // "functionName: argument ...".
-import createAttnCore from './attn-core.mjs';
+import createAttnCore from './build/attn-core.mjs';
 import { AttnError, createCore } from './api/core.js';
 import { optKind, options } from './api/args.js';
 import * as rng from './api/rng.js';

@@ -8,6 +8,7 @@
 #include "../../src/attn.h"
 #include "../../src/internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,13 +289,28 @@ static void test_clusters_and_layers(void) {
     attn_mask_dense(&s, mask);
     double reached[40];
     size_t layers;
-    uint64_t bits[(20 + 3) * 1];
-    CHECK(attn_mask_layers(m, mask, 40, reached, &layers, bits, (m + 3) * words) == ATTN_OK, "layers");
-    CHECK(layers == m - 1 && reached[39] == m * (m + 1) / 2.0 && reached[0] == 2 * m - 1,
+    uint64_t bits[3 * 20 * 1];
+    size_t lwords;
+    CHECK(attn_mask_layers_workspace(m, &lwords) == ATTN_OK && lwords == 3 * m * words, "layers workspace");
+    CHECK(attn_mask_layers(m, mask, 40, reached, &layers, bits, lwords) == ATTN_OK, "layers");
+    int ok_pairs = 1;  /* token i reaches min(L, i) + 1 tokens after L layers */
+    for (size_t L = 1; L <= 40; L++) {
+        double want = 0;
+        for (size_t i = 0; i < m; i++) want += (double)(L < i ? L : i) + 1;
+        ok_pairs &= reached[L - 1] == want;
+    }
+    CHECK(layers == m - 1 && reached[39] == m * (m + 1) / 2.0 && reached[0] == 2 * m - 1 && ok_pairs,
           "causal window 1: %zu layers, %g pairs", layers, reached[39]);
-    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, (m + 3) * words) == ATTN_OK && layers == 0,
+    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, lwords) == ATTN_OK && layers == 0,
           "still growing after 5 layers");
-    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, m) == ATTN_ERR_WORKSPACE, "layers work");
+    CHECK(attn_mask_layers(m, mask, 19, reached, &layers, bits, lwords) == ATTN_OK && layers == 0,
+          "still growing at layer 19");
+    CHECK(attn_mask_layers(m, mask, 20, reached, &layers, bits, lwords) == ATTN_OK && layers == 19,
+          "stops after layer 19 of 20");
+    CHECK(attn_mask_layers(m, mask, 5, reached, &layers, bits, lwords - 1) == ATTN_ERR_WORKSPACE, "layers work");
+    memset(mask, 0, m * m);  /* nothing but the residual path: no growth from the first layer */
+    CHECK(attn_mask_layers(m, mask, 1, reached, &layers, bits, lwords) == ATTN_OK && layers == 1 && reached[0] == m,
+          "empty mask: 1 layer");
     free(mask);
 }
 
@@ -548,6 +564,11 @@ static void test_linear(void) {
                 float *work = malloc(floats * sizeof *work);
                 attn_status a = attn_kernel_weights(&spec, n, m, d, q, k, causal, 1e-6f, w, work, floats);
                 attn_status b = attn_linear_attention(&spec, n, m, d, dv, q, k, v, causal, 1e-6f, y, work, floats);
+                if (causal && feature == ATTN_FEATURE_EFFICIENT) {  /* its key map reads the future */
+                    CHECK(a == ATTN_ERR_RANGE && b == ATTN_ERR_RANGE, "efficient causal refused");
+                    free(work);
+                    continue;
+                }
                 double worst = 0;
                 for (size_t i = 0; i < n; i++)
                     for (size_t c = 0; c < dv; c++) {
@@ -652,7 +673,7 @@ static void test_fast_weights(void) {
                             floats - 1) == ATTN_ERR_WORKSPACE, "small workspace");
 
     attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 1, ATTN_NORMALIZE_L2);
-    double e1, e2;
+    double e1 = 0, e2 = 0;
     attn_capacity_workspace(&spec, 8, 40, &floats);
     float *cw = malloc(floats * sizeof *cw);
     CHECK(attn_capacity(&spec, ATTN_RULE_SUM, 8, 1, 1, 2, 5, &e1, cw, floats) == ATTN_OK && e1 < 1e-10, "one pair exact");
@@ -719,6 +740,386 @@ static void test_gallery(void) {
     free(a), free(b), free(bt), free(c), free(L);
 }
 
+/* ------------------------------------------------- finite or an error */
+
+/* The three softmax paths on one input (dense mask or none; the CSR is made
+ * from it): statuses and outputs. p: [n, m] weights, y / ys: [n, dv]. */
+typedef struct three {
+    attn_status weights, streaming, sparse;
+} three;
+
+static three softmax_three(size_t n, size_t m, size_t d, size_t dv, const float *q, const float *k, const float *v,
+                           float scale, int causal, float *p, float *y, float *ys) {
+    uint8_t *mask = malloc(n * m);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) mask[i * m + j] = !causal || j <= i;
+    int32_t *indptr = malloc((n + 1) * sizeof *indptr), *indices = malloc(n * m * sizeof *indices);
+    attn_dense_to_csr(n, m, mask, n * m, indptr, indices);
+    size_t ww, wa;
+    attn_softmax_weights_workspace(n, m, d, &ww);
+    attn_softmax_attention_workspace(n, m, d, dv, &wa);
+    float *work = malloc(attn__maxsz(attn__maxsz(ww, wa), m) * sizeof *work);
+    three r;
+    r.weights = attn_softmax_weights(n, m, d, q, k, scale, causal, NULL, p, work, ww);
+    r.streaming = attn_softmax_attention(n, m, d, dv, q, k, v, scale, causal, NULL, y, work, wa);
+    r.sparse = attn_sparse_attention(n, m, d, dv, q, k, v, scale, indptr, indices, ys, work, m);
+    free(mask), free(indptr), free(indices), free(work);
+    return r;
+}
+
+static int all_three(three r, attn_status want) {
+    return r.weights == want && r.streaming == want && r.sparse == want;
+}
+
+/* Every issue-12 reproducer gives a finite right answer or ERR_OVERFLOW, in
+ * both kernel tables, and the three softmax paths agree. */
+static void test_values(void) {
+    for (int kernels = 0; kernels <= attn_simd_available(); kernels++) {
+        attn_use_kernels(kernels);
+        const char *tab = kernels ? "simd" : "scalar";
+        float p[8], y[8], ys[8];
+        {   /* softmaxWeights([[1e20]], [[1e20], [1]]): the logit 1e40 overflows */
+            float q[] = {1e20f}, k[] = {1e20f, 1}, v[] = {1, 2};
+            three r = softmax_three(1, 2, 1, 1, q, k, v, 1, 0, p, y, ys);
+            CHECK(all_three(r, ATTN_ERR_OVERFLOW), "1e20 x 1e20 overflows in all paths (%s): %d %d %d", tab, r.weights,
+                  r.streaming, r.sparse);
+            /* scale 0: every logit is (0 q).k = 0, uniform weights */
+            r = softmax_three(1, 2, 1, 1, q, k, v, 0, 0, p, y, ys);
+            CHECK(all_three(r, ATTN_OK) && p[0] == 0.5f && p[1] == 0.5f && fabsf(y[0] - 1.5f) < 1e-6f &&
+                      fabsf(ys[0] - 1.5f) < 1e-6f,
+                  "scale 0 with huge logits: uniform in all paths (%s): %g %g %g %g", tab, p[0], p[1], y[0], ys[0]);
+        }
+        {   /* scale 3e38: (3e38 * 1) * 2 overflows; (3e38 * 0.5) * 1 does not */
+            float q[] = {1}, k[] = {1, 2}, v[] = {1, 2};
+            three r = softmax_three(1, 2, 1, 1, q, k, v, 3e38f, 0, p, y, ys);
+            CHECK(all_three(r, ATTN_ERR_OVERFLOW), "scale 3e38 overflows (%s)", tab);
+            float q2[] = {0.5f}, k2[] = {1, 0.1f}, v2[] = {3, 7};
+            r = softmax_three(1, 2, 1, 1, q2, k2, v2, 3e38f, 0, p, y, ys);
+            CHECK(all_three(r, ATTN_OK) && p[0] == 1 && p[1] == 0 && y[0] == 3 && ys[0] == 3,
+                  "scale 3e38, finite logits 1.5e38 and 1.5e37: weights [1, 0] (%s): %g %g %g %g", tab, p[0], p[1], y[0],
+                  ys[0]);
+        }
+        {   /* logits +-1e38: far apart but finite, exact one-hot weights */
+            float q[] = {1e19f}, k[] = {-1e19f, 1e19f}, v[] = {5, -4};
+            three r = softmax_three(1, 2, 1, 1, q, k, v, 1, 0, p, y, ys);
+            CHECK(all_three(r, ATTN_OK) && p[0] == 0 && p[1] == 1 && y[0] == -4 && ys[0] == -4,
+                  "logits -1e38, 1e38 (%s)", tab);
+        }
+        {   /* an overflowing logit of a blocked pair (0, 1) does not matter */
+            float q[] = {1e20f, 1}, k[] = {1, 1e20f}, v[] = {2, 9};
+            three r = softmax_three(2, 2, 1, 1, q, k, v, 1, 1, p, y, ys);
+            CHECK(all_three(r, ATTN_OK) && p[0] == 1 && p[1] == 0 && p[2] == 0 && p[3] == 1 && y[0] == 2 && y[1] == 9 &&
+                      ys[0] == 2 && ys[1] == 9,
+                  "blocked overflow ignored, causal (%s)", tab);
+            r = softmax_three(2, 2, 1, 1, q, k, v, 1, 0, p, y, ys);
+            CHECK(all_three(r, ATTN_ERR_OVERFLOW), "the same pair allowed overflows (%s)", tab);
+        }
+        {   /* values near FLT_MAX: the weighted sum overflows float32 */
+            float q[] = {0, 0}, k[] = {0, 0, 0, 0}, v[] = {3e38f, 3e38f};
+            three r = softmax_three(1, 2, 2, 1, q, k, v, 1, 0, p, y, ys);
+            CHECK(r.weights == ATTN_OK && r.streaming == ATTN_ERR_OVERFLOW && r.sparse == ATTN_ERR_OVERFLOW,
+                  "outputs beyond float32 (%s)", tab);
+        }
+        {   /* logits near 1e30 in a larger case, past tiles and panels: all
+             * paths agree with each other and with the float64 weights */
+            size_t n = 37, m = 150, d = 3, dv = 2;
+            float *q = random_matrix(n, d, 1e15f), *k = random_matrix(m, d, 1e15f), *v = random_matrix(m, dv, 1);
+            float *pw = malloc(n * m * sizeof *pw), *yw = malloc(n * dv * sizeof *yw), *yz = malloc(n * dv * sizeof *yz);
+            double *ref = malloc(n * m * sizeof *ref);
+            three r = softmax_three(n, m, d, dv, q, k, v, 0.5f, 1, pw, yw, yz);
+            ref_weights(n, m, d, q, k, 0.5, 1, NULL, ref);
+            CHECK(all_three(r, ATTN_OK) && weights_excess(n * m, pw, ref, 1e-5) == 0 &&
+                      outputs_excess(n, m, dv, yw, ref, v, 1e-5) == 0 && outputs_excess(n, m, dv, yz, ref, v, 1e-5) == 0,
+                  "logits near 1e30: three paths agree with float64 (%s)", tab);
+            free(q), free(k), free(v), free(pw), free(yw), free(yz), free(ref);
+        }
+    }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+
+    /* kernel attention */
+    float q[] = {1, 2, -1, -2}, k[] = {1, 1, 2, 0.5f, -3, -1}, v[] = {1, 2, 3};
+    float w[6], y[2], work[16384];
+    attn_feature_spec spec;
+    attn_feature_spec_set(&spec, ATTN_FEATURE_RELU, 0, NULL, 1, 3e38f, 1, 0);
+    CHECK(attn_kernel_weights(&spec, 2, 3, 2, q, k, 0, 1e-6f, w, work, 16384) == ATTN_ERR_OVERFLOW &&
+              attn_linear_attention(&spec, 2, 3, 2, 1, q, k, v, 0, 1e-6f, y, work, 16384) == ATTN_ERR_OVERFLOW,
+          "relu kernel_eps 3e38 overflows");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_RELU, 0, NULL, 1, 0, 1, 0);
+    for (int causal = 0; causal < 2; causal++) {
+        /* query 1 = (-1, -2): all its ReLU features are 0, so is its denominator */
+        attn_status a = attn_kernel_weights(&spec, 2, 3, 2, q, k, causal, 0, w, work, 16384);
+        attn_status b = attn_linear_attention(&spec, 2, 3, 2, 1, q, k, v, causal, 0, y, work, 16384);
+        /* query 0 = (1, 2): phi(k) = (1, 1), (2, 0.5), (0, 0): dots 3, 3, 0 */
+        int ok = a == ATTN_OK && b == ATTN_OK && w[3] == 0 && w[4] == 0 && w[5] == 0 && y[1] == 0;
+        if (causal) ok &= w[0] == 1 && w[1] == 0 && w[2] == 0 && y[0] == 1;
+        else ok &= fabsf(w[0] - 0.5f) < 1e-7f && fabsf(w[1] - 0.5f) < 1e-7f && w[2] == 0 && fabsf(y[0] - 1.5f) < 1e-6f;
+        CHECK(ok, "kernel_eps 0, eps 0: zero denominator gives a 0 row (causal %d): %g %g %g / %g %g", causal, w[0],
+              w[1], w[2], y[0], y[1]);
+    }
+    float big[] = {1, 1, 1, 1};  /* u - h = 167 for this projection: exp beyond float32 */
+    float omega[] = {100, 100, 100, 100, 100, 100};
+    attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_POS, 3, omega, 1, 0, 0, 0);
+    CHECK(attn_feature_map(&spec, ATTN_ROLE_QUERY, 2, 2, big, w, work, 16384) == ATTN_ERR_OVERFLOW,
+          "FAVOR+ without stabilize overflows");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_POS, 3, omega, 1, 0, 1, 0);
+    CHECK(attn_feature_map(&spec, ATTN_ROLE_QUERY, 2, 2, big, w, work, 16384) == ATTN_OK && attn__all_finite(w, 6),
+          "FAVOR+ with stabilize stays finite");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_EFFICIENT, 0, NULL, 1, 0, 1, 0);
+    CHECK(attn_kernel_weights(&spec, 2, 3, 2, q, k, 0, 0, w, work, 16384) == ATTN_OK &&
+              attn_kernel_weights(&spec, 2, 3, 2, q, k, 1, 0, w, work, 16384) == ATTN_ERR_RANGE &&
+              attn_linear_attention(&spec, 2, 3, 2, 1, q, k, v, 1, 0, y, work, 16384) == ATTN_ERR_RANGE,
+          "efficient: causal refused");
+
+    /* gallery */
+    float a[] = {1e30f, 1e30f}, b[] = {1e30f, -1e30f}, c[4];
+    CHECK(attn_matmul(1, 2, 1, 1, a, b, c) == ATTN_ERR_OVERFLOW, "matmul [[1e30, 1e30]] [[1e30], [-1e30]]");
+    CHECK(attn_matmul_nt(1, 1, 2, 1, a, b, c, work, 16384) == ATTN_ERR_OVERFLOW, "matmul_nt overflow");
+    float small[] = {1e-20f, 1e-20f}, ck[] = {1, 1};
+    CHECK(attn_matmul(1, 2, 1, 1e30f, small, ck, c) == ATTN_OK && fabsf(c[0] - 2e10f) < 1e4f, "(alpha A) B");
+    CHECK(attn_pool_rows(2, 1, 2, (float[]){3e38f, 3e38f}, ck, c) == ATTN_ERR_OVERFLOW, "pool overflow");
+    float L[] = {1000, 500, 250, 2000};
+    CHECK(attn_sinkhorn(2, L, 3, 1e-36f, 0) == ATTN_ERR_OVERFLOW, "sinkhorn: logits / tau 1e-36 beyond float32");
+    float L1[] = {1, 0.5f, 0.25f, 2};
+    CHECK(attn_sinkhorn(2, L1, 3, 1e-35f, 0) == ATTN_OK && L1[0] == 1 && L1[1] == 0 && L1[2] == 0 && L1[3] == 1,
+          "sinkhorn tau 1e-35, logits / tau finite: a permutation %g %g %g %g", L1[0], L1[1], L1[2], L1[3]);
+    float L2[] = {1, 0.5f, 0.25f, 2};
+    CHECK(attn_sinkhorn(2, L2, 0, 1e-2f, 0) == ATTN_ERR_OVERFLOW, "sinkhorn exp(200) without iterations");
+    float L3[] = {1, 0.5f, 0.25f, 2};
+    CHECK(attn_sinkhorn(2, L3, 20, 1e-2f, 0) == ATTN_OK && attn__all_finite(L3, 4), "sinkhorn tau 1e-2 iterated");
+    CHECK(attn_sinkhorn(2, L3, 2, -1, 0) == ATTN_ERR_RANGE, "sinkhorn tau < 0");
+
+    /* fast weights: the delta rule with |k|^2 = 4 and no normalisation
+     * multiplies the error by 1 - 4 = -3 each step */
+    enum { T = 120 };
+    float keys[T * 2], vals[T], outs[T], fin[2], states[T * 2], errors[T * T];
+    for (size_t t = 0; t < T; t++) keys[2 * t] = 2, keys[2 * t + 1] = 0, vals[t] = 1;
+    attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 1, ATTN_NORMALIZE_NONE);
+    CHECK(attn_fast_weights(&spec, ATTN_RULE_DELTA, T, 2, 1, keys, vals, NULL, NULL, 1, NULL, 1, outs, fin, NULL, NULL,
+                            work, 16384) == ATTN_ERR_OVERFLOW,
+          "delta rule, |k|^2 = 4: diverges to ERR_OVERFLOW");
+    CHECK(attn_fast_weights(&spec, ATTN_RULE_DELTA, T, 2, 1, keys, vals, NULL, NULL, 0.25f, NULL, 1, outs, fin, states,
+                            errors, work, 16384) == ATTN_OK && fabsf(outs[T - 1] - 1) < 1e-6f,
+          "delta rule, beta |k|^2 = 1: converges at once");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 1, ATTN_NORMALIZE_L2);
+    CHECK(attn_fast_weights(&spec, ATTN_RULE_DELTA, T, 2, 1, keys, vals, NULL, NULL, 1, NULL, 1, outs, fin, NULL, NULL,
+                            work, 16384) == ATTN_OK && fabsf(outs[T - 1] - 1) < 1e-6f,
+          "delta rule, L2-normalised keys: stable");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_EFFICIENT, 0, NULL, 1, 0, 1, ATTN_NORMALIZE_NONE);
+    CHECK(attn_fast_weights(&spec, ATTN_RULE_SUM, T, 2, 1, keys, vals, NULL, NULL, 1, NULL, 1, outs, fin, NULL, NULL,
+                            work, 16384) == ATTN_ERR_RANGE, "fast weights: efficient refused");
+    double e;
+    size_t cf;
+    CHECK(attn_capacity_workspace(&spec, 2, 4, &cf) == ATTN_OK && cf <= 16384 &&
+              attn_capacity(&spec, ATTN_RULE_SUM, 2, 4, 1, 1, 0, &e, work, 16384) == ATTN_ERR_RANGE,
+          "capacity: efficient refused");
+    /* capacity with FAVOR+ unstabilised, keys N(0, I_2) through a projection
+     * of entries 300: exp(u - h) overflows for almost every draw */
+    float omega2[8] = {300, 300, -300, 300, 300, -300, -300, -300};
+    attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_POS, 4, omega2, 1, 0, 0, ATTN_NORMALIZE_NONE);
+    CHECK(attn_capacity_workspace(&spec, 2, 8, &cf) == ATTN_OK && cf <= 16384 &&
+              attn_capacity(&spec, ATTN_RULE_SUM, 2, 8, 1, 3, 0, &e, work, 16384) == ATTN_ERR_OVERFLOW,
+          "capacity FAVOR+ without stabilize: ERR_OVERFLOW");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_POS, 4, omega2, 1, 0, 1, ATTN_NORMALIZE_NONE);
+    CHECK(attn_capacity(&spec, ATTN_RULE_SUM, 2, 8, 1, 3, 0, &e, work, 16384) == ATTN_OK && isfinite(e),
+          "capacity FAVOR+ with stabilize: finite");
+}
+
+/* Random inputs over 60 orders of magnitude, random scales (0, tiny, huge,
+ * negative), causal or masked: the three softmax paths return the same
+ * status, decided independently in double from fl(scale q_l) k_l (every
+ * |partial sum| < FLT_MAX / 2: OK; some allowed logit beyond 2 FLT_MAX or a
+ * scaled query element infinite: ERR_OVERFLOW; cases in between are not
+ * judged), and on OK every weight row sums to 1 (0 if blocked) and every
+ * output is a weighted average: within [min, max] of the allowed values. */
+static void test_three_paths_random(void) {
+    int judged_ok = 0, judged_overflow = 0, bad_status = 0, bad_value = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        attn_use_kernels(trial % 2 && attn_simd_available() ? ATTN_KERNELS_SIMD : ATTN_KERNELS_SCALAR);
+        size_t n = 1 + (size_t)((lcg_uniform() + 1) * 20), m = 1 + (size_t)((lcg_uniform() + 1) * 20);
+        size_t d = 1 + (size_t)((lcg_uniform() + 1) * 4), dv = 1 + (size_t)((lcg_uniform() + 1) * 2);
+        int causal = lcg_uniform() > 0.3f;
+        float qa = powf(10, 15 * lcg_uniform() + 10), ka = powf(10, 15 * lcg_uniform() + 10);
+        float scales[] = {0, 1 / sqrtf((float)d), powf(10, 30 * lcg_uniform()), -powf(10, 30 * lcg_uniform())};
+        float scale = scales[trial % 4];
+        if (causal && m < n) m = n;  /* the CSR of the causal mask needs j <= i to exist */
+        float *q = random_matrix(n, d, qa), *k = random_matrix(m, d, ka), *v = random_matrix(m, dv, 1e20f);
+        float *p = malloc(n * m * sizeof *p), *y = malloc(n * dv * sizeof *y), *ys = malloc(n * dv * sizeof *ys);
+        int want = ATTN_OK, fits = 1;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) {
+                if (causal && j > i) continue;
+                double sum = 0, mag = 0;
+                int inf = 0;
+                for (size_t l = 0; l < d; l++) {
+                    float qs = scale * q[i * d + l];
+                    inf |= !isfinite(qs);
+                    sum += (double)qs * k[j * d + l];
+                    mag += fabs((double)qs * k[j * d + l]);
+                }
+                if (inf || fabs(sum) > 2.0 * FLT_MAX) want = ATTN_ERR_OVERFLOW;
+                if (!(mag < FLT_MAX / 2)) fits = 0;
+            }
+        if (want == ATTN_OK && !fits) want = -1;  /* not judged */
+        three r = softmax_three(n, m, d, dv, q, k, v, scale, causal, p, y, ys);
+        if (want >= 0) {
+            judged_ok += want == ATTN_OK;
+            judged_overflow += want == ATTN_ERR_OVERFLOW;
+            bad_status += !all_three(r, (attn_status)want);
+        }
+        if (all_three(r, ATTN_OK)) {
+            for (size_t i = 0; i < n; i++) {
+                size_t allowed = causal ? attn__min(i + 1, m) : m;
+                double row = 0;
+                for (size_t j = 0; j < m; j++) row += p[i * m + j];
+                bad_value += !(fabs(row - 1) < 1e-5);
+                for (size_t c = 0; c < dv; c++) {
+                    double lo = INFINITY, hi = -INFINITY;
+                    for (size_t j = 0; j < allowed; j++) lo = fmin(lo, v[j * dv + c]), hi = fmax(hi, v[j * dv + c]);
+                    double slack = 1e-5 * fmax(fabs(lo), fabs(hi));
+                    float got[2] = {y[i * dv + c], ys[i * dv + c]};
+                    for (int t = 0; t < 2; t++) bad_value += !(got[t] >= lo - slack && got[t] <= hi + slack);
+                }
+            }
+        }
+        free(q), free(k), free(v), free(p), free(y), free(ys);
+    }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+    CHECK(bad_status == 0 && bad_value == 0 && judged_ok > 100 && judged_overflow > 30,
+          "three paths on random extremes: %d OK and %d overflow cases judged, %d statuses and %d values wrong", judged_ok,
+          judged_overflow, bad_status, bad_value);
+}
+
+/* ------------------------------------------------ sizes that cannot wrap */
+
+static size_t mask_count(attn_mask_spec *s) {
+    uint8_t *work = malloc(s->n);
+    size_t nnz = 0;
+    attn_status st = attn_mask_nnz(s, &nnz, work);
+    free(work);
+    return st == ATTN_OK ? nnz : (size_t)-1;
+}
+
+static void test_sizes(void) {
+    attn_mask_spec s;
+    const double big = 4294967296.0;  /* 2^32: wraps a wasm32 size_t */
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 16);
+    CHECK(attn_mask_spec_set(&s, 1, big) == ATTN_OK && s.window == 16 && mask_count(&s) == 256,
+          "window 2^32 clamped: every cell");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_RANDOM, 16);
+    CHECK(attn_mask_spec_set(&s, 7, big) == ATTN_OK && mask_count(&s) == 256, "perRow 2^32: every key");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 64);
+    attn_mask_spec_set(&s, 4, 8);
+    attn_mask_spec_set(&s, 8, 1);
+    CHECK(attn_mask_spec_set(&s, 9, big) == ATTN_OK && mask_count(&s) == 64 * 64, "globalBlocks 2^32: all global");
+    CHECK(attn_mask_spec_set(&s, 10, big) == ATTN_OK && attn_mask_spec_set(&s, 8, big + 1) == ATTN_OK &&
+              s.window_blocks % 2 == 1 && attn_mask_check(&s) == ATTN_OK,
+          "windowBlocks 2^32 + 1 stays odd");
+    CHECK(attn_mask_spec_set(&s, 8, big) == ATTN_OK && attn_mask_check(&s) == ATTN_ERR_RANGE,
+          "windowBlocks 2^32 stays even (refused)");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_STRIDED, 16);
+    CHECK(attn_mask_spec_set(&s, 3, 1e15) == ATTN_OK && mask_count(&s) == 16, "stride 1e15: the diagonal");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_DILATED, 16);
+    attn_mask_spec_set(&s, 1, 3);
+    CHECK(attn_mask_spec_set(&s, 2, big * 3) == ATTN_OK && mask_count(&s) == 16, "dilation 3 * 2^32: the diagonal");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_FIXED, 16);
+    CHECK(attn_mask_spec_set(&s, 4, big) == ATTN_ERR_RANGE && attn_mask_spec_set(&s, 5, 2147483648.0) == ATTN_ERR_RANGE &&
+              attn_mask_spec_set(&s, 4, 2147483647.0) == ATTN_OK,
+          "block, summary past INT32_MAX refused");
+    CHECK(attn_mask_spec_set(&s, 6, big) == ATTN_ERR_RANGE && attn_mask_spec_set(&s, 12, big) == ATTN_ERR_RANGE,
+          "nTokens, rounds past INT32_MAX refused");
+    CHECK(attn_mask_spec_set(&s, 0, 2) == ATTN_ERR_RANGE && attn_mask_spec_set(&s, 0, 1) == ATTN_OK && s.causal == 1,
+          "causal is 0 or 1");
+    CHECK(attn_mask_spec_set(&s, 1, 9007199254740994.0) == ATTN_ERR_RANGE && attn_mask_spec_set(&s, 1, NAN) == ATTN_ERR_RANGE &&
+              attn_mask_spec_set(&s, 1, INFINITY) == ATTN_ERR_RANGE && attn_mask_spec_set(&s, 1, -1) == ATTN_ERR_RANGE,
+          "beyond 2^53, NaN, inf, negative refused");
+    CHECK(attn_mask_spec_set(&s, 11, 9007199254740992.0) == ATTN_OK && s.seed == 9007199254740992ull, "seed 2^53");
+
+    /* CSR limits, also as wasm32 sees them */
+    CHECK(attn__csr_fits(2147483647u, UINT64_MAX) == ATTN_OK && attn__csr_fits(2147483648u, UINT64_MAX) == ATTN_ERR_MEMORY,
+          "nnz up to INT32_MAX");
+    CHECK(attn__csr_fits(1073741823u, UINT32_MAX) == ATTN_OK && attn__csr_fits(1073741824u, UINT32_MAX) == ATTN_ERR_MEMORY,
+          "wasm32: 4 nnz bytes fit in a 32-bit size_t");
+    CHECK(attn__csr_fits(4294967296ull, UINT32_MAX) == ATTN_ERR_MEMORY, "wasm32: 2^32 cells (n = 65536 full)");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_FULL, 65536);
+    size_t nnz = 7;
+    uint8_t *row = malloc(65536);
+    CHECK(attn_mask_nnz(&s, &nnz, row) == ATTN_ERR_MEMORY && nnz == 7, "full 65536: nnz 2^32 is ERR_MEMORY");
+    free(row);
+
+    /* mask_layers: the work bound */
+    CHECK(attn__layers_fit(64, 64 * 64, 1, 0) && !attn__layers_fit(46340, 46340ull * 46340, 1, 0) &&
+              attn__layers_fit(1024, 1024 * 1024, 4, 0) && !attn__layers_fit(1024, 1024 * 1024, 4, 4.25e9),
+          "layers work bound");
+    size_t n = 8192, words;
+    uint8_t *mask = malloc(n * n);
+    memset(mask, 1, n * n);
+    attn_mask_layers_workspace(n, &words);
+    uint64_t *work = malloc(words * sizeof *work);
+    double reached[4];
+    size_t layers = 99;
+    CHECK(attn_mask_layers(n, mask, 4, reached, &layers, work, words) == ATTN_ERR_RANGE && layers == 99,
+          "layers of a full 8192 mask: 8.6e9 word operations a layer, refused");
+    n = 2048;
+    attn_mask_layers_workspace(n, &words);
+    CHECK(attn_mask_layers(n, mask, 4, reached, &layers, work, words) == ATTN_OK && layers == 1 &&
+              reached[0] == (double)n * n && reached[3] == (double)n * n,
+          "layers of a full 2048 mask: 1");
+    free(mask), free(work);
+
+    /* malformed CSR */
+    float q[4] = {1, 2, 3, 4}, k[4] = {1, 0, 0, 1}, v[2] = {1, 2}, out[2], w[4];
+    int32_t indptr[3] = {0, 2, 3}, dup[3] = {1, 1, 0}, unsorted[3] = {1, 0, 0}, good[3] = {0, 1, 1};
+    CHECK(attn_sparse_attention(2, 2, 2, 1, q, k, v, 1, indptr, good, out, w, 4) == ATTN_OK, "csr ok");
+    CHECK(attn_sparse_attention(2, 2, 2, 1, q, k, v, 1, indptr, dup, out, w, 4) == ATTN_ERR_RANGE, "csr duplicate");
+    CHECK(attn_sparse_attention(2, 2, 2, 1, q, k, v, 1, indptr, unsorted, out, w, 4) == ATTN_ERR_RANGE, "csr unsorted");
+    int32_t off[3] = {1, 2, 3};
+    CHECK(attn_sparse_attention(2, 2, 2, 1, q, k, v, 1, off, good, out, w, 4) == ATTN_ERR_RANGE, "csr indptr[0] != 0");
+    int32_t neg[3] = {0, 1, 2}, negi[2] = {0, -1};
+    CHECK(attn_sparse_attention(2, 2, 2, 1, q, k, v, 1, neg, negi, out, w, 4) == ATTN_ERR_RANGE, "csr negative index");
+}
+
+/* The name lists: the documented names in order, NULL past the end, and as
+ * many as the enumeration has values. */
+static void check_names(const char *list, const char *(*name)(int), const char *const *want, int count) {
+    int ok = name(-1) == NULL && name(count) == NULL;
+    for (int id = 0; id < count; id++) ok &= name(id) && strcmp(name(id), want[id]) == 0;
+    CHECK(ok, "names of %s", list);
+}
+
+static void test_names(void) {
+    const char *features[] = {"identity", "elu+1", "relu", "taylor", "efficient", "favor+", "favor-trig", "favor-hyp",
+                              "dpfp"};
+    const char *rules[] = {"sum", "delta", "gated-delta"};
+    const char *norms[] = {"none", "sum", "l2"};
+    const char *kernels[] = {"scalar", "simd"};
+    const char *kinds[] = {"full", "causal", "local", "strided", "dilated", "fixed", "sparse-transformer", "global",
+                           "random", "longformer", "bigbird", "cluster"};
+    const char *bits[] = {"local", "strided", "global", "random", "cluster"};
+    check_names("features", attn_feature_name, features, ATTN_FEATURE_COUNT);
+    check_names("rules", attn_rule_name, rules, ATTN_RULE_COUNT);
+    check_names("normalisations", attn_normalize_name, norms, ATTN_NORMALIZE_COUNT);
+    check_names("kernel tables", attn_kernels_name, kernels, ATTN_KERNELS_COUNT);
+    check_names("mask kinds", attn_mask_kind_name, kinds, ATTN_MASK_KIND_COUNT);
+    check_names("mask bits", attn_mask_bit_name, bits, ATTN_MASK_BIT_COUNT);
+    CHECK(ATTN_FEATURE_COUNT == 9 && ATTN_RULE_COUNT == 3 && ATTN_MASK_KIND_COUNT == 12 && ATTN_MASK_BIT_COUNT == 5 &&
+              ATTN_FEATURE_DPFP == 8 && ATTN_MASK_KIND_CLUSTER == 11 && ATTN_KERNELS_SIMD == 1,
+          "the numbering the JS API relies on");
+    CHECK(ATTN_MASK_LOCAL == 1 && ATTN_MASK_STRIDED == 2 && ATTN_MASK_GLOBAL == 4 && ATTN_MASK_RANDOM == 8 &&
+              ATTN_MASK_CLUSTER == 16,
+          "mask bit values");
+    /* BigBird: a window block in a global row or column carries both bits */
+    attn_mask_spec sp;
+    attn_mask_spec_init(&sp, ATTN_MASK_KIND_BIGBIRD, 32);
+    attn_mask_spec_set(&sp, 4, 4);  /* block: 8 blocks */
+    attn_mask_spec_set(&sp, 8, 3);  /* window blocks */
+    attn_mask_spec_set(&sp, 9, 1);  /* global blocks */
+    uint8_t dense[32 * 32];
+    CHECK(attn_mask_dense(&sp, dense) == ATTN_OK && dense[0 * 32 + 5] == (ATTN_MASK_GLOBAL | ATTN_MASK_LOCAL) &&
+              dense[0 * 32 + 20] == ATTN_MASK_GLOBAL && dense[5 * 32 + 0] == (ATTN_MASK_GLOBAL | ATTN_MASK_LOCAL) &&
+              dense[12 * 32 + 9] == ATTN_MASK_LOCAL && dense[12 * 32 + 30] == ATTN_MASK_GLOBAL,
+          "bigbird: window and global bits together");
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -734,6 +1135,10 @@ int main(void) {
     test_sparse();
     test_fast_weights();
     test_gallery();
+    test_values();
+    test_three_paths_random();
+    test_sizes();
+    test_names();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
