@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build the WebAssembly module and the classic-script bundles from source.
 #
-#   wasm/attn-core.mjs    the C core (src/*.c), Emscripten -O3 -msimd128, one ES
-#                         module with the wasm inlined: runs in Node and over http
-#   wasm/attnlab.umd.js   the JS API and the core as one classic script
-#   web/dist/lab.js       the page's code as one classic script
+#   wasm/build/attn-core.mjs   the C core (src/*.c), Emscripten -O3 -msimd128, one
+#                              ES module with the wasm inlined: Node and browsers
+#   wasm/build/names.js        the core's name lists, read from the built core
+#   wasm/build/attnlab.umd.js  the JS API and the core as one classic script
+#   web/dist/*.js              the page, the <attn-figure> element, the worker
+# wasm/build/ and web/dist/ hold only these generated files.
 #
 # Needs Debian's emscripten (apt-get install emscripten) and `npm ci`.
 set -euo pipefail

@@ -16,10 +16,19 @@ if (!rev) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'attnlab-ab-'));
 const oldPath = join(dir, 'old-core.mjs');
-writeFileSync(oldPath, execFileSync('git', ['show', `${rev}:wasm/attn-core.mjs`], { cwd: ROOT }));
+/** The built core committed at rev (wasm/build/ since the API split; wasm/ before). */
+const gitShowCore = (r) => {
+  for (const path of ['wasm/build/attn-core.mjs', 'wasm/attn-core.mjs']) {
+    try {
+      return execFileSync('git', ['show', `${r}:${path}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 });
+    } catch { /* not at this path in that revision */ }
+  }
+  throw new Error(`ab.mjs: no built core at ${r}`);
+};
+writeFileSync(oldPath, gitShowCore(rev));
 const cores = {
   [rev]: await (await import(pathToFileURL(oldPath).href)).default(),
-  'working tree': await (await import(pathToFileURL(join(ROOT, 'wasm/attn-core.mjs')).href)).default(),
+  'working tree': await (await import(pathToFileURL(join(ROOT, 'wasm/build/attn-core.mjs')).href)).default(),
 };
 rmSync(dir, { recursive: true, force: true });
 

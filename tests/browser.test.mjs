@@ -364,7 +364,7 @@ test('randn and seeded masks are bit-identical in Chromium (ES module and classi
   const { page, problems } = await openPage({ bypassCSP: true });
   await page.goto(`${base}/web/#view=matrices&n=8`);
   await ready(page);
-  await page.addScriptTag({ url: '/wasm/attnlab.umd.js' });
+  await page.addScriptTag({ url: '/wasm/build/attnlab.umd.js' });
   const fromClassic = await page.evaluate(async (source) => {
     const B = await window.attnlab.createAttn();
     return { simd: B.simd, result: (0, eval)(`(${source})`)(B) };

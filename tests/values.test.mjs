@@ -230,7 +230,7 @@ test('a CSR with duplicate or unsorted indices in a row is refused (ERR_RANGE)',
 });
 
 test("the core's name lists (attn_<list>_name) match the JS API's names and numbering", async () => {
-  const { default: createAttnCore } = await import('../wasm/attn-core.mjs');
+  const { default: createAttnCore } = await import('../wasm/build/attn-core.mjs');
   const { FEATURES, RULES, MASK_KINDS, MASK_BITS } = await import('../wasm/attn.js');
   const core = await createAttnCore();
   const names = (fn) => {

@@ -1,15 +1,18 @@
-// The JS half of build.sh: stamps the Emscripten output and bundles the ES
-// modules into classic scripts, for pages opened from disk (Chromium refuses
-// ES modules from file://):
-//   <emcc output>                     -> wasm/attn-core.mjs
-//   wasm/attn.js + wasm/attn-core.mjs -> wasm/attnlab.umd.js  (window.attnlab)
-//   web/src/main.js                   -> web/dist/lab.js
-// Each output starts with the source-hash stamp.
+// The JS half of build.sh: stamps the Emscripten output, writes the core's
+// name lists as a module, and bundles the ES modules into classic scripts for
+// pages opened from disk (Chromium refuses ES modules from file://):
+//   <emcc output>                          -> wasm/build/attn-core.mjs
+//   the core's attn_<list>_name queries    -> wasm/build/names.js
+//   wasm/attn.js and what it imports       -> wasm/build/attnlab.umd.js  (window.attnlab)
+//   web/src/app.js, element.js, worker.js  -> web/dist/lab.js, attn-figure.js, worker.js
+// Each output starts with the source-hash stamp; wasm/build/ and web/dist/
+// hold only generated files.
 //
 //   node tools/build-js.mjs path/to/emcc-output.mjs
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT, hashFiles, stampLine, workingTreeInputs } from './source-hash.mjs';
 
 const hash = hashFiles(workingTreeInputs());
@@ -17,10 +20,32 @@ const stamped = (text) => `${stampLine(hash)}\n${text}`;
 
 const core = process.argv[2];
 if (!core) throw new Error('usage: node tools/build-js.mjs path/to/emcc-output.mjs');
-writeFileSync(join(ROOT, 'wasm/attn-core.mjs'), stamped(readFileSync(core, 'utf8')));
-console.log(`build-js: wasm/attn-core.mjs (sources ${hash})`);
+mkdirSync(join(ROOT, 'wasm/build'), { recursive: true });
+writeFileSync(join(ROOT, 'wasm/build/attn-core.mjs'), stamped(readFileSync(core, 'utf8')));
+console.log(`build-js: wasm/build/attn-core.mjs (sources ${hash})`);
+
+// The names of the core's enums, read from the module just built, so the JS
+// mirrors nothing by hand (createCore checks them against the instance).
+const mod = await (await import(pathToFileURL(join(ROOT, 'wasm/build/attn-core.mjs')).href)).default();
+const list = (query) => {
+  const names = [];
+  for (let id = 0, p; (p = mod[`_attn_${query}`](id)) !== 0; id++) names.push(mod.UTF8ToString(p));
+  return names;
+};
+const NAMES = {
+  FEATURES: list('feature_name'), NORMALIZE: list('normalize_name'), RULES: list('rule_name'),
+  KERNELS: list('kernels_name'), CORE_MASK_KINDS: list('mask_kind_name'), MASK_BIT_NAMES: list('mask_bit_name'),
+};
+writeFileSync(join(ROOT, 'wasm/build/names.js'), stamped([
+  "// The core's name lists (the X-macro lists of src/attn.h), each name at its",
+  "// enum value; MASK_BIT_NAMES[b] names the bit 1 << b.",
+  ...Object.entries(NAMES).map(([name, values]) => `export const ${name} = Object.freeze(${JSON.stringify(values)});`),
+  '',
+].join('\n')));
+console.log('build-js: wasm/build/names.js');
+
 const bundles = [
-  { entry: 'wasm/attn.js', out: 'wasm/attnlab.umd.js', globalName: 'attnlab' },
+  { entry: 'wasm/attn.js', out: 'wasm/build/attnlab.umd.js', globalName: 'attnlab' },
   // The page, the embeddable element and the worker each carry the core and
   // Chart.js, so each works alone, offline and from file://.
   { entry: 'web/src/app.js', out: 'web/dist/lab.js', minify: true },

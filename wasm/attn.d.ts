@@ -147,7 +147,6 @@ export interface MaskBits {
   readonly global: 4;
   readonly random: 8;
   readonly cluster: 16;
-  readonly block: 32;
 }
 
 export type Feature =

@@ -3,6 +3,7 @@
 // tests/*.test.mjs. Errors are AttnError with a stable `.code` and a message
 // "functionName: argument ...".
 import createAttnCore from './build/attn-core.mjs';
+import { KERNELS } from './build/names.js';
 import { AttnError, createCore } from './api/core.js';
 import { optKind, options } from './api/args.js';
 import * as rng from './api/rng.js';
@@ -25,7 +26,7 @@ export const { RULES } = fastweight;
 /** Creates one attnlab instance: its own wasm memory, kernels and state. */
 export async function createAttn(opts) {
   const where = 'createAttn';
-  const kernels = optKind(where, 'kernels', options(where, opts, ['kernels']).kernels, 'simd', ['simd', 'scalar']);
+  const kernels = optKind(where, 'kernels', options(where, opts, ['kernels']).kernels, 'simd', KERNELS);
   const c = createCore(await createAttnCore(), kernels);
   return {
     /** Library version. */

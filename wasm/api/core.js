@@ -3,6 +3,15 @@
 // memory, copy in, call, copy out, free in `finally`. Every family module
 // (rng.js, softmax.js, ...) takes this handle as its first argument.
 
+import * as NAMES from '../build/names.js';
+
+const { KERNELS } = NAMES;
+/** The core's name query behind each list of names.js. */
+const NAME_QUERIES = {
+  FEATURES: 'feature_name', NORMALIZE: 'normalize_name', RULES: 'rule_name', KERNELS: 'kernels_name',
+  CORE_MASK_KINDS: 'mask_kind_name', MASK_BIT_NAMES: 'mask_bit_name',
+};
+
 /** The largest single array handed to the core or made in JS, in bytes (wasm32 memory is 4 GiB). */
 export const MAX_ARRAY_BYTES = 2 ** 31 - 1;
 /** The most one call may allocate in wasm memory altogether, in bytes. */
@@ -68,10 +77,20 @@ export function createCore(mod, kernels) {
     sourceHash: str(mod._attn_source_hash()),
   };
   for (let id = 0, name; (name = mod._attn_mask_field_name(id)) !== 0; id++) c.maskFields.set(str(name), id);
-  const KERNELS = { scalar: 0, simd: 1 };
-  const wantSimd = kernels === 'simd' && mod._attn_simd_available() === 1;
-  check(c, 'createAttn', mod._attn_use_kernels(wantSimd ? KERNELS.simd : KERNELS.scalar), 'attn_use_kernels', `kernels '${kernels}'`);
-  c.simd = mod._attn_kernels_in_use() === KERNELS.simd;
+  // The name lists were read from the core at build time; a core that disagrees is a stale build.
+  for (const [list, names] of Object.entries(NAMES)) {
+    const query = NAME_QUERIES[list];
+    for (let id = 0; id <= names.length; id++) {
+      const p = mod[`_attn_${query}`](id);
+      if ((p === 0 ? undefined : str(p)) !== names[id]) {
+        fail('ERR_KIND', 'createAttn', `wasm/build/names.js does not match the core (${list}[${id}]): rebuild with npm run build`);
+      }
+    }
+  }
+  const simd = KERNELS.indexOf('simd');
+  const want = kernels === 'simd' && mod._attn_simd_available() === 1 ? simd : KERNELS.indexOf('scalar');
+  check(c, 'createAttn', mod._attn_use_kernels(want), 'attn_use_kernels', `kernels '${kernels}'`);
+  c.simd = mod._attn_kernels_in_use() === simd;
   return c;
 }
 

@@ -5,8 +5,10 @@ import { checkPlan, fail, run, seedWords, shapeOf } from './core.js';
 import { PROGRESS_KEYS, optBool, optInt, optIntList, optKind, optNumber, optProgress, options, toMatrix } from './args.js';
 import { FEATURE_KEYS, describeFeature, featureOptions, featureSpec } from './linear.js';
 
-/** Fast weight update rules, in the core's numbering. */
-export const RULES = Object.freeze(['sum', 'delta', 'gated-delta']);
+import { RULES } from '../build/names.js';
+
+/** Fast weight update rules, in the core's numbering (read from the core at build time). */
+export { RULES };
 
 const FAST_KEYS = ['keys', 'values', 'queries', 'rule', 'beta', 'alpha', 'record', 'errors', ...FEATURE_KEYS];
 const CAPACITY_KEYS = ['dKey', 'sizes', 'rule', 'beta', 'trials', 'seed', ...FEATURE_KEYS, ...PROGRESS_KEYS];

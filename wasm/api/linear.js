@@ -4,12 +4,12 @@ import { checkBytes, fail, run, shapeOf } from './core.js';
 import { optBool, optInt, optKind, optNumber, options, toMatrix, toQKV } from './args.js';
 import { randomFeatures } from './rng.js';
 
-/** Feature maps phi of kernel (linear) attention, in the core's numbering. */
-export const FEATURES = Object.freeze(['identity', 'elu+1', 'relu', 'taylor', 'efficient', 'favor+', 'favor-trig',
-  'favor-hyp', 'dpfp']);
-const PERFORMER = new Set(['favor+', 'favor-trig', 'favor-hyp']);
-/** Feature normalisations, in the core's numbering. */
-export const NORMALIZE = Object.freeze(['none', 'sum', 'l2']);
+import { FEATURES, NORMALIZE } from '../build/names.js';
+
+/** Feature maps phi and feature normalisations, in the core's numbering (read from the core at build time). */
+export { FEATURES, NORMALIZE };
+/** The maps that take a random projection (Performer). */
+const PERFORMER = new Set(FEATURES.filter((name) => name.startsWith('favor')));
 
 /** The options of a feature map, shared by every function that takes one. */
 export const FEATURE_KEYS = ['feature', 'features', 'seed', 'orthogonal', 'projection', 'nu', 'normalize',

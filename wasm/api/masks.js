@@ -7,21 +7,19 @@ import {
   checkDim, isCSR, isInt, optBool, optInt, optKind, options, toCSR, toMask, toMatrix,
 } from './args.js';
 
-/** Bits that composite masks set per component. */
-export const MASK_BITS = Object.freeze({ local: 1, strided: 2, global: 4, random: 8, cluster: 16, block: 32 });
+import { CORE_MASK_KINDS, MASK_BIT_NAMES } from '../build/names.js';
 
-/** Mask kinds, in the core's numbering (lsh and kmeans both use its cluster rule). */
-export const MASK_KINDS = Object.freeze(['full', 'causal', 'local', 'strided', 'dilated', 'fixed',
-  'sparse-transformer', 'global', 'random', 'longformer', 'bigbird', 'lsh', 'kmeans']);
-const CLUSTER_KIND = 11;
+/** Bits that composite masks set per component, { local: 1, strided: 2, ... } (the core's list). */
+export const MASK_BITS = Object.freeze(Object.fromEntries(MASK_BIT_NAMES.map((name, bit) => [name, 1 << bit])));
+
+/** Mask kinds: the core's, with its cluster rule offered as 'lsh' and 'kmeans' (which make the clusters). */
+const CLUSTER_KIND = CORE_MASK_KINDS.indexOf('cluster');
+export const MASK_KINDS = Object.freeze([...CORE_MASK_KINDS.filter((kind) => kind !== 'cluster'), 'lsh', 'kmeans']);
 
 const MASK_KEYS = ['format', 'causal', 'window', 'dilation', 'stride', 'block', 'summary', 'tokens', 'perRow',
   'windowBlocks', 'globalBlocks', 'randomBlocks', 'seed', 'x', 'buckets', 'hashes', 'clusters', 'iterations'];
 const LSH_KEYS = ['buckets', 'hashes', 'seed'];
 const KMEANS_KEYS = ['clusters', 'iterations', 'seed'];
-
-/** The most word operations maskLayers may do: maxLayers * nnz * ceil(n / 64). */
-const MAX_LAYER_WORK = 2 ** 32;
 
 /** Reformer LSH buckets of the rows of X (a Matrix): Int32Array hashes x n. */
 function lsh(c, where, X, o) {
@@ -237,28 +235,20 @@ export function maskCompose(c, a, b, op, where = 'maskCompose') {
  * How many stacked layers of a square mask (with the residual path) until
  * no token reaches anything new: { layers (0 if still growing at
  * maxLayers), reached (pairs per layer), coverage (reached / n^2),
- * complete (every token reaches every other) }. Refused (ERR_RANGE) when
- * maxLayers * nnz * ceil(n / 64) word operations exceed 2^32.
+ * complete (every token reaches every other) }. The core refuses
+ * (ERR_RANGE) a mask whose layers would take more than 2^32 word operations.
  */
 export function maskLayers(c, m, opts, where = 'maskLayers') {
   const M = toMask(where, 'mask', m);
   if (M.rows !== M.cols) fail('ERR_SHAPE', where, `mask must be square, got ${M.rows}x${M.cols}`);
   const n = M.rows;
   const maxLayers = optInt(where, 'maxLayers', options(where, opts, ['maxLayers']).maxLayers, Math.min(n, 256), 1, 1e6);
-  let nnz = 0;
-  for (let i = 0; i < M.data.length; i++) nnz += M.data[i] !== 0;
-  const work = maxLayers * nnz * Math.ceil(n / 64);
-  if (work > MAX_LAYER_WORK) {
-    fail('ERR_RANGE', where, `maxLayers ${maxLayers} x ${nnz} allowed cells x ${Math.ceil(n / 64)} words is ${work.toExponential(2)} `
-      + 'word operations, more than 2^32: lower maxLayers or use a smaller mask');
-  }
-  const words = (n + 3) * Math.ceil(n / 64);
-  checkBytes(where, 'the bitsets', words, 8);
   return run(c, where, (heap) => {
     const what = `mask [${n}x${n}], maxLayers ${maxLayers}`;
     const pm = heap.u8(M.data, 'mask');
     const reached = heap.alloc(maxLayers * 8, 'reached'), layers = heap.alloc(4);
-    const bitsets = heap.alloc(words * 8, 'the bitsets');
+    const words = heap.size('mask_layers_workspace', what, n);
+    const bitsets = heap.alloc(checkBytes(where, 'the bitsets', words, 8), 'the bitsets');
     heap.call('mask_layers', what, n, pm, maxLayers, reached, layers, bitsets, words);
     const r = heap.readF64(reached, maxLayers);
     return {
