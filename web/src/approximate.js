@@ -3,6 +3,8 @@
 // applies to V, the softmax matrix it stands for, their difference and its
 // summary figures. No DOM.
 import { DataError } from './data.js';
+import { heatmapPixels } from './heatmap.js';
+import { PUOR } from './colors.js';
 
 const scaled = (m, s) => (s === 1 ? m : { ...m, data: m.data.map((x) => x * s) });
 
@@ -126,8 +128,10 @@ export function matricesInputs(A, state, user = {}) {
 
 /**
  * The Matrices job: { state, user: { q?, k?, v? } } -> { label, P, W, E, top,
- * maxAbs, meanAbs, relFrobenius, meanKL, yErr, ms, inputs }, P/W/E as
- * { rows, cols, data } (softmax, approximation, approximation − softmax).
+ * span, images, maxAbs, meanAbs, relFrobenius, meanKL, yErr, ms, inputs },
+ * P/W/E as { rows, cols, data } (softmax, approximation, approximation −
+ * softmax), images their heatmaps' RGBA pixels (heatmap.js), top the
+ * weights' colour scale, ±span the error's.
  */
 export async function computeMatrices(A, { state, user = {} }, pause) {
   const t0 = performance.now();
@@ -143,9 +147,13 @@ export async function computeMatrices(A, { state, user = {} }, pause) {
     yErr = Math.sqrt(num / den);
   }
   const plain = (M) => ({ rows: M.rows, cols: M.cols, data: M.data });
+  const top = Math.max(maxOf(exact.data), maxOf(approx.data));
+  const span = Math.max(err.maxAbs, 1e-12);
+  // The heatmaps' pixels, coloured here (in the worker): the page only puts them on canvases.
+  const images = [heatmapPixels(exact, { max: top }), heatmapPixels(approx, { max: top }),
+    heatmapPixels(err.error, { lut: PUOR, min: -span, max: span })];
   return {
-    label, P: plain(exact), W: plain(approx), E: plain(err.error),
-    top: Math.max(maxOf(exact.data), maxOf(approx.data)),
+    label, P: plain(exact), W: plain(approx), E: plain(err.error), top, span, images,
     maxAbs: err.maxAbs, meanAbs: err.meanAbs, relFrobenius: err.relFrobenius, meanKL: err.meanKL, yErr,
     ms: performance.now() - t0,
     inputs: { user: Boolean(user.q), n: q.rows, m: k.rows, d: q.cols },

@@ -8,7 +8,11 @@ import { JOBS } from './jobs.js';
 
 let attn = null;
 
-/** The buffers of the typed arrays in a result that own their whole buffer (so nothing else is detached). */
+/**
+ * What a result can hand over instead of copying: the buffers of its typed
+ * arrays that own their whole buffer (so nothing else, such as the wasm
+ * memory, is detached).
+ */
 function transferables(value, found = new Set()) {
   if (ArrayBuffer.isView(value)) {
     const { buffer } = value;

@@ -2,7 +2,7 @@
 // implicitly, and where they differ. Computed in the worker (jobs.matrices,
 // approximate.js); the page only draws.
 import { h, figure, stats } from '../ui.js';
-import { drawHeatmap } from '../heatmap.js';
+import { drawPixels } from '../heatmap.js';
 import { PUOR, VIRIDIS, lutCSS } from '../colors.js';
 import { DataError, LIMITS, checkBytes } from '../data.js';
 import { estimateMs } from '../approximate.js';
@@ -48,12 +48,19 @@ export default {
         'or open the lab through npm start.');
       return;
     }
-    runner.run('view', 'matrices', { state, user }).then((r) => {
+    runner.run('view', 'matrices', { state, user }).then(async (r) => {
       if (!r) return;  // replaced by a newer picture
-      result.replaceChildren(...figures(r, state, name));
+      const { nodes, paints, large } = figures(r, state, name);
+      result.replaceChildren(...nodes);
       result.classList.remove('stale');
       status.textContent = '';
       status.hidden = true;
+      // Large heatmaps are put on screen one per frame: each costs the page a raster.
+      for (const paint of paints) {
+        if (large) await nextFrame();
+        if (!el.isConnected) return;  // a newer picture replaced this one
+        paint();
+      }
       done();
     }, (err) => {
       fail(errorText(err));
@@ -62,9 +69,12 @@ export default {
   },
 };
 
-/** The three heatmaps, their legends and the summary figures of a result of jobs.matrices. */
+/**
+ * The three heatmaps, their legends and the summary figures of a result of
+ * jobs.matrices: { nodes, paints (one function per heatmap), large }.
+ */
 function figures(r, state, name) {
-  const { P, W, E, top, inputs } = r;
+  const { P, W, E, top, span, inputs } = r;
   const [n, m] = [P.rows, P.cols];
   const hover = (M) => (i, j) => `(${i}, ${j}) = ${M.data[i * m + j].toPrecision(4)}`;
   const figs = [
@@ -73,11 +83,12 @@ function figures(r, state, name) {
     figure({ id: 'approx', title: r.label, name, data: () => W, hover: hover(W), rows: () => n, cols: () => m }),
     figure({ id: 'error', title: 'approximation − softmax', name, data: () => E, hover: hover(E), rows: () => n, cols: () => m }),
   ];
-  drawHeatmap(figs[0].canvas, P, { max: top });
-  drawHeatmap(figs[1].canvas, W, { max: top });
-  const span = Math.max(r.maxAbs, 1e-12);
-  drawHeatmap(figs[2].canvas, E, { lut: PUOR, min: -span, max: span });
-  return [
+  for (const { canvas } of figs) {  // sized now, so the layout does not move as they are drawn
+    [canvas.width, canvas.height] = [m, n];
+    canvas.style.aspectRatio = `${m} / ${n}`;
+  }
+  const paints = figs.map((f, i) => () => drawPixels(f.canvas, n, m, r.images[i]));
+  const nodes = [
     h('div', { class: 'figures' }, figs.map((f) => f.root)),
     h('div', { class: 'legends' },
       legend(VIRIDIS, '0', top.toPrecision(3), 'weights'), legend(PUOR, (-span).toPrecision(2), span.toPrecision(2), 'error')),
@@ -90,7 +101,11 @@ function figures(r, state, name) {
       ['computed in', `${r.ms.toFixed(1)} ms`],
     ]),
   ];
+  return { nodes, paints, large: n * m > 256 * 256 };
 }
+
+/** Resolves after the next frame has been drawn. */
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 function legend(lut, lo, hi, label) {
   return h('span', { class: 'legend' }, h('span', {}, label, ' ', lo), h('span', { class: 'ramp', style: `background: ${lutCSS(lut)}` }), h('span', {}, hi));
@@ -141,7 +156,7 @@ function dataPanel(user, setUser, random, runner) {
       if (!f) return;
       read(() => {
         checkBytes(f.name, f.size);  // before reading a byte of it
-        return f.arrayBuffer();
+        return f;  // read by the worker
       }, f.name);
     } });
   const current = ['q', 'k', 'v'].filter((t) => user[t]).map((t) => `${t.toUpperCase()} ${user[t].rows}×${user[t].cols}`);
