@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FIELDS, VIEWS, VIEW_FIELDS, parseState, formatHash, describe } from '../web/src/state.js';
 import { parseMatrix, parseNPY, parseCSV, parseJSON, DataError, LIMITS, toCSV } from '../web/src/data.js';
-import { estimateMs } from '../web/src/approximate.js';
+import { estimateMs, computeMatrices } from '../web/src/approximate.js';
+import { VIRIDIS, PUOR } from '../web/src/colors.js';
+import { createAttn } from '../wasm/attn.js';
+import { matrix as testMatrix, softmaxWeightsRef, weightsExcess } from './reference.mjs';
 import { errorText } from '../web/src/errors.js';
 
 test('every view round-trips through the hash, with non-default values', () => {
@@ -221,4 +224,46 @@ test('the page-thread bound: the heavy Sinkhorn link is over it, the defaults fa
     const s = parseState(`#view=matrices&mechanism=${mechanism}`);
     assert.ok(estimateMs(s, { n: s.n, m: s.n, d: s.d }) < PAGE_THREAD_MS / 20, mechanism);
   }
+});
+
+test('the Matrices job (run in the worker): softmax against float64, error = approximation − softmax, pixels from the colour tables', async () => {
+  const A = await createAttn();
+  const q = testMatrix(9, 4, 1), k = testMatrix(7, 4, 2), v = testMatrix(7, 3, 3);
+  const run = (hash, user = { q, k, v }) => computeMatrices(A, { state: parseState(hash), user }, async () => {});
+  const r = await run('#view=matrices&mechanism=kernel&feature=relu&causal=1');
+  assert.deepEqual([r.P.rows, r.P.cols, r.W.rows, r.W.cols, r.E.rows, r.E.cols], [9, 7, 9, 7, 9, 7]);
+  assert.deepEqual(r.inputs, { user: true, n: 9, m: 7, d: 4 });
+  assert.ok(weightsExcess(r.P.data, softmaxWeightsRef(q, k, { causal: true }), 1e-5) <= 1, 'softmax weights');
+  let top = 0, maxAbs = 0;
+  for (let i = 0; i < r.E.data.length; i++) {
+    assert.ok(Math.abs(r.E.data[i] - (r.W.data[i] - r.P.data[i])) <= 1e-6, `error entry ${i}`);
+    top = Math.max(top, r.P.data[i], r.W.data[i]);
+    maxAbs = Math.max(maxAbs, Math.abs(r.E.data[i]));
+  }
+  assert.equal(r.top, top);
+  assert.ok(Math.abs(r.maxAbs - maxAbs) <= 1e-6 && r.span === r.maxAbs);
+  assert.ok(r.yErr > 0, 'V given: the output error is reported');
+  // Pixels: entry i of P has the viridis colour at P/top, of E the PuOr colour at (E + span) / 2 span.
+  const rgb = (pixels, i) => Array.from(pixels.subarray(4 * i, 4 * i + 4));
+  const at = (lut, x) => { const c = Math.min(255, Math.max(0, Math.round(x * 255))); return [...lut.subarray(3 * c, 3 * c + 3), 255]; };
+  for (let i = 0; i < r.P.data.length; i++) {
+    assert.deepEqual(rgb(r.images[0], i), at(VIRIDIS, r.P.data[i] / top), `P pixel ${i}`);
+    assert.deepEqual(rgb(r.images[1], i), at(VIRIDIS, r.W.data[i] / top), `W pixel ${i}`);
+    assert.deepEqual(rgb(r.images[2], i), at(PUOR, (r.E.data[i] + r.span) / (2 * r.span)), `E pixel ${i}`);
+  }
+  assert.deepEqual(rgb(r.images[0], 6), [68, 1, 84, 255], 'row 0 key 6 is masked (causal): weight 0');
+  // Compression by 1 is softmax itself: no error in the weights or the outputs.
+  const same = await run('#view=matrices&mechanism=compressed&factor=1');
+  assert.equal(same.maxAbs, 0);
+  assert.equal(same.yErr, 0);
+  // Without data: seeded N(0, scale²) inputs of the state's n and d; no output error without V.
+  const random = await run('#view=matrices&n=6&d=3&scale=2&seed=4', {});
+  assert.deepEqual(random.inputs, { user: false, n: 6, m: 6, d: 3 });
+  assert.equal(random.yErr, null);
+  const x = (seed) => ({ ...A.randn(6, 3, { seed }), data: A.randn(6, 3, { seed }).data.map((t) => 2 * t) });
+  assert.ok(weightsExcess(random.P.data, softmaxWeightsRef(x(4), x(5)), 1e-5) <= 1);
+  // Shapes that cannot work are the reader's to fix: DataError, with the numbers.
+  await assert.rejects(run('#view=matrices', { q, k: testMatrix(7, 5, 2) }), (e) => e instanceof DataError && /K has 5 columns but Q has 4/.test(e.message));
+  await assert.rejects(run('#view=matrices', { q, k, v: testMatrix(6, 3, 3) }), (e) => e instanceof DataError && /V has 6 rows but K has 7/.test(e.message));
+  await assert.rejects(run('#view=matrices&mechanism=synthesizer'), (e) => e instanceof DataError && /as many queries as keys/.test(e.message));
 });
