@@ -19,6 +19,7 @@ export function renderView(container, ctx) {
   const sameView = container.dataset.view === view.id;
   const oldBody = sameView ? container.querySelector(':scope > .view-body') : null;
   const previous = oldBody?.querySelector(':scope > .result') ?? null;
+  ctx.runner?.cancel('view');  // the previous picture's job, if it is still running
   container.replaceChildren();
   container.dataset.view = view.id;
   if (state.text) container.append(h('p', { class: 'caption' }, view.text));

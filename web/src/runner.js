@@ -61,6 +61,11 @@ export class JobRunner {
     return this.workersWork;
   }
 
+  /** Stops the job under `key`, if any (its promise resolves with null). */
+  cancel(key) {
+    this.running.get(key)?.cancel();
+  }
+
   /** Resolves with the job's result, or null if a newer job under `key` replaced it; rejects with the job's error. */
   run(key, name, args, onProgress = () => {}) {
     this.running.get(key)?.cancel();

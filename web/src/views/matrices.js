@@ -59,10 +59,11 @@ export default {
       for (const paint of paints) {
         if (large) await nextFrame();
         if (!el.isConnected) return;  // a newer picture replaced this one
-        paint();
+        await paint();
       }
       done();
     }, (err) => {
+      if (!el.isConnected) return;  // a newer picture replaced this one
       fail(errorText(err));
       if (!isReaderError(err)) console.error(err);
     });
