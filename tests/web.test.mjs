@@ -91,6 +91,7 @@ test('JSON: values beyond float32 are "out of range (float32)" with their row an
 test('CSV is strict: header only when the first line has no number, quoted numbers, one separator', () => {
   // a header is dropped only when none of its fields is a number
   assert.deepEqual(parseCSV('x,y\n1,2\n3,4'), matrix(2, 2, [1, 2, 3, 4]));
+  assert.deepEqual(parseCSV(',a,b\n0,1.5,2\n1,3,4'), matrix(2, 3, [0, 1.5, 2, 1, 3, 4]), "pandas' to_csv: the index column's name is empty");
   assert.deepEqual(parseCSV('1,2\n3,4'), matrix(2, 2, [1, 2, 3, 4]));
   // quoted numbers and quoted header names (with a comma inside the quotes)
   assert.deepEqual(parseCSV('"a, b","c"\n"1.5",2\n3,"-4e2"'), matrix(2, 2, [1.5, 2, 3, -400]));

@@ -171,8 +171,8 @@ export function parseCSV(text, what = 'CSV') {
     ? (line) => line.split(/ +/).map((f) => (f.length > 1 && f.startsWith('"') && f.endsWith('"') ? f.slice(1, -1) : f))
     : (line, row) => splitLine(line, sep, `${what}: row ${row}`);
   const rows = lines.map(({ line, row }) => ({ fields: split(line, row), row }));
-  // A header: a first line none of whose fields is (meant as) a number.
-  if (rows[0].fields.every((f) => f !== '' && !NUMBERISH.test(f))) {
+  // A header: a first line none of whose fields is (meant as) a number (pandas leaves the index's name empty).
+  if (rows[0].fields.every((f) => !NUMBERISH.test(f)) && rows[0].fields.some((f) => f !== '')) {
     if (rows.length === 1) fail(what, `row ${rows[0].row} is a header (no field is a number) and no rows of numbers follow`);
     rows.shift();
   }

@@ -41,7 +41,7 @@ export class JobRunner {
     }
   }
 
-  /** Keeps a worker for the next job (one per concurrent key at most). */
+  /** Keeps a worker for the next job (two at most: the view's and the upload's). */
   #release(worker) {
     worker.onmessage = worker.onerror = null;
     if (this.idle.length < 2) this.idle.push(worker);
