@@ -44,8 +44,8 @@ export default {
     const cost = estimateMs(state, sizes);
     if (cost > PAGE_THREAD_MS && !runner.usesWorkers()) {
       fail(`These settings take about ${(cost / 1000).toPrecision(2)} s to compute, too long for the page thread ` +
-        '(this page cannot start a Web Worker, as when opened from disk): lower n or the iterations, raise the block, ' +
-        'or open the lab through npm start.');
+        `(this page cannot start a Web Worker, as when opened from disk): ${user.q ? 'use smaller matrices' : 'lower n'}, ` +
+        'lower the iterations or raise the block, or open the lab through npm start.');
       return;
     }
     runner.run('view', 'matrices', { state, user }).then(async (r) => {
