@@ -6,9 +6,26 @@
 
 import { createAttn } from '../../wasm/attn.js';
 import { MECHANISM_LABELS, mechanismRunner, crossovers, coreContenders, interleave, coreSummary } from './benchsuite.js';
+import { computeMatrices } from './approximate.js';
+import { parseMatrix, checkBytes } from './data.js';
 
 /** Yields to the event loop (keeps a page responsive when run on its thread). */
 export const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** The Matrices view's figures: see approximate.js. */
+export const matrices = (A, args) => computeMatrices(A, args, pause);
+
+/**
+ * Reads an uploaded or pasted matrix (data.js): { input: text, an ArrayBuffer
+ * or a File (read here, so a worker reads it off the page's thread), name }.
+ */
+export async function parse(A, { input, name }) {
+  if (typeof Blob !== 'undefined' && input instanceof Blob) {
+    checkBytes(name, input.size);  // before reading a byte of it
+    input = await input.arrayBuffer();
+  }
+  return parseMatrix(input, name);
+}
 
 const MAPS = {
   identity: { feature: 'identity', nu: 1, label: 'identity (dφ = d)' },
@@ -110,3 +127,6 @@ export async function timing(A, { maxN, mechanisms, d = 64, kernelN = 1024, kern
   const kernels = coreSummary(kernelN, results);
   return { series, crossovers: crossovers(series), kernels };
 }
+
+/** The jobs by name, for the worker and the runner. */
+export const JOBS = { capacity, approximation, timing, matrices, parse };

@@ -1,16 +1,37 @@
-// The lab's Web Worker: one attnlab instance, running the jobs of jobs.js and
-// posting their progress and result.
+// The lab's Web Worker: one attnlab instance, running the jobs of jobs.js one
+// at a time and posting their progress and result (typed arrays transferred,
+// not copied). Errors keep their name and AttnError code. It says `ready`
+// once loaded, so the page can tell a worker that cannot start from a job
+// that failed.
 import { createAttn } from '../../wasm/attn.js';
-import * as jobs from './jobs.js';
+import { JOBS } from './jobs.js';
 
 let attn = null;
 
+/**
+ * What a result can hand over instead of copying: the buffers of its typed
+ * arrays that own their whole buffer (so nothing else, such as the wasm
+ * memory, is detached).
+ */
+function transferables(value, found = new Set()) {
+  if (ArrayBuffer.isView(value)) {
+    const { buffer } = value;
+    if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) found.add(buffer);
+  } else if (value && typeof value === 'object') {
+    for (const x of Object.values(value)) transferables(x, found);
+  }
+  return found;
+}
+
 self.onmessage = async ({ data: { name, args } }) => {
   try {
+    if (!Object.hasOwn(JOBS, name)) throw new Error(`worker: no job named ${name}`);
     attn ??= await createAttn();
-    const result = await jobs[name](attn, args, (progress) => self.postMessage({ progress }));
-    self.postMessage({ result });
+    const result = await JOBS[name](attn, args, (progress) => self.postMessage({ progress }));
+    self.postMessage({ result }, [...transferables(result)]);
   } catch (err) {
-    self.postMessage({ error: err.message });
+    self.postMessage({ error: { name: err?.name ?? 'Error', message: err?.message ?? String(err), code: err?.code } });
   }
 };
+
+self.postMessage({ ready: true });

@@ -5,6 +5,7 @@ import { runJobView } from './job.js';
 export default {
   id: 'approximation',
   title: 'Approximation',
+  async: true,  // the figure comes from a job: done() when it ends
   text: 'FAVOR+ estimates exp(q·k/√d) with m random features; its weights approach softmax as m grows. Positive ' +
     'features keep the estimate non-negative and accurate where the kernel is small (most of a softmax row), where ' +
     'trigonometric features are noisy; orthogonal projections reduce the variance further (Choromanski et al.). ' +

@@ -5,6 +5,7 @@ import { runJobView } from './job.js';
 export default {
   id: 'capacity',
   title: 'Capacity',
+  async: true,  // the figure comes from a job: done() when it ends
   text: 'Store S random keys with one-hot values in a fast weight memory, then read every key back. An error of 0.5 ' +
     'means the memory returns nothing useful (above 0.5, cross-talk between keys adds noise). The sum rule fails once ' +
     'S exceeds what dφ dimensions can keep apart; the delta rule degrades gracefully; DPFP of higher order ν raises ' +

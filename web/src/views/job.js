@@ -1,7 +1,9 @@
 // The shape shared by the views whose figure comes from a long job (run in a
 // worker by JobRunner): a chart, a status line, redraws on every progress
-// report and a final status when the job ends.
+// report and a final status when the job ends, or its error (with the
+// AttnError code) when it fails: never "computing…" forever.
 import { h, figure } from '../ui.js';
+import { errorText, isReaderError } from '../errors.js';
 
 /**
  * spec: { id, title, job, args, draw(canvas, series), finished(result) -> status text,
@@ -27,6 +29,12 @@ export function runJobView(el, { name, runner, done }, { id, title, job, args, d
     status.textContent = finished(result);
     const extra = details?.(result);
     if (extra) status.after(extra);
+    done();
+  }).catch((err) => {
+    status.className = 'message error';
+    status.setAttribute('role', 'alert');
+    status.textContent = `failed: ${errorText(err)}${last ? ' (the curves show what was computed before)' : ''}`;
+    if (!isReaderError(err)) console.error(err);
     done();
   });
 }

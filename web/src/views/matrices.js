@@ -1,9 +1,15 @@
 // Matrices: softmax weights beside the matrix a kernel feature map applies
-// implicitly, and where they differ.
+// implicitly, and where they differ. Computed in the worker (jobs.matrices,
+// approximate.js); the page only draws.
 import { h, figure, stats } from '../ui.js';
-import { drawHeatmap, extent } from '../heatmap.js';
+import { drawPixels } from '../heatmap.js';
 import { PUOR, VIRIDIS, lutCSS } from '../colors.js';
-import { parseMatrix, DataError } from '../data.js';
+import { DataError, LIMITS, checkBytes } from '../data.js';
+import { estimateMs } from '../approximate.js';
+import { errorText, isReaderError } from '../errors.js';
+
+/** The most work (estimated ms) the page thread takes on for one picture, where no worker can run it. */
+export const PAGE_THREAD_MS = 500;
 
 export default {
   id: 'matrices',
@@ -14,113 +20,93 @@ export default {
     'attention sorts blocks of keys; Funnel pools the queries. The middle picture is the n×n matrix each one applies ' +
     'to the values, the right one its error against softmax (purple: too small, orange: too large). Raise the input ' +
     'scale to see where each approximation breaks.',
+  async: true,
 
-  render(el, { A, state, name, user, setUser }) {
-    const q = user.q ?? scaled(A.randn(state.n, state.d, { seed: state.seed }), state.scale);
-    const k = user.k ?? (user.q ? q : scaled(A.randn(state.n, state.d, { seed: state.seed + 1 }), state.scale));
-    if (k.cols !== q.cols) throw new DataError(`K has ${k.cols} columns but Q has ${q.cols}: they must share d`);
-    const v = user.v ?? k;
-    if (v.rows !== k.rows) throw new DataError(`V has ${v.rows} rows but K has ${k.rows}`);
-    const t0 = performance.now();
-    const { label, approx, exact, output, exactOutput } = approximate(A, q, k, v, state);
-    const err = A.compareWeights(approx, exact);
-    const ms = performance.now() - t0;
-    const [P, W, E] = [exact, approx, err.error];
-    const top = Math.max(extent(P.data).max, extent(W.data).max);
-    const [n, m] = [P.rows, P.cols];
-    const hover = (M) => (i, j) => `(${i}, ${j}) = ${M.data[i * m + j].toPrecision(4)}`;
-    const figs = [
-      figure({ id: 'softmax', title: state.mechanism === 'funnel' ? 'softmax, rows averaged per pooled query' : 'softmax weights',
-        name, data: () => P, hover: hover(P), rows: () => n, cols: () => m }),
-      figure({ id: 'approx', title: label, name, data: () => W, hover: hover(W), rows: () => n, cols: () => m }),
-      figure({ id: 'error', title: 'approximation − softmax', name, data: () => E, hover: hover(E), rows: () => n, cols: () => m }),
-    ];
-    drawHeatmap(figs[0].canvas, P, { max: top });
-    drawHeatmap(figs[1].canvas, W, { max: top });
-    const span = Math.max(err.maxAbs, 1e-12);
-    drawHeatmap(figs[2].canvas, E, { lut: PUOR, min: -span, max: span });
-    let yErr = null;
-    if (user.v) {
-      let num = 0, den = 0;
-      exactOutput.data.forEach((y, i) => { num += (output.data[i] - y) ** 2; den += y * y; });
-      yErr = Math.sqrt(num / den);
+  /**
+   * Until the new figures arrive, and when computing them fails, the previous
+   * figures stay on screen (dimmed while computing); the data panel stays
+   * usable throughout.
+   */
+  render(el, { state, name, user, setUser, runner, previous, done }) {
+    const status = h('p', { class: 'status', role: 'status', id: 'matrices-status' }, 'computing…');
+    const result = previous ?? h('div', { class: 'result' });
+    result.classList.toggle('stale', Boolean(previous));
+    el.append(status, result, dataPanel(user, setUser, { n: state.n, d: state.d }, runner));
+    const fail = (message) => {
+      status.className = 'message error';
+      status.setAttribute('role', 'alert');
+      status.textContent = previous ? `${message} (the figures below are the previous ones)` : message;
+      result.classList.remove('stale');
+      done();
+    };
+    const k = user.k ?? user.q;
+    const sizes = { n: user.q?.rows ?? state.n, m: k?.rows ?? state.n, d: user.q?.cols ?? state.d };
+    const cost = estimateMs(state, sizes);
+    if (cost > PAGE_THREAD_MS && !runner.usesWorkers()) {
+      fail(`These settings take about ${(cost / 1000).toPrecision(2)} s to compute, too long for the page thread ` +
+        `(this page cannot start a Web Worker, as when opened from disk): ${user.q ? 'use smaller matrices' : 'lower n'}, ` +
+        'lower the iterations or raise the block, or open the lab through npm start.');
+      return;
     }
-    el.append(
-      h('div', { class: 'figures' }, figs.map((f) => f.root)),
-      h('div', { class: 'legends' },
-        legend(VIRIDIS, '0', top.toPrecision(3), 'weights'), legend(PUOR, (-span).toPrecision(2), span.toPrecision(2), 'error')),
-      stats([
-        ['inputs', user.q ? `your data, n = ${q.rows}, m = ${k.rows}, d = ${q.cols}` : `random N(0, ${state.scale}²), n = ${state.n}, d = ${state.d}`],
-        ['max |error|', err.maxAbs.toPrecision(3)], ['mean |error|', err.meanAbs.toPrecision(3)],
-        ['relative Frobenius', err.relFrobenius.toPrecision(3)], ['mean KL(softmax ‖ approximation)', err.meanKL.toPrecision(3)],
-        ...(yErr === null ? [] : [['output error ‖Y − Y_softmax‖ / ‖Y_softmax‖', yErr.toPrecision(3)]]),
-        ['computed in', `${ms.toFixed(1)} ms`],
-      ]),
-      dataPanel(user, setUser, { n: state.n, d: state.d }),
-    );
+    runner.run('view', 'matrices', { state, user }).then(async (r) => {
+      if (!r) return;  // replaced by a newer picture
+      const { nodes, paints, large } = figures(r, state, name);
+      result.replaceChildren(...nodes);
+      result.classList.remove('stale');
+      status.textContent = '';
+      status.hidden = true;
+      // Large heatmaps are put on screen one per frame: each costs the page a raster.
+      for (const paint of paints) {
+        if (large) await nextFrame();
+        if (!el.isConnected) return;  // a newer picture replaced this one
+        await paint();
+      }
+      done();
+    }, (err) => {
+      if (!el.isConnected) return;  // a newer picture replaced this one
+      fail(errorText(err));
+      if (!isReaderError(err)) console.error(err);
+    });
   },
 };
 
 /**
- * The matrix a mechanism applies to V (approx), the softmax matrix it stands
- * for (exact), and both outputs.
+ * The three heatmaps, their legends and the summary figures of a result of
+ * jobs.matrices: { nodes, paints (one function per heatmap), large }.
  */
-function approximate(A, q, k, v, state) {
-  const causal = state.causal;
-  const exact = () => A.softmaxWeights(q, k, { causal });
-  const exactOutput = () => A.softmaxAttention(q, k, v, { causal });
-  switch (state.mechanism) {
-    case 'linformer': {
-      const r = A.linformer(q, k, v, { rank: Math.min(state.rank, k.rows), seed: state.seed });
-      return { label: `Linformer, k = ${r.E.rows}`, approx: r.effective, exact: A.softmaxWeights(q, k), output: r.output,
-        exactOutput: A.softmaxAttention(q, k, v) };
-    }
-    case 'compressed': {
-      const r = A.compressedAttention(q, k, v, { factor: Math.min(state.factor, k.rows), causal });
-      return { label: `compressed, c = ${state.factor}`, approx: r.effective, exact: exact(), output: r.output, exactOutput: exactOutput() };
-    }
-    case 'synthesizer': {
-      if (q.rows !== k.rows) throw new DataError('Synthesizer needs as many queries as keys');
-      const r = A.synthesizer(q, v, { mode: state.synthMode, mix: state.mix, q, k, causal, seed: state.seed });
-      return { label: `Synthesizer (${state.synthMode})`, approx: r.weights, exact: exact(), output: r.output, exactOutput: exactOutput() };
-    }
-    case 'sinkhorn':
-    case 'sortcut': {
-      const n = q.rows;
-      let block = Math.min(state.sBlock, n);
-      while (n % block) block--;  // the largest block size not above the setting that divides n
-      const sortcut = state.mechanism === 'sortcut' ? Math.min(state.sortcut, n / block) : 0;
-      const r = A.sinkhornAttention(q, k, v, { block, iterations: state.iterations, tau: state.tau, seed: state.seed,
-        causal: sortcut ? false : causal, sortcut });
-      return { label: sortcut ? `SortCut, ${sortcut} blocks of ${block}` : `Sinkhorn, blocks of ${block}`, approx: r.effective,
-        exact: sortcut ? A.softmaxWeights(q, k) : exact(), output: r.output, exactOutput: sortcut ? A.softmaxAttention(q, k, v) : exactOutput() };
-    }
-    case 'funnel': {
-      const r = A.funnelAttention(q, k, v);
-      // Reference: the average of the softmax rows that each pooled query stands for.
-      const P = A.softmaxWeights(q, k), m = P.cols;
-      const pooled = { rows: r.weights.rows, cols: m, data: new Float32Array(r.weights.rows * m) };
-      const Y = A.softmaxAttention(q, k, v), dv = Y.cols;
-      const pooledY = { rows: r.weights.rows, cols: dv, data: new Float32Array(r.weights.rows * dv) };
-      for (let s = 0; s < pooled.rows; s++) {
-        const members = Math.min(2, q.rows - 2 * s);
-        for (let t = 0; t < members; t++) {
-          for (let j = 0; j < m; j++) pooled.data[s * m + j] += P.data[(2 * s + t) * m + j] / members;
-          for (let c = 0; c < dv; c++) pooledY.data[s * dv + c] += Y.data[(2 * s + t) * dv + c] / members;
-        }
-      }
-      return { label: 'Funnel: queries pooled by 2', approx: r.weights, exact: pooled, output: r.output, exactOutput: pooledY };
-    }
-    default: {
-      const opts = { feature: state.feature, features: state.features, orthogonal: state.orthogonal, nu: state.nu,
-        seed: state.seed, causal };
-      return { label: `${state.feature} weights`, approx: A.kernelWeights(q, k, opts), exact: exact(),
-        output: A.linearAttention(q, k, v, opts), exactOutput: exactOutput() };
-    }
+function figures(r, state, name) {
+  const { P, W, E, top, span, inputs } = r;
+  const [n, m] = [P.rows, P.cols];
+  const hover = (M) => (i, j) => `(${i}, ${j}) = ${M.data[i * m + j].toPrecision(4)}`;
+  const figs = [
+    figure({ id: 'softmax', title: state.mechanism === 'funnel' ? 'softmax, rows averaged per pooled query' : 'softmax weights',
+      name, data: () => P, hover: hover(P), rows: () => n, cols: () => m }),
+    figure({ id: 'approx', title: r.label, name, data: () => W, hover: hover(W), rows: () => n, cols: () => m }),
+    figure({ id: 'error', title: 'approximation − softmax', name, data: () => E, hover: hover(E), rows: () => n, cols: () => m }),
+  ];
+  for (const { canvas } of figs) {  // sized now, so the layout does not move as they are drawn
+    [canvas.width, canvas.height] = [m, n];
+    canvas.style.aspectRatio = `${m} / ${n}`;
   }
+  const paints = figs.map((f, i) => () => drawPixels(f.canvas, n, m, r.images[i]));
+  const nodes = [
+    h('div', { class: 'figures' }, figs.map((f) => f.root)),
+    h('div', { class: 'legends' },
+      legend(VIRIDIS, '0', top.toPrecision(3), 'weights'), legend(PUOR, (-span).toPrecision(2), span.toPrecision(2), 'error')),
+    stats([
+      ['inputs', inputs.user ? `your data, n = ${inputs.n}, m = ${inputs.m}, d = ${inputs.d}`
+        : `random N(0, ${state.scale}²), n = ${state.n}, d = ${state.d}`],
+      ['max |error|', r.maxAbs.toPrecision(3)], ['mean |error|', r.meanAbs.toPrecision(3)],
+      ['relative Frobenius', r.relFrobenius.toPrecision(3)], ['mean KL(softmax ‖ approximation)', r.meanKL.toPrecision(3)],
+      ...(r.yErr === null ? [] : [['output error ‖Y − Y_softmax‖ / ‖Y_softmax‖', r.yErr.toPrecision(3)]]),
+      ['computed in', `${r.ms.toFixed(1)} ms`],
+    ]),
+  ];
+  return { nodes, paints, large: n * m > 256 * 256 };
 }
 
-const scaled = (m, s) => (s === 1 ? m : { ...m, data: m.data.map((x) => x * s) });
+/** Resolves after the next frame has been drawn. */
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 function legend(lut, lo, hi, label) {
   return h('span', { class: 'legend' }, h('span', {}, label, ' ', lo), h('span', { class: 'ramp', style: `background: ${lutCSS(lut)}` }), h('span', {}, hi));
@@ -134,41 +120,60 @@ function shapeProblem({ q, k, v }, { n, d }) {
   return null;
 }
 
-/** Paste or upload Q, K or V (JSON, CSV, .npy); errors are shown, not thrown. */
-function dataPanel(user, setUser, random) {
+/**
+ * Paste or upload Q, K or V (JSON, CSV, .npy), read in the worker (jobs.parse)
+ * so a large file never blocks the page; errors are shown, not thrown.
+ */
+function dataPanel(user, setUser, random, runner) {
   const target = h('select', { id: 'data-target', 'aria-label': 'matrix to replace' },
     ['q', 'k', 'v'].map((t) => h('option', { value: t }, t.toUpperCase())));
   const text = h('textarea', { id: 'data-text', rows: 4, placeholder: '[[0.1, 0.2], [0.3, 0.4]]  or CSV rows', 'aria-label': 'matrix as JSON or CSV' });
   const message = h('p', { class: 'message', role: 'alert', id: 'data-message' });
-  const use = (matrix) => {
-    const next = { ...user, [target.value]: matrix };
+  const say = (textContent, error = false) => {
+    message.textContent = textContent;
+    message.className = error ? 'message error' : 'message';
+  };
+  const use = (matrix, which) => {
+    const next = { ...user, [which]: matrix };
     const problem = shapeProblem(next, random);
-    if (problem) throw new DataError(`${target.value.toUpperCase()} ${matrix.rows}×${matrix.cols} not used: ${problem}`);
+    if (problem) throw new DataError(`${which.toUpperCase()} ${matrix.rows}×${matrix.cols} not used: ${problem}`);
     setUser(next);
   };
-  const report = (err) => {
-    if (!(err instanceof DataError)) throw err;
-    message.textContent = err.message;
-    message.className = 'message error';
+  /** Reads input (text or an ArrayBuffer) off the page thread, then uses it. */
+  const read = async (getInput, name) => {
+    const which = target.value;
+    try {
+      say(`reading ${name || 'the pasted text'}…`);
+      const matrix = await runner.run('parse', 'parse', { input: await getInput(), name });
+      if (matrix) use(matrix, which);
+    } catch (err) {
+      if (!isReaderError(err)) console.error(err);
+      say(errorText(err), true);
+    }
   };
   const file = h('input', { type: 'file', id: 'data-file', accept: '.json,.csv,.txt,.npy', 'aria-label': 'upload a matrix',
-    onchange: async () => {
+    onchange: () => {
       const f = file.files[0];
       if (!f) return;
-      try {
-        use(parseMatrix(await f.arrayBuffer(), f.name));
-      } catch (err) {
-        report(err);
-      }
+      read(() => {
+        checkBytes(f.name, f.size);  // before reading a byte of it
+        return f;  // read by the worker
+      }, f.name);
     } });
   const current = ['q', 'k', 'v'].filter((t) => user[t]).map((t) => `${t.toUpperCase()} ${user[t].rows}×${user[t].cols}`);
-  if (current.length) message.textContent = `Using your ${current.join(', ')}.`;
+  if (current.length) say(`Using your ${current.join(', ')}.`);
+  const mib = LIMITS.bytes / 2 ** 20;
   return h('details', { class: 'data', open: Boolean(current.length) },
     h('summary', {}, 'Bring your own Q, K, V'),
-    h('p', {}, 'JSON (an array of rows, or { rows, cols, data }), CSV, or a NumPy .npy file (float32/float64, 1-D or 2-D). ' +
+    h('p', {}, 'JSON (an array of rows, or { rows, cols, data }), CSV (a header line allowed; commas, or tabs or semicolons, ' +
+      'with points for decimals), or a NumPy .npy file (float32/float64/int32/int64, 1-D or 2-D). ' +
+      `Up to ${mib} MiB and ${LIMITS.rows} rows × ${LIMITS.cols} columns. ` +
       'Q sets n and d; K must have the same columns (it defaults to Q); V (m rows) adds the output error.'),
     h('div', { class: 'data-row' }, h('label', { for: 'data-target' }, 'replace '), target,
-      h('button', { type: 'button', onclick: () => { try { use(parseMatrix(text.value)); } catch (err) { report(err); } } }, 'use pasted'),
+      h('button', { type: 'button', onclick: () => read(() => {
+        checkBytes('pasted data', text.value.length, 'characters');
+        return text.value;
+      }, '') }, 'use pasted'),
       file,
       h('button', { type: 'button', onclick: () => setUser({}) }, 'back to random')),
     text, message);

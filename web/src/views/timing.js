@@ -28,6 +28,7 @@ function benchTables({ crossovers, kernels }) {
 export default {
   id: 'timing',
   title: 'Timing',
+  async: true,  // the figure comes from a job: done() when it ends
   text: 'Time per call against sequence length n (d = 64), measured now on this machine in a Web Worker. On ' +
     'log-log axes a cost growing like n² is a line of slope 2, like n a line of slope 1 (dashed references, through ' +
     'the first measurement). Softmax is quadratic whether it stores the n×n weights or streams them; linear, FAVOR+ ' +
