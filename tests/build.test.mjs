@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createAttn } from '../wasm/attn.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VERSION, createAttn } from '../wasm/attn.js';
 import {
   BUILD_INPUTS, BUILD_OUTPUTS, ROOT, committedFiles, hashFiles, readStamp, workingTreeInputs,
 } from '../tools/source-hash.mjs';
@@ -30,4 +32,11 @@ test('the committed build is fresh against the committed sources', { skip: !inGi
 test('the loaded module was built from the working tree\'s sources', async () => {
   const A = await createAttn();
   assert.equal(A.sourceHash, hashFiles(workingTreeInputs()), 'rebuild with `npm run build`');
+});
+
+test('one version: package.json, the core (ATTN_VERSION) and the JS VERSION agree', async () => {
+  const A = await createAttn();
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  assert.equal(A.version, version, 'ATTN_VERSION in src/attn.h must equal package.json "version"');
+  assert.equal(VERSION, version);
 });

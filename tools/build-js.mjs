@@ -24,7 +24,7 @@ mkdirSync(join(ROOT, 'wasm/build'), { recursive: true });
 writeFileSync(join(ROOT, 'wasm/build/attn-core.mjs'), stamped(readFileSync(core, 'utf8')));
 console.log(`build-js: wasm/build/attn-core.mjs (sources ${hash})`);
 
-// The names of the core's enums, read from the module just built, so the JS
+// The version and the names of the core's enums, read from the module just built, so the JS
 // mirrors nothing by hand (createCore checks them against the instance).
 const mod = await (await import(pathToFileURL(join(ROOT, 'wasm/build/attn-core.mjs')).href)).default();
 const list = (query) => {
@@ -39,6 +39,7 @@ const NAMES = {
 writeFileSync(join(ROOT, 'wasm/build/names.js'), stamped([
   "// The core's name lists (the X-macro lists of src/attn.h), each name at its",
   "// enum value; MASK_BIT_NAMES[b] names the bit 1 << b.",
+  `export const VERSION = ${JSON.stringify(mod.UTF8ToString(mod._attn_version()))};`,
   ...Object.entries(NAMES).map(([name, values]) => `export const ${name} = Object.freeze(${JSON.stringify(values)});`),
   '',
 ].join('\n')));

@@ -3,7 +3,7 @@
 // tests/*.test.mjs. Errors are AttnError with a stable `.code` and a message
 // "functionName: argument ...".
 import createAttnCore from './build/attn-core.mjs';
-import { KERNELS } from './build/names.js';
+import { KERNELS, VERSION } from './build/names.js';
 import { AttnError, createCore } from './api/core.js';
 import { optKind, options } from './api/args.js';
 import * as rng from './api/rng.js';
@@ -18,7 +18,8 @@ import * as bench from './api/benchmark.js';
 
 export { AttnError };
 export { createAttnWorker } from './async.js';
-export const VERSION = '0.1.0';
+/** The library version (the core's ATTN_VERSION; package.json must agree, tests/build.test.mjs checks). */
+export { VERSION };
 export const { MASK_BITS, MASK_KINDS } = masks;
 export const { FEATURES } = linear;
 export const { RULES } = fastweight;

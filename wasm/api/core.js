@@ -78,13 +78,13 @@ export function createCore(mod, kernels) {
   };
   for (let id = 0, name; (name = mod._attn_mask_field_name(id)) !== 0; id++) c.maskFields.set(str(name), id);
   // The name lists were read from the core at build time; a core that disagrees is a stale build.
-  for (const [list, names] of Object.entries(NAMES)) {
-    const query = NAME_QUERIES[list];
+  const stale = (what) => fail('ERR_KIND', 'createAttn', `wasm/build/names.js does not match the core (${what}): rebuild with npm run build`);
+  if (NAMES.VERSION !== c.version) stale('VERSION');
+  for (const [list, query] of Object.entries(NAME_QUERIES)) {
+    const names = NAMES[list];
     for (let id = 0; id <= names.length; id++) {
       const p = mod[`_attn_${query}`](id);
-      if ((p === 0 ? undefined : str(p)) !== names[id]) {
-        fail('ERR_KIND', 'createAttn', `wasm/build/names.js does not match the core (${list}[${id}]): rebuild with npm run build`);
-      }
+      if ((p === 0 ? undefined : str(p)) !== names[id]) stale(`${list}[${id}]`);
     }
   }
   const simd = KERNELS.indexOf('simd');
