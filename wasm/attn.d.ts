@@ -257,6 +257,7 @@ export interface CapacityOptions extends FeatureOptions, ProgressOptions<{ size:
 export const VERSION: string;
 export const RULES: readonly Rule[];
 export const FEATURES: readonly Feature[];
+export const NORMALIZE: readonly ('none' | 'sum' | 'l2')[];
 export const MASK_BITS: MaskBits;
 export const MASK_KINDS: readonly MaskKind[];
 

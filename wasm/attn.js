@@ -21,7 +21,7 @@ export { createAttnWorker } from './async.js';
 /** The library version (the core's ATTN_VERSION; package.json must agree, tests/build.test.mjs checks). */
 export { VERSION };
 export const { MASK_BITS, MASK_KINDS } = masks;
-export const { FEATURES } = linear;
+export const { FEATURES, NORMALIZE } = linear;
 export const { RULES } = fastweight;
 
 /** Creates one attnlab instance: its own wasm memory, kernels and state. */

@@ -2,6 +2,8 @@
 // Sequential: viridis (matplotlib); diverging: purple-white-orange (PuOr,
 // ColorBrewer, colour-blind safe); categorical mask components: Okabe & Ito.
 
+import { MASK_BITS } from '../../wasm/attn.js';
+
 /** A 256-entry RGB lookup table interpolated between stops. */
 function lut(stops) {
   const table = new Uint8Array(256 * 3);
@@ -19,15 +21,17 @@ export const VIRIDIS = lut([[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113,
 export const PUOR = lut([[45, 0, 75], [84, 39, 136], [128, 115, 172], [178, 171, 210], [216, 218, 235],
   [247, 247, 247], [254, 224, 182], [253, 184, 99], [224, 130, 20], [179, 88, 6], [127, 59, 8]]);
 
-/** Mask components (MASK_BITS order) and their Okabe-Ito colours. */
-export const MASK_COLOURS = [
-  { bit: 1, name: 'window', rgb: [0, 114, 178] },
-  { bit: 2, name: 'stride', rgb: [230, 159, 0] },
-  { bit: 4, name: 'global', rgb: [213, 94, 0] },
-  { bit: 8, name: 'random', rgb: [0, 158, 115] },
-  { bit: 16, name: 'cluster', rgb: [204, 121, 167] },
-  { bit: 32, name: 'block', rgb: [86, 180, 233] },
-];
+/** The label and Okabe-Ito colour of each mask component the core names. */
+const COMPONENT_STYLE = {
+  local: { name: 'window', rgb: [0, 114, 178] },
+  strided: { name: 'stride', rgb: [230, 159, 0] },
+  global: { name: 'global', rgb: [213, 94, 0] },
+  random: { name: 'random', rgb: [0, 158, 115] },
+  cluster: { name: 'cluster', rgb: [204, 121, 167] },
+};
+
+/** Mask components in bit order (MASK_BITS, from the core) with their labels and colours. */
+export const MASK_COLOURS = Object.entries(MASK_BITS).map(([component, bit]) => ({ bit, ...COMPONENT_STYLE[component] }));
 
 /** RGB of a mask cell: the colour of its highest component bit (blocked: near white). */
 export function maskRGB(value) {

@@ -3,7 +3,7 @@
 // and bounds; a view lists the fields it uses, and only those (plus the view,
 // the seed and the embedding flags) are written. Pure functions: no DOM.
 
-import { FEATURES, MASK_KINDS } from '../../wasm/attn.js';
+import { FEATURES, MASK_KINDS, NORMALIZE } from '../../wasm/attn.js';
 
 export const VIEWS = ['matrices', 'masks', 'fastweights', 'capacity', 'approximation', 'timing'];
 export const CAPACITY_MAPS = ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3', 'favor+'];
@@ -61,7 +61,7 @@ export const FIELDS = {
   dv: int('value width', 8, 1, 64),
   fwD: int('key dimension d', 8, 1, 64),
   fwFeature: choice('feature map φ', ['dpfp', 'identity', 'elu+1', 'favor+'], 'dpfp'),
-  normalize: choice('normalise φ', ['l2', 'sum', 'none'], 'l2'),
+  normalize: choice('normalise φ', NORMALIZE, 'l2'),
   beta: num('delta rule β', 1, 0, 1, { step: 0.05 }),
   step: int('shown step t', 32, 1, 128),
   dKey: int('key dimension', 64, 1, 256),
