@@ -424,6 +424,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if ((fld < 0 || fld == FIELDS) && !(which >> 31 & 1)) continue;
         double value = fz_option(&in, n);
         if (fld == F_NTOKENS || fld == F_ROUNDS) value = (double)(fz_u8(&in) % (fld == F_ROUNDS ? MAX_ROUNDS + 1 : 9));
+        if (fz_tame && fld == F_CAUSAL && value > 1) value = 1;
         attn_status st = attn_mask_spec_set(&spec, fld, value);
         FZ_STATUS(st);
         if (fld < 0 || fld == FIELDS) {
