@@ -46,14 +46,20 @@
 #define FZ_TINY 1e-37            /* absolute floor: a few float32 normal minima */
 
 static int fz_oracle = ATTN_FUZZ_ORACLE;
-/* ATTN_FUZZ_TAME=1 keeps generated floats within +-1e4 (and targets skip a
- * few other inputs of issue 12's known failures), to look for other
- * failures while those are open. Never set by run.sh. */
+/* ATTN_FUZZ_TAME=1 keeps generated floats within +-1e4 and away from
+ * underflow (and targets skip a few other inputs of issue 12's known
+ * failures; 2: only the floats), to look for other failures while those
+ * are open. Never set by run.sh. */
 static int fz_tame = 0;
+static int fz_verbose = 0;  /* ATTN_FUZZ_VERBOSE=1: print every input's description */
 static char fz_ctx[768];  /* the call being checked, printed with a failure */
 
 /* Describe the current input (sizes, options) for the failure message. */
-#define FZ_CTX(...) snprintf(fz_ctx, sizeof fz_ctx, __VA_ARGS__)
+#define FZ_CTX(...)                                                      \
+    do {                                                                \
+        snprintf(fz_ctx, sizeof fz_ctx, __VA_ARGS__);                   \
+        if (fz_verbose) fprintf(stderr, "==attnlab-fuzz== input: %s\n", fz_ctx); \
+    } while (0)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -62,8 +68,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     const char *e = getenv("ATTN_FUZZ_ORACLE");
     if (e) fz_oracle = atoi(e) != 0;
+    e = getenv("ATTN_FUZZ_VERBOSE");
+    if (e) fz_verbose = atoi(e) != 0;
     e = getenv("ATTN_FUZZ_TAME");
-    if (e) fz_tame = atoi(e) != 0;
+    if (e) fz_tame = atoi(e);
     return 0;
 }
 
@@ -127,6 +135,7 @@ static float fz_float_raw(fz_in *in, int allow_nonfinite);
 static float fz_float(fz_in *in, int allow_nonfinite) {
     float x = fz_float_raw(in, allow_nonfinite);
     if (fz_tame && isfinite(x) && fabsf(x) > 1e4f) x = x > 0 ? 1e4f : -1e4f;
+    if (fz_tame && fabsf(x) < 1e-30f) x = 0;
     return x;
 }
 static float fz_float_raw(fz_in *in, int allow_nonfinite) {
