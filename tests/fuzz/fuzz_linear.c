@@ -11,6 +11,8 @@
  *  - attn_feature_map: on ATTN_OK finite; the maps with a closed form
  *    (identity, elu+1, relu, Taylor, DPFP, Efficient, and the normalisations)
  *    match a float64 evaluation within a few ulp; positive maps give >= 0;
+ *    the stabilised FAVOR+ positive and hyperbolic maps have largest feature
+ *    exactly their constant (m^-1/2, (2m)^-1/2) per query row and over keys;
  *  - attn_kernel_weights W and attn_linear_attention Y: when one fails on
  *    valid arguments the other does not return ATTN_OK with W's failure
  *    (same rule as the softmax paths); on ATTN_OK finite, and both match the
@@ -39,7 +41,25 @@ static void check_features(const fz_spec *fs, int role, size_t n, size_t d, size
     FZ_ORACLE(bad == n * dim, "%s: ATTN_OK with non-finite phi[%zu] = %g", what, bad, bad < n * dim ? phi[bad] : 0.0);
     if (fs->positive)
         for (size_t t = 0; t < n * dim; t++) FZ_ORACLE(phi[t] >= 0, "%s: phi[%zu] = %g < 0 for a positive map", what, t, phi[t]);
-    if (fz_is_performer(s->feature)) return;
+    if (fz_is_performer(s->feature)) {
+        /* stabilised positive maps: the largest exponent is 0, so the largest
+         * feature is the constant c (per query row; over all key rows) */
+        if (s->stabilize && s->feature != ATTN_FEATURE_FAVOR_TRIG && s->normalize == ATTN_NORMALIZE_NONE) {
+            double c = 1 / sqrt((double)(s->feature == ATTN_FEATURE_FAVOR_HYP ? 2 * s->m : s->m)), top = 0;
+            for (size_t i = 0; i < n; i++) {
+                double row = 0;
+                for (size_t f = 0; f < dim; f++) row = fmax(row, phi[i * dim + f]);
+                if (role == ATTN_ROLE_QUERY)
+                    FZ_ORACLE(fabs(row - c) <= 8 * FZ_U * c, "%s %s stabilised: row %zu's largest feature %.9g, not c = %.9g",
+                              what, fz_feature_name(s->feature), i, row, c);
+                top = fmax(top, row);
+            }
+            if (role == ATTN_ROLE_KEY)
+                FZ_ORACLE(fabs(top - c) <= 8 * FZ_U * c, "%s %s stabilised: largest key feature %.9g, not c = %.9g", what,
+                          fz_feature_name(s->feature), top, c);
+        }
+        return;
+    }
     double *ref = fz_alloc(dim * sizeof *ref), *err = fz_alloc(dim * sizeof *err);
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * d;

@@ -54,16 +54,21 @@ cflags=(-std=c11 -Wall -Wextra -Werror -g -O1 "${san[@]}" -I"$root/src")
 start=$(date +%s)
 pids=()
 for src in "$root"/src/*.c; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
   "$CC" "${cflags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$out/core/$(basename "$src" .c).o" &
   pids+=($!)
 done
 fail=0
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
 [ $fail = 0 ] || { echo "fuzz: building the core failed" >&2; exit 1; }
+pids=()
 for t in "${targets[@]}"; do
-  "$CC" "${cflags[@]}" -fsanitize=fuzzer "$here/fuzz_$t.c" "$out"/core/*.o -lm -o "$out/fuzz_$t" ||
-    { echo "fuzz: building fuzz_$t failed" >&2; exit 1; }
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+  "$CC" "${cflags[@]}" -fsanitize=fuzzer "$here/fuzz_$t.c" "$out"/core/*.o -lm -o "$out/fuzz_$t" &
+  pids+=($!)
 done
+for p in "${pids[@]}"; do wait "$p" || fail=1; done
+[ $fail = 0 ] || { echo "fuzz: building a target failed" >&2; exit 1; }
 echo "fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s; $seconds s per run, $jobs_max at a time"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1

@@ -126,6 +126,8 @@ regression('linear', 'identity-denominator-zero',  # identity, q = -1, k = 1, ep
            [0, 0, 0, 0, 0, 0] + F_ONE + [0, 0, 0, 1, 0] + const(F_MINUS_ONE) + const(F_ONE) + const(F_ONE))
 regression('linear', 'normalize-subnormal-row',  # identity, normalize sum, q = 1e-45: 1 / sum overflows float
            [0, 0, 0, 0, 0, 0] + F_ONE + [0, 0, 0, 1, 2] + const(F_SUBNORMAL) + const(F_ONE) + const(F_ONE))
+regression('linear', 'performer-stabilized-large-row',  # favor_pos m = 2, stabilize, q = 1e20: h overflows float, phi = 0
+           [0, 4, 0, 0, 0, 0, 5, 2, 0, 1, 1] + lcg(3) + const(F_1E20) + const(F_ONE) + const(F_ONE))
 # fastweight: kernels, flags, T-1, d-1, dv-1, rule, feature, m, nu, kernel_eps, stab|norm<<1, K, V, beta, alpha
 BETA_1, ALPHA_1 = [3, 255], [3, 255]  # scalars 1
 regression('fastweight', 'normalize-subnormal-key',  # sum rule, identity, normalize sum, key 1e-45
