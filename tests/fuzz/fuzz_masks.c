@@ -6,7 +6,9 @@
  *    negative, fractions, 2^31, 2^32 + k, 2^53 + k, 2^64, 1e300) for every
  *    field, tokens and assignments in and out of range. Oracle: a value that
  *    is not an integer in [0, 2^53] is refused with ERR_RANGE, an unknown
- *    field with ERR_KIND; attn_mask_check agrees with the rules of attn.h;
+ *    field with ERR_KIND (a size above n or a flag above 1 may be refused
+ *    too, by spec_set or mask_check); attn_mask_check agrees with the rules
+ *    of attn.h;
  *    then attn_mask_dense, attn_mask_nnz, attn_mask_csr (with capacity nnz,
  *    and nnz - 1 giving ERR_WORKSPACE) and attn_dense_to_csr agree cell by
  *    cell and bit by bit, and the mask is the one attn.h's table defines,
@@ -33,7 +35,7 @@ typedef struct shadow {
     size_t n_tokens;
     int32_t *assign;
     size_t rounds;
-    int huge;  /* some accepted value is >= 2^31: the core may refuse it */
+    int huge;  /* some accepted value exceeds n (a flag 1): the core may refuse it */
 } shadow;
 
 enum { F_CAUSAL, F_WINDOW, F_DILATION, F_STRIDE, F_BLOCK, F_SUMMARY, F_NTOKENS, F_PERROW, F_WB, F_GB, F_RB,
@@ -437,10 +439,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                       value, attn_status_code(st));
         } else if (st == ATTN_OK) {
             sh.f[fld] = value;
-            if (value >= 2147483648.0) sh.huge = 1;
-        } else {
-            FZ_ORACLE(st == ATTN_ERR_RANGE && value >= 2147483648.0, "spec_set(%s, %.17g): %s",
-                      attn_mask_field_name(fld), value, attn_status_code(st));
+            if (value > (double)n || (fld == F_CAUSAL && value > 1)) sh.huge = 1;
+        } else {  /* a core may refuse what it cannot clamp: a flag above 1, a size above n */
+            FZ_ORACLE(st == ATTN_ERR_RANGE && (value > (double)n || (fld == F_CAUSAL && value > 1)),
+                      "spec_set(%s, %.17g): %s", attn_mask_field_name(fld), value, attn_status_code(st));
         }
     }
     sh.n_tokens = (size_t)sh.f[F_NTOKENS];
