@@ -80,6 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t T = fz_range(&in, 1, MAX_T), d = fz_range(&in, 1, MAX_D), dv = fz_range(&in, 1, MAX_DV);
     int rule = (int)(fz_u8(&in) % 4), nonfinite_ok = flags & 1;
     fz_spec fs = fz_feature_spec(&in, d);
+    if (fz_tame == 1 && fz_is_performer(fs.spec.feature)) fs.spec.stabilize = 1;  /* the plain estimator overflows */
+    if (fz_tame == 1 && rule != ATTN_RULE_SUM && fs.spec.normalize <= ATTN_NORMALIZE_L2)
+        fs.spec.normalize = ATTN_NORMALIZE_L2;  /* beta |phi|^2 > 2 diverges */
     const attn_feature_spec *spec = &fs.spec;
     int bad_k, bad_v, bad_q = 0;
     float *keys = fz_matrix(&in, T, d, nonfinite_ok, &bad_k);
@@ -120,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         st = attn_fast_weights(spec, rule, T, d, dv, keys, values, queries, beta, beta_s, alpha, alpha_s, out, fin,
                                states, errors, work, need);
         FZ_STATUS(st);
-        if (bad) FZ_EXPECT("fast_weights", st, bad);
+        if (bad) FZ_EXPECT("fast_weights", st, bad | soft);
         else if (soft && st != ATTN_OK) FZ_EXPECT("fast_weights", st, soft);
         if (st == ATTN_OK && !bad) {
             size_t b;
