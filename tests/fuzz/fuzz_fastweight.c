@@ -226,7 +226,7 @@ capacity:
             FZ_CTX("capacity rule=%d feature=%s(%d) m=%zu nu=%zu kernel_eps=%g stabilize=%d normalize=%d dkey=%zu size=%zu beta=%g trials=%zu",
                    rule, fz_feature_name(spec->feature), spec->feature, spec->m, spec->nu, spec->kernel_eps,
                    spec->stabilize, spec->normalize, d, S, cb, trials);
-            if (cbad) FZ_EXPECT("capacity", sc, cbad);
+            if (cbad) FZ_EXPECT("capacity", sc, cbad | cbeta);
             else if (cbeta && sc != ATTN_OK) FZ_EXPECT("capacity", sc, cbeta);
             if (sc == ATTN_OK) FZ_ORACLE(isfinite(err) && err >= 0, "capacity: ATTN_OK with error %g", err);
             free(work);
