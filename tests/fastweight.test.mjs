@@ -1,6 +1,6 @@
 // Fast weight memory: the sum, delta and gated delta recurrences against
-// float64 references written from their definitions (MECHANISMS.md section
-// 6), recorded states and retrieval errors, exact storage of orthonormal
+// float64 references written from their definitions (docs/mechanisms.md,
+// "Fast weight memory"), recorded states and retrieval errors, exact storage of orthonormal
 // keys, and the capacity experiment's shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

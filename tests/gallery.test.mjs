@@ -1,6 +1,6 @@
 // Linformer, memory-compressed attention, Synthesizer, Sinkhorn attention
 // (and SortCut) and Funnel pooling against float64 references written from
-// MECHANISMS.md sections 9-11; the Sinkhorn operator's row and column sums.
+// docs/mechanisms.md ("Compressed, synthetic and sorted attention"); the Sinkhorn operator's row and column sums.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAttn, AttnError } from '../wasm/attn.js';

@@ -1,5 +1,5 @@
-// Every mask kind against an independent construction from its rule (API.md
-// "Masks", MECHANISMS.md sections 7-8), CSR against dense, the data-driven
+// Every mask kind against an independent construction from its rule (attn.h
+// and docs/mechanisms.md, "Sparse attention"), CSR against dense, the data-driven
 // kinds, maskInfo / maskCompose / maskLayers, and sparse attention.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
