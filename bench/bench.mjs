@@ -15,9 +15,8 @@
 import { cpus } from 'node:os';
 import { createAttn } from '../wasm/attn.js';
 import {
-  interleave, coreContenders, coreSummary, median, gflops, softmaxFlops, mechanismRunner, crossovers, MECHANISM_LABELS,
-} from '../web/src/benchsuite.js';
-import { timeMs } from '../web/src/jobs.js';
+  interleave, coreContenders, coreSummary, median, gflops, softmaxFlops, mechanismRunner, crossovers, MECHANISM_LABELS, timeMs,
+} from '../web/lib/benchsuite.js';
 import { loadOnnx, loadTfjs, ONNX_GRAPHS } from './peers.mjs';
 import { attentionRowsRef } from '../tests/reference.mjs';
 

@@ -4,7 +4,7 @@
 import { chromium } from 'playwright-core';
 import { labServer, listen } from '../tools/serve.mjs';
 const server = labServer(); const port = await listen(server, 0);
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
 const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [view, field, values] of [['matrices', 'seed', [1, 2, 3, 4, 5, 6, 7]], ['masks', 'seed', [1, 2, 3, 4, 5, 6, 7]], ['fastweights', 'step', [5, 6, 7, 8, 9, 10, 11]]]) {
@@ -17,7 +17,7 @@ for (const [view, field, values] of [['matrices', 'seed', [1, 2, 3, 4, 5, 6, 7]]
   }
   console.log(view, 'n=256 re-render after a control change: median', median(ts).toFixed(1), 'ms, max', Math.max(...ts).toFixed(1));
 }
-// heatmap drawing alone at n = 1024: draw a random 1024x1024 matrix with the page's drawHeatmap via a copy of its logic
+// heatmap drawing alone at n = 1024: a random 1024x1024 matrix drawn by the lab's own drawHeatmap, loaded in the page
 const ms = await page.evaluate(async () => {
   const { drawHeatmap } = await import('/web/src/heatmap.js');
   const m = { rows: 1024, cols: 1024, data: Float32Array.from({ length: 1024 * 1024 }, () => Math.random()) };

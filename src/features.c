@@ -1,7 +1,7 @@
 /*
  * features.c - feature maps phi for kernel (linear) attention, and the
- * Performer's random projections. Definitions: attn.h and MECHANISMS.md
- * sections 2-6.
+ * Performer's random projections. Definitions: attn.h and docs/mechanisms.md
+ * ("Kernel (linear) attention").
  *
  *   elu+1      phi(x) = exp(min(x, 0)) + max(x, 0)
  *   relu       phi(x) = max(x, 0) + kernel_eps

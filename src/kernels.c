@@ -15,8 +15,12 @@
  * The SIMD table is written with GCC/Clang vector extensions on 4 x float32
  * (128 bits), so the same source compiles to wasm simd128 under Emscripten
  * (-msimd128) and to SSE natively, where the tests run it under
- * AddressSanitizer. Each SIMD function is a main vector loop plus a scalar
- * tail (ggml's shape), so any length is valid.
+ * AddressSanitizer. The vector kernels (max, exp_shift_sum, scale, dot,
+ * axpy) are a main vector loop plus a tail (ggml's shape), so any length is
+ * valid; gemm pads its edge blocks with zeros as it packs them; the panel
+ * kernels take whole panels of 4 and strips of 8, any number of rows.
+ * tests/native/test_kernels.c checks every entry of both tables against
+ * float64 at row counts around these widths.
  */
 #include "internal.h"
 
@@ -198,7 +202,8 @@ static inline float v4f_hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
  * Remez-style exchange: 1.05e-7 before float32 rounding), evaluated by
  * Estrin's scheme (short dependency chains, so the out-of-order core overlaps
  * more elements), 2^k put into the exponent bits. Measured maximum relative
- * error against a float64 exp: see tests/native (printed, asserted < 3e-7).
+ * error against a float64 exp: test_simd_exp in tests/native/test_core.c
+ * (printed, asserted < 3e-7).
  * x is first raised to -88, where k = -127 and the exponent bits of 2^k are
  * all zero: so exp(x) is exactly 0 for x <= -88 and for -INFINITY (masked
  * logits), without a separate mask; on (-88, -87.3] the result is 0 or a
@@ -244,12 +249,13 @@ static inline v4f v4f_exp(v4f x, const exp_consts *c) {
  * them from the compiler after each step (OPAQUE): otherwise LLVM
  * rewrites them as base + index * stride (Emscripten runs it without loop
  * strength reduction), and V8 spends a shift, an add and a lea per load on
- * recomputing addresses. Measured with scratch micro-benchmarks of each
- * kernel (GFLOP/s): scores 47 (41 with an indexed loop); P V 43 when its
- * accumulators start from zero (41 starting from the rescaled output);
- * two steps per trip gain nothing, and four are slower everywhere (LLVM's
- * wasm backend, which counts no registers, hoists all their loads to the top
- * of the trip and V8 spills them). */
+ * recomputing addresses. Measured once, with micro-benchmarks of each kernel
+ * that are not kept (npm run bench times the P V kernel alone: its "kernel"
+ * row, attn_kernel_benchmark), in GFLOP/s: scores 47 (41 with an indexed
+ * loop); P V 43 when its accumulators start from zero (41 starting from the
+ * rescaled output); two steps per trip gain nothing, and four are slower
+ * everywhere (LLVM's wasm backend, which counts no registers, hoists all
+ * their loads to the top of the trip and V8 spills them). */
 #define PANEL_STEP(a, b, acc)                                                   \
     {                                                                           \
         v4f b0_ = v4f_load(b), b1_ = v4f_load((b) + 4);                         \

@@ -18,6 +18,7 @@ import { createAttn } from '../wasm/attn.js';
 import { labServer, listen } from '../tools/serve.mjs';
 import { ROOT } from '../tools/source-hash.mjs';
 import { parseState, formatHash, VIEWS } from '../web/src/state.js';
+import { PRINTED_RATIO_ABS, PRINTED_RATIO_REL, ROW_SUM } from './tolerances.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results');
@@ -122,7 +123,7 @@ test('the Timing view reports crossovers and the core\'s kernel figures measured
   for (const row of [simd, scalar]) assert.ok(Number(row[1]) > 0 && Number(row[2]) > 0, `timed: ${row}`);
   assert.ok(Number(matmul[2]) > 0 && Number(kernel[2]) > 0, 'matmul and kernel timed');
   // the ratio shown is the one of the two timings shown (to their printed precision)
-  assert.ok(Math.abs(parseFloat(ratio[1]) - Number(scalar[1]) / Number(simd[1])) < 0.06 + 0.01 * parseFloat(ratio[1]), `ratio ${ratio}`);
+  assert.ok(Math.abs(parseFloat(ratio[1]) - Number(scalar[1]) / Number(simd[1])) < PRINTED_RATIO_ABS + PRINTED_RATIO_REL * parseFloat(ratio[1]), `ratio ${ratio}`);
   assert.match(fraction[1], /^\d+%$/);
   await page.screenshot({ path: join(SHOTS, 'timing-tables.png'), fullPage: true });
   assert.deepEqual(problems, []);
@@ -319,7 +320,7 @@ test('figures export as PNG (white background, state in the name) and as CSV', a
   const [csv] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'CSV' }).click()]);
   const rows = readFileSync(await csv.path(), 'utf8').trim().split('\n');
   assert.equal(rows.length, 24);
-  assert.ok(rows.every((r) => Math.abs(r.split(',').map(Number).reduce((a, b) => a + b, 0) - 1) < 1e-5), 'softmax rows sum to 1');
+  assert.ok(rows.every((r) => Math.abs(r.split(',').map(Number).reduce((a, b) => a + b, 0) - 1) < ROW_SUM), 'softmax rows sum to 1');
   assert.deepEqual(problems, []);
   await page.closeAll();
 });

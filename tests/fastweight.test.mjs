@@ -1,11 +1,12 @@
 // Fast weight memory: the sum, delta and gated delta recurrences against
-// float64 references written from their definitions (MECHANISMS.md section
-// 6), recorded states and retrieval errors, exact storage of orthonormal
+// float64 references written from their definitions (docs/mechanisms.md,
+// "Fast weight memory"), recorded states and retrieval errors, exact storage of orthonormal
 // keys, and the capacity experiment's shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAttn, AttnError } from '../wasm/attn.js';
 import { matrix, featureMapRef } from './reference.mjs';
+import { EXACT_RETRIEVAL, F32_CHAIN, F32_REL, ZERO_FLOOR } from './tolerances.mjs';
 
 const A = await createAttn();
 const S = await createAttn({ kernels: 'scalar' });
@@ -41,7 +42,7 @@ function fastWeightsRef(fk, fq, values, { rule, beta = () => 1, alpha = () => 1 
 /** |got - want| <= rel * scale elementwise, scale = largest |want| in the row. */
 function closeRows(got, wantRows, rel, what) {
   wantRows.forEach((want, i) => {
-    const scale = Math.max(1e-30, ...want.map(Math.abs));
+    const scale = Math.max(ZERO_FLOOR, ...want.map(Math.abs));
     for (let c = 0; c < want.length; c++) {
       const g = got[i * want.length + c];
       if (!(Math.abs(g - want[c]) <= rel * scale)) assert.fail(`${what}: [${i}][${c}] = ${g}, want ${want[c]}`);
@@ -66,9 +67,9 @@ test('delta rule with identity features and l2 normalisation is DeltaNet (float6
     for (const B of [A, S]) {
       const r = B.fastWeights({ keys, values, queries, rule: 'delta', beta, feature: 'identity', normalize: 'l2' });
       assert.equal(r.dim, d);
-      closeRows(r.outputs.data, want, 2e-5, `${B.kernels} T=${T}`);
+      closeRows(r.outputs.data, want, F32_REL, `${B.kernels} T=${T}`);
       // final W = S^T
-      closeRows(r.final.data, Array.from({ length: dv }, (_, c) => St.map((row) => row[c])), 2e-5, 'final');
+      closeRows(r.final.data, Array.from({ length: dv }, (_, c) => St.map((row) => row[c])), F32_REL, 'final');
     }
   }
 });
@@ -85,7 +86,7 @@ test('sum rule with sum-normalised features is causal linear attention without i
       return y;
     }));
     const r = A.fastWeights({ keys, values, queries, rule: 'sum', feature, nu, normalize: 'sum' });
-    closeRows(r.outputs.data, want, 2e-5, `${feature} nu=${nu}`);
+    closeRows(r.outputs.data, want, F32_REL, `${feature} nu=${nu}`);
   }
 });
 
@@ -101,15 +102,15 @@ test('recorded states, retrieval errors and the gated delta rule match float64',
     const dim = r.dim;
     assert.equal(r.states.length, T * dv * dim);
     for (let t = 0; t < T; t++) {
-      closeRows(r.states.subarray(t * dv * dim, (t + 1) * dv * dim), ref.states[t].map((row) => Array.from(row)), 2e-5,
+      closeRows(r.states.subarray(t * dv * dim, (t + 1) * dv * dim), ref.states[t].map((row) => Array.from(row)), F32_REL,
         `${rule} state ${t}`);
     }
     assert.deepEqual(r.states.subarray((T - 1) * dv * dim), r.final.data, 'the recorded states end at the final state');
-    closeRows(r.outputs.data, ref.outputs, 2e-5, `${rule} outputs`);
+    closeRows(r.outputs.data, ref.outputs, F32_REL, `${rule} outputs`);
     for (let t = 0; t < T; t++) {
       for (let s = 0; s < T; s++) {
         const got = r.errors.data[t * T + s], want = ref.errors[t][s];
-        assert.ok(Math.abs(got - want) <= 1e-5 * Math.max(1, want), `${rule} error [${t}][${s}] ${got} vs ${want}`);
+        assert.ok(Math.abs(got - want) <= F32_CHAIN * Math.max(1, want), `${rule} error [${t}][${s}] ${got} vs ${want}`);
       }
     }
   }
@@ -130,7 +131,7 @@ test('orthonormal keys with beta = 1 are retrieved exactly by both rules', () =>
   for (const rule of ['sum', 'delta']) {
     const r = A.fastWeights({ keys, values, rule, feature: 'identity', normalize: 'none', errors: true });
     const last = r.errors.data.subarray((d - 1) * d, d * d);
-    assert.ok(last.every((e) => e < 1e-10), `${rule}: every key retrieved (${Math.max(...last)})`);
+    assert.ok(last.every((e) => e < EXACT_RETRIEVAL), `${rule}: every key retrieved (${Math.max(...last)})`);
   }
 });
 
@@ -138,7 +139,7 @@ test('capacity: the sum rule fails past S = d_phi, the delta rule degrades grace
   const sizes = [1, 16, 32, 64, 128, 256, 400];
   const curve = (opts) => A.capacity({ dKey: 64, sizes, trials: 3, seed: 1, ...opts }).map((r) => r.error);
   const identitySum = curve({ feature: 'identity', rule: 'sum' });   // d_phi = 64
-  assert.ok(identitySum[0] < 1e-10, 'one pair is stored exactly');
+  assert.ok(identitySum[0] < EXACT_RETRIEVAL, 'one pair is stored exactly');
   for (let i = 1; i < sizes.length; i++) assert.ok(identitySum[i] > identitySum[i - 1], 'error grows with S');
   assert.ok(identitySum[2] < 0.5 && identitySum[4] > 0.5, `fails between S = 32 and 128: ${identitySum}`);
   const identityDelta = curve({ feature: 'identity', rule: 'delta' });

@@ -1,10 +1,11 @@
 // Linformer, memory-compressed attention, Synthesizer, Sinkhorn attention
 // (and SortCut) and Funnel pooling against float64 references written from
-// MECHANISMS.md sections 9-11; the Sinkhorn operator's row and column sums.
+// docs/mechanisms.md ("Compressed, synthetic and sorted attention"); the Sinkhorn operator's row and column sums.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAttn, AttnError } from '../wasm/attn.js';
 import { matrix, softmaxWeightsRef, weightsExcess, outputsExcess } from './reference.mjs';
+import { F32_CHAIN, F32_FEW_OPS, F32_REL, MATMUL_PER_TERM, NEAR_ONE, PRODUCT_OF_RESULTS, ROW_SUM, SINKHORN, STANDARD_ERRORS } from './tolerances.mjs';
 
 const A = await createAttn();
 
@@ -45,14 +46,14 @@ test('linformer: softmax over E K, applied to F V (given and seeded projections,
   const Kp = mul(E, k), Vp = mul(F, v);
   const ref = softmaxWeightsRef(q, Kp);
   assert.deepEqual([got.weights.rows, got.weights.cols], [n, r]);
-  assert.equal(weightsExcess(got.weights.data, ref, 2e-5), 0);
-  assert.equal(outputsExcess(got.output, ref, Vp, 2e-5), 0);
-  close(got.effective.data, mul({ rows: n, cols: r, data: ref }, F).data, 1e-5, 'effective = weights F');
+  assert.equal(weightsExcess(got.weights.data, ref, F32_REL), 0);
+  assert.equal(outputsExcess(got.output, ref, Vp, F32_REL), 0);
+  close(got.effective.data, mul({ rows: n, cols: r, data: ref }, F).data, F32_CHAIN, 'effective = weights F');
   const shared = A.linformer(q, k, v, { rank: 4, shareKV: true, seed: 9 });
   assert.deepEqual(shared.F, shared.E);
   assert.equal(shared.E.rows, 4);
   const e = shared.E.data, variance = e.reduce((a, x) => a + x * x, 0) / e.length;
-  assert.ok(Math.abs(variance - 1 / 4) < 0.05, `E ~ N(0, 1/rank): variance ${variance}`);
+  assert.ok(Math.abs(variance - 1 / 4) < STANDARD_ERRORS * (1 / 4) * Math.sqrt(2 / e.length), `E ~ N(0, 1/rank): variance ${variance}`);
 });
 
 test('compressed attention: pooled keys and values, causal slots visible once complete', () => {
@@ -72,16 +73,16 @@ test('compressed attention: pooled keys and values, causal slots visible once co
     const visible = (i, s) => !causal || Math.min(s * c + c, n) - 1 <= i;
     const mask = { rows: n, cols: 6, data: Uint8Array.from({ length: n * 6 }, (_, t) => (visible(Math.floor(t / 6), t % 6) ? 1 : 0)) };
     const ref = softmaxWeightsRef(q, Kp, { mask });
-    assert.equal(weightsExcess(got.weights.data, ref, 2e-5), 0, `causal=${causal}`);
-    assert.equal(outputsExcess(got.output, ref, Vp, 2e-5), 0, `causal=${causal}`);
+    assert.equal(weightsExcess(got.weights.data, ref, F32_REL), 0, `causal=${causal}`);
+    assert.equal(outputsExcess(got.output, ref, Vp, F32_REL), 0, `causal=${causal}`);
     if (causal) assert.deepEqual([...got.output.data.subarray(0, 3 * dv)], new Array(3 * dv).fill(0), 'no complete slot yet');
   }
   const mean = A.compressedAttention(q, k, v, { factor: 5 });  // 23 = 4 slots of 5 and one of 3
   close(mean.keys.data.subarray(4 * d), Array.from({ length: d }, (_, l) => (k.data[20 * d + l] + k.data[21 * d + l] + k.data[22 * d + l]) / 3),
-    1e-6, 'the short last slot is the mean of its own rows');
+    F32_FEW_OPS, 'the short last slot is the mean of its own rows');
   for (let i = 0; i < n; i++) {
     const s = mean.effective.data.subarray(i * n, (i + 1) * n).reduce((a, b) => a + b, 0);
-    assert.ok(Math.abs(s - 1) < 1e-5, 'with the mean kernel the effective rows sum to 1');
+    assert.ok(Math.abs(s - 1) < ROW_SUM, 'with the mean kernel the effective rows sum to 1');
   }
 });
 
@@ -94,16 +95,16 @@ test('synthesizer: random, factorized and dense logits, mixtures with dot produc
       const dot = mul(x, { rows: d, cols: n, data: Float64Array.from({ length: d * n }, (_, t) => x.data[(t % n) * d + Math.floor(t / n)]) });
       const logits = { rows: n, cols: n, data: R.data.map((r, t) => (1 - mix) * r + mix * Math.fround(1 / Math.sqrt(d)) * dot.data[t]) };
       const ref = softmaxOf(logits, (i, j) => !causal || j <= i);
-      assert.equal(weightsExcess(got.weights.data, ref, 2e-5), 0, `mix=${mix} causal=${causal}`);
-      assert.equal(outputsExcess(got.output, ref, v, 2e-5), 0);
+      assert.equal(weightsExcess(got.weights.data, ref, F32_REL), 0, `mix=${mix} causal=${causal}`);
+      assert.equal(outputsExcess(got.output, ref, v, F32_REL), 0);
     }
   }
   for (const mode of ['factorized', 'dense']) {
     const a = A.synthesizer(x, v, { mode, seed: 3 }), b = A.synthesizer(x, v, { mode, seed: 3 });
     assert.deepEqual(a, b, `${mode} is reproducible`);
     const ref = softmaxOf({ rows: n, cols: n, data: Float64Array.from(a.logits.data) });
-    assert.equal(weightsExcess(a.weights.data, ref, 2e-5), 0, mode);
-    assert.equal(outputsExcess(a.output, ref, v, 2e-5), 0, mode);
+    assert.equal(weightsExcess(a.weights.data, ref, F32_REL), 0, mode);
+    assert.equal(outputsExcess(a.output, ref, v, F32_REL), 0, mode);
   }
   // Dense logits depend on the token; random ones do not.
   const x2 = { ...x, data: x.data.map((t) => t + 1) };
@@ -111,13 +112,13 @@ test('synthesizer: random, factorized and dense logits, mixtures with dot produc
   assert.deepEqual(A.synthesizer(x2, v, { mode: 'random' }).logits, A.synthesizer(x, v, { mode: 'random' }).logits);
 });
 
-test('sinkhorn: rows and columns sum to 1 within 1e-5; matches the float64 log-space iteration', () => {
+test(`sinkhorn: rows and columns sum to 1 within ${ROW_SUM}; matches the float64 log-space iteration`, () => {
   const n = 8, L = matrix(n, n, 12, 3);
   const S = A.sinkhorn(L, { iterations: 200, tau: 1 });
   for (let i = 0; i < n; i++) {
     let row = 0, col = 0;
     for (let j = 0; j < n; j++) { row += S.data[i * n + j]; col += S.data[j * n + i]; }
-    assert.ok(Math.abs(row - 1) < 1e-5 && Math.abs(col - 1) < 1e-5, `row ${i}: ${row}, column ${i}: ${col}`);
+    assert.ok(Math.abs(row - 1) < ROW_SUM && Math.abs(col - 1) < ROW_SUM, `row ${i}: ${row}, column ${i}: ${col}`);
   }
   const lse = (xs) => { const m = Math.max(...xs); return m + Math.log(xs.reduce((a, x) => a + Math.exp(x - m), 0)); };
   for (const [iterations, tau] of [[1, 1], [3, 0.5], [10, 2]]) {
@@ -126,7 +127,7 @@ test('sinkhorn: rows and columns sum to 1 within 1e-5; matches the float64 log-s
       M = M.map((row) => { const l = lse(row); return row.map((x) => x - l); });
       for (let j = 0; j < n; j++) { const l = lse(M.map((r) => r[j])); M.forEach((r) => { r[j] -= l; }); }
     }
-    close(A.sinkhorn(L, { iterations, tau }).data, M.flat().map(Math.exp), 1e-5, `iterations ${iterations}`);
+    close(A.sinkhorn(L, { iterations, tau }).data, M.flat().map(Math.exp), SINKHORN, `iterations ${iterations}`);
   }
   const causal = A.sinkhorn(L, { iterations: 5, causal: true });
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) assert.equal(causal.data[i * n + j], 0);
@@ -156,10 +157,10 @@ test('sinkhorn attention: each query block reads its sorted block and itself; So
     }
     const mask = { rows: n, cols: keys.rows, data: Uint8Array.from({ length: n * keys.rows }, (_, t) => (allowed(Math.floor(t / keys.rows), t % keys.rows) ? 1 : 0)) };
     const ref = softmaxWeightsRef(q, keys, { mask });
-    assert.equal(weightsExcess(got.weights.data, ref, 2e-5), 0, `sortcut=${sortcut} causal=${causal}`);
-    assert.equal(outputsExcess(got.output, ref, values, 2e-5), 0, `sortcut=${sortcut} causal=${causal}`);
+    assert.equal(weightsExcess(got.weights.data, ref, F32_REL), 0, `sortcut=${sortcut} causal=${causal}`);
+    assert.equal(outputsExcess(got.output, ref, values, F32_REL), 0, `sortcut=${sortcut} causal=${causal}`);
     // The effective n x m matrix reproduces the output.
-    close(mul(got.effective, v).data, got.output.data, 1e-4, 'effective V = output');
+    close(mul(got.effective, v).data, got.output.data, PRODUCT_OF_RESULTS, 'effective V = output');
     assert.deepEqual([...got.permutation].sort((a, c) => a - c), [...Array(nb).keys()], 'a permutation');
     if (causal) {  // outputs never depend on later keys or values
       for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) assert.equal(got.effective.data[i * n + j], 0, `(${i}, ${j})`);
@@ -191,10 +192,10 @@ test('funnel: queries mean-pooled by the stride, keys and values kept', () => {
       const members = Math.min(stride, n - s * stride);
       for (let t = 0; t < members; t++) for (let l = 0; l < d; l++) pooled.data[s * d + l] += q.data[(s * stride + t) * d + l] / members;
     }
-    close(got.queries.data, pooled.data, 1e-6, `pooled queries, stride ${stride}`);
+    close(got.queries.data, pooled.data, F32_FEW_OPS, `pooled queries, stride ${stride}`);
     const ref = softmaxWeightsRef({ ...pooled, data: Float32Array.from(pooled.data) }, k);
-    assert.equal(weightsExcess(got.weights.data, ref, 2e-5), 0);
-    assert.equal(outputsExcess(got.output, ref, v, 2e-5), 0);
+    assert.equal(weightsExcess(got.weights.data, ref, F32_REL), 0);
+    assert.equal(outputsExcess(got.output, ref, v, F32_REL), 0);
   }
 });
 
@@ -237,7 +238,7 @@ test('matmul: alpha a b against float64 for sizes around the 4 x 8 block and the
         const got = X.matmul(a, b, { alpha });
         assert.deepEqual([got.rows, got.cols], [n, m]);
         // each entry: a sum of k products of magnitude <= 1, rounded in float32
-        const tol = 4e-7 * k * Math.abs(alpha) + 1e-7;
+        const tol = MATMUL_PER_TERM * k * Math.abs(alpha) + NEAR_ONE;
         close(got.data, want.data.map((x) => alpha * x), tol, `${X.kernels} ${n}x${k}x${m} alpha ${alpha}`);
       }
     }

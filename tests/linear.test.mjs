@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAttn, AttnError } from '../wasm/attn.js';
 import { matrix, featureMapRef, kernelWeightsRef } from './reference.mjs';
+import { F32_CHAIN, F32_FEW_OPS, F32_REL, F64_ABS, KL_FLOOR, ROW_SUM, STANDARD_ERRORS, ZERO_FLOOR } from './tolerances.mjs';
 
 const A = await createAttn();
 const S = await createAttn({ kernels: 'scalar' });
@@ -15,7 +16,7 @@ const DIMS = { identity: (d) => d, 'elu+1': (d) => d, relu: (d) => d, taylor: (d
 function rowsExcess(got, refRows, rel) {
   let worst = 0;
   refRows.forEach((ref, i) => {
-    const scale = Math.max(...ref.map(Math.abs)) || 1e-30;
+    const scale = Math.max(...ref.map(Math.abs)) || ZERO_FLOOR;
     for (let f = 0; f < ref.length; f++) {
       const err = Math.abs(got.data[i * got.cols + f] - ref[f]);
       if (!(err <= rel * scale)) worst = Math.max(worst, Number.isNaN(err) ? Infinity : err / (rel * scale));
@@ -50,7 +51,7 @@ for (const feature of Object.keys(DIMS)) {
             for (const B of [A, S]) {
               const got = B.featureMap(x, opts);
               assert.deepEqual([got.rows, got.cols], [n, DIMS[feature](d, m, nu)]);
-              assert.equal(rowsExcess(got, ref, 2e-5), 0,
+              assert.equal(rowsExcess(got, ref, F32_REL), 0,
                 `${B.kernels} n=${n} d=${d} role=${role} normalize=${normalize} nu=${nu}`);
             }
           }
@@ -65,7 +66,7 @@ test('Performer maps without stabilisers are the plain estimators', () => {
   for (const feature of ['favor+', 'favor-trig', 'favor-hyp']) {
     for (const role of ['query', 'key']) {
       const opts = { feature, role, projection, stabilize: false };
-      assert.equal(rowsExcess(A.featureMap(x, opts), featureMapRef(x, opts), 2e-5), 0, `${feature} ${role}`);
+      assert.equal(rowsExcess(A.featureMap(x, opts), featureMapRef(x, opts), F32_REL), 0, `${feature} ${role}`);
     }
   }
 });
@@ -82,7 +83,7 @@ test('taylor gives phi(q).phi(k) = 1 + cos(q, k); dpfp blocks are permutations (
         kk += k.data[j * 7 + l] ** 2;
       }
       for (let f = 0; f < 8; f++) ff += fq.data[i * 8 + f] * fk.data[j * 8 + f];
-      assert.ok(Math.abs(ff - (1 + qk / Math.sqrt(qq * kk))) < 1e-5);
+      assert.ok(Math.abs(ff - (1 + qk / Math.sqrt(qq * kk))) < F32_CHAIN);
     }
   }
   // DPFP: the paper writes r_i r_{i+j}, torch.roll gives r_i r_{i-j}; the
@@ -98,7 +99,7 @@ test('taylor gives phi(q).phi(k) = 1 + cos(q, k); dpfp blocks are permutations (
     const b = rollPlus(Array.from(k.data.subarray(i * 7, i * 7 + 7)));
     const want = a.reduce((acc, v, f) => acc + v * b[f], 0);
     const got = fq3.data.subarray(i * 42, i * 42 + 42).reduce((acc, v, f) => acc + v * fk3.data[i * 42 + f], 0);
-    assert.ok(Math.abs(got - want) <= 1e-5 * Math.abs(want) + 1e-9, `row ${i}: ${got} vs ${want}`);
+    assert.ok(Math.abs(got - want) <= F32_CHAIN * Math.abs(want) + ZERO_FLOOR, `row ${i}: ${got} vs ${want}`);
   }
 });
 
@@ -118,7 +119,7 @@ for (const feature of Object.keys(DIMS)) {
           let l1 = 0;
           for (let j = 0; j < m; j++) l1 += Math.abs(ref[i * m + j]);
           for (let j = 0; j < m; j++) {
-            assert.ok(Math.abs(W.data[i * m + j] - ref[i * m + j]) <= 2e-5 * l1,
+            assert.ok(Math.abs(W.data[i * m + j] - ref[i * m + j]) <= F32_REL * l1,
               `W[${i},${j}] = ${W.data[i * m + j]}, want ${ref[i * m + j]} (n=${n} m=${m} d=${d} causal=${causal})`);
           }
           for (let c = 0; c < dv; c++) {
@@ -127,7 +128,7 @@ for (const feature of Object.keys(DIMS)) {
               y += ref[i * m + j] * v.data[j * dv + c];
               mag += Math.abs(ref[i * m + j] * v.data[j * dv + c]);
             }
-            assert.ok(Math.abs(Y.data[i * dv + c] - y) <= 2e-5 * mag + 1e-30,
+            assert.ok(Math.abs(Y.data[i * dv + c] - y) <= F32_REL * mag + ZERO_FLOOR,
               `Y[${i},${c}] = ${Y.data[i * dv + c]}, want ${y} (n=${n} m=${m} causal=${causal})`);
           }
         }
@@ -156,7 +157,7 @@ test('weights rows sum to 1: efficient by construction, the others up to eps (ex
     const W = A.kernelWeights(q, k, { feature, eps });
     for (let i = 0; i < 30; i++) {
       const s = W.data.subarray(i * 40, (i + 1) * 40).reduce((a, b) => a + b, 0);
-      assert.ok(Math.abs(s - 1) < 1e-5, `${feature} eps=${eps} row ${i} sums to ${s}`);
+      assert.ok(Math.abs(s - 1) < ROW_SUM, `${feature} eps=${eps} row ${i} sums to ${s}`);
     }
   }
 });
@@ -185,7 +186,7 @@ test('orthogonal projections: rows within a block are orthogonal, norms are chi_
           const a = row(r), c = row(s);
           let dp = 0, na = 0, nc = 0;
           for (let l = 0; l < d; l++) { dp += a[l] * c[l]; na += a[l] * a[l]; nc += c[l] * c[l]; }
-          assert.ok(Math.abs(dp) / Math.sqrt(na * nc) < 1e-5, `rows ${r}, ${s} of seed ${t}`);
+          assert.ok(Math.abs(dp) / Math.sqrt(na * nc) < F32_CHAIN, `rows ${r}, ${s} of seed ${t}`);
         }
       }
     }
@@ -198,12 +199,12 @@ test('orthogonal projections: rows within a block are orthogonal, norms are chi_
   const count = trials * m;
   // E|g| for g ~ N(0, I_16) is sqrt(2) Gamma(8.5) / Gamma(8) = 3.9375...; E|g|^2 = 16.
   const chiMean = Math.SQRT2 * 14034407.27 / 5040 / 1000;  // Gamma(8.5) = 14034407.27e-3
-  assert.ok(Math.abs(normSqSum / count - 16) < 5 * Math.sqrt(32 / count), `E|w|^2 = ${normSqSum / count}`);
-  assert.ok(Math.abs(normSum / count - chiMean) < 0.02, `E|w| = ${normSum / count}, want ${chiMean}`);
+  assert.ok(Math.abs(normSqSum / count - 16) < STANDARD_ERRORS * Math.sqrt(32 / count), `E|w|^2 = ${normSqSum / count}`);
+  assert.ok(Math.abs(normSum / count - chiMean) < STANDARD_ERRORS * Math.sqrt((16 - chiMean ** 2) / count), `E|w| = ${normSum / count}, want ${chiMean}`);
   const iid = A.randomFeatures(400, 16, { seed: 1, orthogonal: false }).data;
   const mean = iid.reduce((a, b) => a + b, 0) / iid.length;
   const variance = iid.reduce((a, b) => a + (b - mean) ** 2, 0) / iid.length;
-  assert.ok(Math.abs(mean) < 5 / Math.sqrt(iid.length) && Math.abs(variance - 1) < 5 * Math.sqrt(2 / iid.length));
+  assert.ok(Math.abs(mean) < STANDARD_ERRORS / Math.sqrt(iid.length) && Math.abs(variance - 1) < STANDARD_ERRORS * Math.sqrt(2 / iid.length));
 });
 
 /** Monte Carlo over projection seeds of the plain estimator phi(q).phi(k), for one (q, k) pair. */
@@ -229,7 +230,7 @@ test('FAVOR estimators are unbiased for exp(q.k / sqrt d) (5 standard errors, 20
     for (const orthogonal of [false, true]) {
       const xs = estimates(feature, orthogonal, q, k, 8, 2000);
       const mean = meanOf(xs), se = Math.sqrt(meanOf(xs.map((x) => (x - mean) ** 2)) / xs.length);
-      assert.ok(Math.abs(mean - want) < 5 * se + 1e-6, `${feature} orth=${orthogonal}: ${mean} vs ${want} (se ${se})`);
+      assert.ok(Math.abs(mean - want) < STANDARD_ERRORS * se + F32_FEW_OPS, `${feature} orth=${orthogonal}: ${mean} vs ${want} (se ${se})`);
     }
   }
 });
@@ -266,15 +267,15 @@ test('kernelError: figures against softmax; the FAVOR+ error falls as m grows', 
     refSq += P.data[i] ** 2;
   }
   assert.equal(e.maxAbs, maxAbs);
-  assert.ok(Math.abs(e.relFrobenius - Math.sqrt(sq / refSq)) < 1e-12);
-  assert.ok(e.klPerRow.every((x) => x >= -1e-6) && e.meanKL > 0);
+  assert.ok(Math.abs(e.relFrobenius - Math.sqrt(sq / refSq)) < F64_ABS);
+  assert.ok(e.klPerRow.every((x) => x >= -KL_FLOOR) && e.meanKL > 0);
   const sweep = A.kernelErrorSweep(q, k, { features: [8, 32, 128, 512], trials: 6,
     variants: [{ feature: 'favor+', orthogonal: true }, { feature: 'favor+', orthogonal: false }] });
   for (const orthogonal of [true, false]) {
     const curve = sweep.filter((r) => r.orthogonal === orthogonal).map((r) => r.relFrobenius);
     for (let i = 1; i < curve.length; i++) assert.ok(curve[i] < curve[i - 1], `falls with m: ${curve}`);
   }
-  assert.ok(Math.abs(e.mse - sq / (n * n)) < 1e-12 && Math.abs(e.meanAbs * n * n - e.error.data.reduce((a, b) => a + Math.abs(b), 0)) < 1e-6);
+  assert.ok(Math.abs(e.mse - sq / (n * n)) < F64_ABS && Math.abs(e.meanAbs * n * n - e.error.data.reduce((a, b) => a + Math.abs(b), 0)) < F32_FEW_OPS);
   const exactSoftmax = A.kernelError(q, k, { feature: 'favor+', features: 4096 });
   assert.ok(exactSoftmax.relFrobenius < 0.1, `many features approach softmax (${exactSoftmax.relFrobenius})`);
 });

@@ -1,5 +1,5 @@
 // Float64 reference implementations written from the definitions in
-// MECHANISMS.md, independent of the C core, plus test inputs from a small
+// docs/mechanisms.md, independent of the C core, plus test inputs from a small
 // generator that does not share code with attnlab's RNG.
 
 /** Deterministic inputs in [-amplitude, amplitude) (64-bit LCG, top bits). */

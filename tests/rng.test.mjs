@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createAttn } from '../wasm/attn.js';
+import { STANDARD_ERRORS } from './tolerances.mjs';
 
 const A = await createAttn();
 const B = await createAttn({ kernels: 'scalar' });
@@ -41,11 +42,11 @@ test('samples have the moments of N(0, 1) (5 standard errors)', () => {
     m2 += c * c; m3 += c * c * c; m4 += c * c * c * c;
   }
   m2 /= N; m3 /= N; m4 /= N;
-  assert.ok(Math.abs(mean) < 5 / Math.sqrt(N), `mean ${mean}`);
-  assert.ok(Math.abs(m2 - 1) < 5 * Math.sqrt(2 / N), `variance ${m2}`);
-  assert.ok(Math.abs(m3 / m2 ** 1.5) < 5 * Math.sqrt(6 / N), `skewness ${m3}`);
-  assert.ok(Math.abs(m4 / (m2 * m2) - 3) < 5 * Math.sqrt(24 / N), `kurtosis ${m4 / (m2 * m2)}`);
+  assert.ok(Math.abs(mean) < STANDARD_ERRORS / Math.sqrt(N), `mean ${mean}`);
+  assert.ok(Math.abs(m2 - 1) < STANDARD_ERRORS * Math.sqrt(2 / N), `variance ${m2}`);
+  assert.ok(Math.abs(m3 / m2 ** 1.5) < STANDARD_ERRORS * Math.sqrt(6 / N), `skewness ${m3}`);
+  assert.ok(Math.abs(m4 / (m2 * m2) - 3) < STANDARD_ERRORS * Math.sqrt(24 / N), `kurtosis ${m4 / (m2 * m2)}`);
   // Tail mass beyond 3 sigma: 0.0027 for a normal.
   const tail = data.filter((x) => Math.abs(x) > 3).length / N;
-  assert.ok(Math.abs(tail - 0.0027) < 5 * Math.sqrt(0.0027 / N), `tail ${tail}`);
+  assert.ok(Math.abs(tail - 0.0027) < STANDARD_ERRORS * Math.sqrt(0.0027 / N), `tail ${tail}`);
 });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAttn } from '../wasm/attn.js';
 import { matrix, softmaxWeightsRef, weightsExcess, outputsExcess } from './reference.mjs';
+import { F32_REL, LARGE_LOGITS_REL, NEAR_ONE, PATHS_AGREE, ROW_SUM } from './tolerances.mjs';
 
 const SIZES = [1, 3, 4, 5, 15, 16, 17, 33, 64, 257];
 const simd = await createAttn();
@@ -28,7 +29,7 @@ for (const A of [simd, scalar]) {
     const m = SIZES[(t + 3) % SIZES.length];
     const d = SIZES[(t + 6) % SIZES.length] % 70;
     const dv = SIZES[(t + 8) % SIZES.length];
-    test(`${A.kernels}: n=${n} m=${m} d=${d} dv=${dv} (and n=m) match float64 within 2e-5`, () => {
+    test(`${A.kernels}: n=${n} m=${m} d=${d} dv=${dv} (and n=m) match float64 within ${F32_REL}`, () => {
       for (const [rows, cols] of [[n, m], [n, n]]) {
         const q = matrix(rows, d, 1), k = matrix(cols, d, 2), v = matrix(cols, dv, 3);
         for (const causal of [false, true]) {
@@ -37,10 +38,10 @@ for (const A of [simd, scalar]) {
             const ref = softmaxWeightsRef(q, k, opts);
             const P = A.softmaxWeights(q, k, opts);
             assert.deepEqual([P.rows, P.cols], [rows, cols]);
-            assert.equal(weightsExcess(P.data, ref, 2e-5), 0, `weights causal=${causal} mask=${!!mask}`);
+            assert.equal(weightsExcess(P.data, ref, F32_REL), 0, `weights causal=${causal} mask=${!!mask}`);
             const Y = A.softmaxAttention(q, k, v, opts);
             assert.deepEqual([Y.rows, Y.cols], [rows, dv]);
-            assert.equal(outputsExcess(Y, ref, v, 2e-5), 0, `outputs causal=${causal} mask=${!!mask}`);
+            assert.equal(outputsExcess(Y, ref, v, F32_REL), 0, `outputs causal=${causal} mask=${!!mask}`);
           }
         }
       }
@@ -58,7 +59,7 @@ test('rows sum to 1, blocked rows are 0, causal weights vanish above the diagona
     const row = P.data.subarray(i * m, (i + 1) * m);
     const sum = row.reduce((a, b) => a + b, 0);
     const anyAllowed = row.some((_, j) => j <= i && mask.data[i * m + j]);
-    if (anyAllowed) assert.ok(Math.abs(sum - 1) < 1e-5, `row ${i} sums to ${sum}`);
+    if (anyAllowed) assert.ok(Math.abs(sum - 1) < ROW_SUM, `row ${i} sums to ${sum}`);
     else {
       assert.equal(sum, 0, `row ${i} has nothing allowed`);
       assert.deepEqual([...Y.data.subarray(i * 3, i * 3 + 3)], [0, 0, 0]);
@@ -86,8 +87,8 @@ test('logits up to +-100 stay finite and accurate to the float32 logit rounding'
       const Y = A.softmaxAttention(q, k, v, { causal });
       assert.ok(P.data.every(Number.isFinite) && Y.data.every(Number.isFinite));
       const refC = causal ? softmaxWeightsRef(q, k, { causal }) : ref;
-      assert.equal(weightsExcess(P.data, refC, 1e-3), 0);
-      assert.equal(outputsExcess(Y, refC, v, 1e-3), 0);
+      assert.equal(weightsExcess(P.data, refC, LARGE_LOGITS_REL), 0);
+      assert.equal(outputsExcess(Y, refC, v, LARGE_LOGITS_REL), 0);
     }
   }
 });
@@ -96,11 +97,11 @@ test('a custom scale, including 0 (uniform weights) and negative', () => {
   const q = matrix(7, 5, 12), k = matrix(9, 5, 13), v = matrix(9, 2, 14);
   for (const scale of [0, -0.7, 3]) {
     const ref = softmaxWeightsRef(q, k, { scale });
-    assert.equal(weightsExcess(simd.softmaxWeights(q, k, { scale }).data, ref, 2e-5), 0);
-    assert.equal(outputsExcess(simd.softmaxAttention(q, k, v, { scale }), ref, v, 2e-5), 0);
+    assert.equal(weightsExcess(simd.softmaxWeights(q, k, { scale }).data, ref, F32_REL), 0);
+    assert.equal(outputsExcess(simd.softmaxAttention(q, k, v, { scale }), ref, v, F32_REL), 0);
   }
   const uniform = simd.softmaxWeights(q, k, { scale: 0 });
-  assert.ok(uniform.data.every((x) => Math.abs(x - 1 / 9) < 1e-7));
+  assert.ok(uniform.data.every((x) => Math.abs(x - 1 / 9) < NEAR_ONE));
 });
 
 test('SIMD and scalar kernels agree end to end on a tiled size', () => {
@@ -111,7 +112,7 @@ test('SIMD and scalar kernels agree end to end on a tiled size', () => {
     const b = scalar.softmaxAttention(q, k, v, { causal }).data;
     let worst = 0;
     for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-    assert.ok(worst < 1e-5, `max |simd - scalar| = ${worst}`);
+    assert.ok(worst < PATHS_AGREE, `max |simd - scalar| = ${worst}`);
     assert.ok(worst > 0 || n < 4, 'the two paths are different code');
   }
 });

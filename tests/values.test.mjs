@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAttn } from '../wasm/attn.js';
 import { matrix, softmaxWeightsRef, weightsExcess, outputsExcess } from './reference.mjs';
+import { F32_FEW_OPS, F32_REL, F32_REL_SHORT, ROW_SUM } from './tolerances.mjs';
 
 const simd = await createAttn();
 const scalar = await createAttn({ kernels: 'scalar' });
@@ -26,8 +27,8 @@ function throwsCode(fn, code, where) {
 function stillWorks(A) {
   const q = matrix(5, 4, 1), k = matrix(7, 4, 2), v = matrix(7, 3, 3);
   const ref = softmaxWeightsRef(q, k);
-  assert.equal(weightsExcess(A.softmaxWeights(q, k).data, ref, 2e-5), 0);
-  assert.equal(outputsExcess(A.softmaxAttention(q, k, v).data, ref, v, 2e-5), 0);
+  assert.equal(weightsExcess(A.softmaxWeights(q, k).data, ref, F32_REL), 0);
+  assert.equal(outputsExcess(A.softmaxAttention(q, k, v).data, ref, v, F32_REL), 0);
 }
 
 const full = (n, m) => ({ rows: n, cols: m, data: new Uint8Array(n * m).fill(1) });
@@ -94,9 +95,9 @@ for (const A of [simd, scalar]) {
       const ref = softmaxWeightsRef(q, k, { causal, scale: 0.5 });
       const mask = causal ? { rows: 37, cols: 150, data: Uint8Array.from({ length: 37 * 150 }, (_, c) => (c % 150 <= Math.floor(c / 150) ? 1 : 0)) }
         : full(37, 150);
-      assert.equal(weightsExcess(A.softmaxWeights(q, k, { causal, scale: 0.5 }).data, ref, 1e-5), 0);
-      assert.equal(outputsExcess(A.softmaxAttention(q, k, v, { causal, scale: 0.5 }).data, ref, v, 1e-5), 0);
-      assert.equal(outputsExcess(A.sparseAttention(q, k, v, mask, { scale: 0.5 }).data, ref, v, 1e-5), 0);
+      assert.equal(weightsExcess(A.softmaxWeights(q, k, { causal, scale: 0.5 }).data, ref, F32_REL_SHORT), 0);
+      assert.equal(outputsExcess(A.softmaxAttention(q, k, v, { causal, scale: 0.5 }).data, ref, v, F32_REL_SHORT), 0);
+      assert.equal(outputsExcess(A.sparseAttention(q, k, v, mask, { scale: 0.5 }).data, ref, v, F32_REL_SHORT), 0);
     }
   });
 
@@ -138,7 +139,7 @@ for (const A of [simd, scalar]) {
     const W = A.kernelWeights(q, k, { feature: 'efficient' });  // not causal: defined, rows sum to 1
     for (let i = 0; i < 6; i++) {
       const s = W.data.subarray(i * 6, i * 6 + 6).reduce((a, b) => a + b, 0);
-      assert.ok(Math.abs(s - 1) < 1e-5, `row ${i} sums to ${s}`);
+      assert.ok(Math.abs(s - 1) < ROW_SUM, `row ${i} sums to ${s}`);
     }
   });
 
@@ -155,7 +156,7 @@ for (const A of [simd, scalar]) {
     throwsCode(() => A.matmul([[1e30, 1e30]], [[1e30], [-1e30]]), 'ERR_OVERFLOW', 'matmul');
     // (alpha A) B: 1e30 * 1e-20 = 1e10 per term, 2e10 in all
     const C = A.matmul([[1e-20, 1e-20]], [[1], [1]], { alpha: 1e30 });
-    assert.ok(Math.abs(C.data[0] - 2e10) <= 2e10 * 1e-6);
+    assert.ok(Math.abs(C.data[0] - 2e10) <= 2e10 * F32_FEW_OPS);
     stillWorks(A);
   });
 
@@ -168,9 +169,9 @@ for (const A of [simd, scalar]) {
     throwsCode(() => A.fastWeights({ ...common, normalize: 'none' }), 'ERR_OVERFLOW', 'fastWeights');
     // beta |k|^2 = 1: the first write stores v exactly, every read returns 1
     const ok = A.fastWeights({ ...common, normalize: 'none', beta: 0.25 });
-    assert.ok(ok.outputs.data.every((y) => Math.abs(y - 1) < 1e-6));
+    assert.ok(ok.outputs.data.every((y) => Math.abs(y - 1) < F32_FEW_OPS));
     const l2 = A.fastWeights({ ...common, normalize: 'l2' });
-    assert.ok(l2.outputs.data.every((y) => Math.abs(y - 1) < 1e-6));
+    assert.ok(l2.outputs.data.every((y) => Math.abs(y - 1) < F32_FEW_OPS));
     stillWorks(A);
   });
 

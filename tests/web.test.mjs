@@ -10,6 +10,7 @@ import { VIRIDIS, PUOR } from '../web/src/colors.js';
 import { createAttn } from '../wasm/attn.js';
 import { matrix as testMatrix, softmaxWeightsRef, weightsExcess } from './reference.mjs';
 import { errorText } from '../web/src/errors.js';
+import { F32_FEW_OPS, F32_REL_SHORT } from './tolerances.mjs';
 
 test('every view round-trips through the hash, with non-default values', () => {
   for (const view of VIEWS) {
@@ -234,15 +235,15 @@ test('the Matrices job (run in the worker): softmax against float64, error = app
   const r = await run('#view=matrices&mechanism=kernel&feature=relu&causal=1');
   assert.deepEqual([r.P.rows, r.P.cols, r.W.rows, r.W.cols, r.E.rows, r.E.cols], [9, 7, 9, 7, 9, 7]);
   assert.deepEqual(r.inputs, { user: true, n: 9, m: 7, d: 4 });
-  assert.ok(weightsExcess(r.P.data, softmaxWeightsRef(q, k, { causal: true }), 1e-5) <= 1, 'softmax weights');
+  assert.ok(weightsExcess(r.P.data, softmaxWeightsRef(q, k, { causal: true }), F32_REL_SHORT) <= 1, 'softmax weights');
   let top = 0, maxAbs = 0;
   for (let i = 0; i < r.E.data.length; i++) {
-    assert.ok(Math.abs(r.E.data[i] - (r.W.data[i] - r.P.data[i])) <= 1e-6, `error entry ${i}`);
+    assert.ok(Math.abs(r.E.data[i] - (r.W.data[i] - r.P.data[i])) <= F32_FEW_OPS, `error entry ${i}`);
     top = Math.max(top, r.P.data[i], r.W.data[i]);
     maxAbs = Math.max(maxAbs, Math.abs(r.E.data[i]));
   }
   assert.equal(r.top, top);
-  assert.ok(Math.abs(r.maxAbs - maxAbs) <= 1e-6 && r.span === r.maxAbs);
+  assert.ok(Math.abs(r.maxAbs - maxAbs) <= F32_FEW_OPS && r.span === r.maxAbs);
   assert.ok(r.yErr > 0, 'V given: the output error is reported');
   // Pixels: entry i of P has the viridis colour at P/top, of E the PuOr colour at (E + span) / 2 span.
   const rgb = (pixels, i) => Array.from(pixels.subarray(4 * i, 4 * i + 4));
@@ -262,7 +263,7 @@ test('the Matrices job (run in the worker): softmax against float64, error = app
   assert.deepEqual(random.inputs, { user: false, n: 6, m: 6, d: 3 });
   assert.equal(random.yErr, null);
   const x = (seed) => ({ ...A.randn(6, 3, { seed }), data: A.randn(6, 3, { seed }).data.map((t) => 2 * t) });
-  assert.ok(weightsExcess(random.P.data, softmaxWeightsRef(x(4), x(5)), 1e-5) <= 1);
+  assert.ok(weightsExcess(random.P.data, softmaxWeightsRef(x(4), x(5)), F32_REL_SHORT) <= 1);
   // Shapes that cannot work are the reader's to fix: DataError, with the numbers.
   await assert.rejects(run('#view=matrices', { q, k: testMatrix(7, 5, 2) }), (e) => e instanceof DataError && /K has 5 columns but Q has 4/.test(e.message));
   await assert.rejects(run('#view=matrices', { q, k, v: testMatrix(6, 3, 3) }), (e) => e instanceof DataError && /V has 6 rows but K has 7/.test(e.message));

@@ -13,7 +13,7 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Files and folders whose content decides the build output. */
 export const BUILD_INPUTS = ['build.sh', 'package-lock.json', 'src', 'tools/build-js.mjs', 'wasm/attn.js', 'wasm/async.js', 'wasm/attn-worker.js', 'wasm/api', 'web/src',
-  'web/style.css'];
+  'web/lib', 'web/style.css'];
 
 /** Built files, each starting with a stamp line (see stampLine). */
 export const BUILD_OUTPUTS = ['wasm/build/attn-core.mjs', 'wasm/build/names.js', 'wasm/build/attnlab.umd.js', 'web/dist/lab.js', 'web/dist/attn-figure.js',

@@ -12,14 +12,19 @@ mkdir -p "$out"
 CC=${CC:-gcc}
 flags=(-std=c11 -Wall -Wextra -Werror -g -O1
        -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-"$CC" "${flags[@]}" -I"$root/src" "$root"/src/*.c "$here/test_core.c" -lm -o "$out/test_core"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$out/test_core"
+for test in test_core test_kernels; do
+  "$CC" "${flags[@]}" -I"$root/src" "$root"/src/*.c "$here/$test.c" -lm -o "$out/$test"
+  echo "# $test:"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$out/$test"
+done
 
 if [ "${ATTN_NATIVE_WASM:-1}" != 0 ] && command -v emcc >/dev/null; then
   export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
-  emcc -std=c11 -Wall -Wextra -Werror -O1 -msimd128 -fsanitize=undefined -fno-sanitize-recover=all \
-    -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 \
-    -I"$root/src" "$root"/src/*.c "$here/test_core.c" -o "$out/test_core_wasm32.js"
-  echo "# wasm32 (32-bit size_t), UBSan:"
-  node "$out/test_core_wasm32.js"
+  for test in test_core test_kernels; do
+    emcc -std=c11 -Wall -Wextra -Werror -O1 -msimd128 -fsanitize=undefined -fno-sanitize-recover=all \
+      -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 \
+      -I"$root/src" "$root"/src/*.c "$here/$test.c" -o "$out/${test}_wasm32.js"
+    echo "# $test, wasm32 (32-bit size_t), UBSan:"
+    node "$out/${test}_wasm32.js"
+  done
 fi

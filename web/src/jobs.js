@@ -5,7 +5,7 @@
 // No DOM.
 
 import { createAttn } from '../../wasm/attn.js';
-import { MECHANISM_LABELS, mechanismRunner, crossovers, coreContenders, interleave, coreSummary } from './benchsuite.js';
+import { MECHANISM_LABELS, mechanismRunner, crossovers, coreContenders, interleave, coreSummary, timeMs } from '../lib/benchsuite.js';
 import { computeMatrices } from './approximate.js';
 import { parseMatrix, checkBytes } from './data.js';
 
@@ -77,18 +77,6 @@ export async function approximation(A, { n, d, scale, maxM, trials, seed }, prog
     }
   }
   return { series };
-}
-
-/** The median of `runs` timings of fn, in ms. */
-export function timeMs(fn, runs) {
-  const ts = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    fn();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)];
 }
 
 /**

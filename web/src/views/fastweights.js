@@ -5,7 +5,11 @@ import { drawHeatmap, extent } from '../heatmap.js';
 import { PUOR, lutCSS } from '../colors.js';
 import { lineChart } from '../charts.js';
 
-let cache = { key: null, runs: null };
+// What a view instance keeps between its renders (the runs of its parameters,
+// the player's timer and what the timer reads), on the element it renders
+// into, so that two figures on one page never share a player or a cache.
+const INSTANCE = Symbol('attnlab fastweights view');
+const instanceOf = (host) => (host[INSTANCE] ??= { cache: { key: null, runs: null }, timer: null, latest: null });
 
 const unitRows = (m) => {
   const data = Float32Array.from(m.data);
@@ -16,9 +20,6 @@ const unitRows = (m) => {
   }
   return { ...m, data };
 };
-let timer = null;
-let latest = null;  // { step, T, set } of the last render, read by the player's timer
-
 export default {
   id: 'fastweights',
   title: 'Fast weights',
@@ -29,19 +30,21 @@ export default {
     'earlier memory is damaged by later ones (values have unit length, so 0.5 means nothing is retrieved).',
 
   render(el, { A, state, name, set }) {
+    const host = el.parentElement ?? el;  // the view's container, the same across renders
+    const me = instanceOf(host);
     const { T, fwD: d, dv, seed } = state;
     const key = JSON.stringify([T, d, dv, seed, state.fwFeature, state.nu, state.normalize, state.beta]);
-    if (cache.key !== key) {
+    if (me.cache.key !== key) {
       // Unit-length values: a retrieval error of 0.5 then means nothing was retrieved.
       const keys = A.randn(T, d, { seed }), values = unitRows(A.randn(T, dv, { seed: seed + 1 }));
       const common = { keys, values, feature: state.fwFeature, nu: state.nu, normalize: state.normalize, record: 'all', errors: true,
         features: 2 * d, seed };  // FAVOR+: m = 2d
-      cache = { key, runs: [['sum', A.fastWeights({ ...common, rule: 'sum' })], ['delta', A.fastWeights({ ...common, rule: 'delta', beta: state.beta })]] };
+      me.cache = { key, runs: [['sum', A.fastWeights({ ...common, rule: 'sum' })], ['delta', A.fastWeights({ ...common, rule: 'delta', beta: state.beta })]] };
     }
-    const { runs } = cache;
+    const { runs } = me.cache;
     const dim = runs[0][1].dim;
     const step = Math.min(state.step, T);
-    latest = { step, T, set };
+    me.latest = { step, T, set };  // read by the player's timer
     const figs = runs.map(([rule, r]) => {
       const at = (t) => ({ rows: dv, cols: dim, data: r.states.subarray((t - 1) * dv * dim, t * dv * dim) });
       const f = figure({ id: `W-${rule}`, title: `${rule} rule: W after step ${step}`, name, data: () => at(step),
@@ -56,13 +59,16 @@ export default {
       data: () => runs.map(([rule, r]) => ({ rule, errors: Array.from(r.errors.data.subarray((step - 1) * T, (step - 1) * T + step)) })) });
     const slider = h('input', { type: 'range', min: 1, max: T, value: step, id: 'fw-step', 'aria-label': 'shown step t',
       oninput: (e) => set({ step: Number(e.target.value) }) });
-    const playing = timer !== null;
+    const playing = me.timer !== null;
+    const stop = () => { clearInterval(me.timer); me.timer = null; };
     const play = h('button', { type: 'button', id: 'fw-play', 'aria-pressed': String(playing), onclick: () => {
-      if (timer) { clearInterval(timer); timer = null; set({}); return; }
+      if (me.timer) { stop(); set({}); return; }
       if (step >= T) set({ step: 1 });
-      timer = setInterval(() => {
-        if (latest.step >= latest.T) { clearInterval(timer); timer = null; latest.set({}); return; }
-        latest.set({ step: latest.step + 1 });
+      me.timer = setInterval(() => {
+        // another view took the container, or the figure left the page: stop quietly
+        if (!host.isConnected || host.dataset.view !== 'fastweights') { stop(); return; }
+        if (me.latest.step >= me.latest.T) { stop(); me.latest.set({}); return; }
+        me.latest.set({ step: me.latest.step + 1 });
       }, 400);
       set({});
     } }, playing ? 'pause' : 'play');

@@ -1,9 +1,11 @@
-// The benchmark that `npm run bench` (Node) and the lab's Timing view (a Web
-// Worker) share, so both report the same measurements: timings interleaved
-// round by round (the only fair comparison on a machine whose speed drifts),
-// medians, GFLOP/s counting 4 n² d flops for softmax attention, and the
-// crossover n past which each efficient mechanism beats streaming softmax.
-// No DOM here.
+// The benchmark that `npm run bench` (Node, bench/bench.mjs) and the lab's
+// Timing view (a Web Worker, web/src/jobs.js) share, so both report the same
+// measurements: timings interleaved round by round (the only fair comparison
+// on a machine whose speed drifts), medians, GFLOP/s counting 4 n² d flops for
+// softmax attention, and the crossover n past which each efficient mechanism
+// beats streaming softmax. It lives outside web/src so that bench/ does not
+// depend on the page's code; the page's bundle imports it from here. It
+// imports nothing; no DOM here.
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export const softmaxFlops = (n, d) => 4 * n * n * d;
@@ -11,6 +13,17 @@ export const softmaxFlops = (n, d) => 4 * n * n * d;
 export const gflops = (flops, ms) => flops / ms / 1e6;
 
 const now = () => globalThis.performance.now();
+
+/** The median of `runs` timings of fn, in ms. */
+export function timeMs(fn, runs) {
+  const ts = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = now();
+    fn();
+    ts.push(now() - t0);
+  }
+  return median(ts);
+}
 
 /**
  * Times contenders in turn, round by round: one untimed warm-up call each
