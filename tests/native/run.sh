@@ -14,12 +14,18 @@ flags=(-std=c11 -Wall -Wextra -Werror -g -O1
        -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 "$CC" "${flags[@]}" -I"$root/src" "$root"/src/*.c "$here/test_core.c" -lm -o "$out/test_core"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$out/test_core"
+"$CC" "${flags[@]}" -I"$root/src" "$root"/src/*.c "$here/test_inputs.c" -lm -o "$out/test_inputs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$out/test_inputs"
 
 if [ "${ATTN_NATIVE_WASM:-1}" != 0 ] && command -v emcc >/dev/null; then
   export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
   emcc -std=c11 -Wall -Wextra -Werror -O1 -msimd128 -fsanitize=undefined -fno-sanitize-recover=all \
     -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 \
     -I"$root/src" "$root"/src/*.c "$here/test_core.c" -o "$out/test_core_wasm32.js"
+  emcc -std=c11 -Wall -Wextra -Werror -O1 -msimd128 -fsanitize=undefined -fno-sanitize-recover=all \
+    -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 \
+    -I"$root/src" "$root"/src/*.c "$here/test_inputs.c" -o "$out/test_inputs_wasm32.js"
   echo "# wasm32 (32-bit size_t), UBSan:"
   node "$out/test_core_wasm32.js"
+  node "$out/test_inputs_wasm32.js"
 fi
