@@ -675,8 +675,8 @@ attn_status attn_sinkhorn(size_t n,
  * product is a target logit, x_i . y_j = sqrt(d) L(i, j), so that the logit
  * at scale 1/sqrt(d) is L(i, j); they rotate them by one random orthogonal
  * [d, d] matrix R (Gram-Schmidt on Gaussian rows; dot products are kept, no
- * structure sits on the axes), add content noise N(0, 0.5^2) to every entry
- * of Q and K, and finally multiply Q and K by `scale`, which multiplies the
+ * structure sits on the axes), add content noise N(0, 0.25^2) to every
+ * entry of Q and K (ATTN_INPUTS_NOISE), and finally multiply Q and K by `scale`, which multiplies the
  * logits by scale^2 (the noise too). beta = 12 is the height of a
  * structure's logit (ATTN_INPUTS_BETA), sharp enough that at scale 1 a
  * structure holds most of a row's mass against n = 4096 other keys.
@@ -716,8 +716,10 @@ attn_status attn_sinkhorn(size_t n,
  *                   query's largest weight is on key i - 1 (from d = 16
  *                   on; the neighbours i and i - 2 get about e^-3 of it).
  *   MIXTURE         GLOBAL (one coordinate) plus LOCAL (the other d - 1),
- *                   each at logit beta: every row splits its mass between
- *                   the sinks (about a third) and its window.
+ *                   each at logit beta; the sinks' keys carry the sink
+ *                   direction alone. Every row splits its mass between the
+ *                   sinks (about 40 % on average, 10 % to 75 % in most rows) and
+ *                   its window.
  *
  * V ~ N(0, 1) in every kind, drawn first from the seed, so the same seed
  * gives the same V whatever the kind.
@@ -734,7 +736,7 @@ const char *attn_input_kind_name(int id);
 /* The logit height of a structure at scale 1 (see above). */
 #define ATTN_INPUTS_BETA 12.0
 /* The standard deviation of the content noise added to Q and K (before scale). */
-#define ATTN_INPUTS_NOISE 0.5
+#define ATTN_INPUTS_NOISE 0.25
 
 /* A generator and its parameters; 0 means the default:
  *   scale     multiplies Q and K: finite, >= 0; 0 means 1

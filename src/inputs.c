@@ -179,7 +179,10 @@ static void coordinates(const inputs_rows *c, int key, size_t t,
         else
             x[z] = (float)c->amplitude;
     }
-    if (c->pairs) {
+    /* A sink's key is the sink direction alone (MIXTURE): with position
+     * features too, its logit would carry the far-key estimation noise of
+     * LOCAL (beta / sqrt(2F)), different for every query. */
+    if (c->pairs && !(kind == ATTN_INPUT_MIXTURE && key && t < c->p->tokens)) {
         double pos = (double)t - (kind == ATTN_INPUT_PREVIOUS_TOKEN && !key ? 1.0 : 0.0);
         for (size_t f = 0; f < c->pairs; f++) {
             double angle = (double)c->freq[f] * pos;
