@@ -694,7 +694,7 @@ attn_status attn_sinkhorn(size_t n,
  *                   about beta exp(-(i-j)^2 / (2 sigma^2)) and each row's
  *                   weights about a Gaussian in j of standard deviation
  *                   tau = width / 2.5 around i (sigma = tau sqrt(beta)):
- *                   about 95 % of the mass within |i - j| <= width. Far
+ *                   about 98 % of the mass within |i - j| <= width. Far
  *                   keys carry an estimation noise of about
  *                   beta / sqrt(2F) in their logits, so the band is clean
  *                   from d = 32 on and rough below d = 16; d = 1 has no

@@ -226,6 +226,23 @@ static void test_structure(void) {
             free(p);
             release(&h);
         }
+        /* mixture: sinks plus window hold 80 % of every row, both a share. */
+        g = generate(ATTN_INPUT_MIXTURE, n, d, 4, seed, 0, 0, 0, 0);
+        p = weights(&g);
+        least = 1;
+        double sinks = 0, window = 0;
+        for (size_t i = 0; i < n; i++) {
+            double s = p[i * n] + p[i * n + 1], w = 0;
+            for (size_t j = 2; j < n; j++)
+                if ((i > j ? i - j : j - i) <= 4) w += p[i * n + j];
+            if (s + w < least) least = s + w;
+            sinks += s / (double)n;
+            window += w / (double)n;
+        }
+        CHECK(least > 0.8, "mixture: least sink + window mass %g", least);
+        CHECK(sinks > 0.15 && sinks < 0.75 && window > 0.2, "mixture: sinks %g, window %g", sinks, window);
+        free(p);
+        release(&g);
     }
 }
 
