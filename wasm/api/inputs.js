@@ -37,7 +37,7 @@ export function inputs(c, kind, n, d, opts, where = 'inputs') {
   const clusters = optInt(where, 'clusters', o.clusters, Math.min(4, n), 1, n);
   const tokens = optInt(where, 'tokens', o.tokens, Math.min(2, n), 1, n);
   checkPlan(where, [['q', n * d, 4], ['k', n * d, 4], ['v', n * dv, 4], ['the clusters', n, 4],
-    ['the workspace', d * d + 33 * d + (clusters > d ? clusters * d : 0), 4]]);
+    ['the workspace', kind === 'random' ? 0 : d * d + 33 * d + (kind === 'clustered' && clusters > d ? clusters * d : 0), 4]]);
   const kinds = inputKinds(c);
   return run(c, where, (heap, mod) => {
     const what = `kind '${kind}', n ${n}, d ${d}, dv ${dv}`;
