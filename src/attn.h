@@ -664,6 +664,116 @@ attn_status attn_sinkhorn(size_t n,
                           float *logits,   // [n, n] in: logits, out: S
                           size_t iterations, float tau, int causal);
 
+/* ---- structured inputs ---------------------------------------------------
+ * Q [n, d], K [n, d] and V [n, dv] whose softmax attention at the usual
+ * scale 1/sqrt(d) has the structure real heads have, so that pictures and
+ * tests of the mechanisms start from something other than noise. Every
+ * number comes from PCG32 seeded by `seed` (attn_rng_*), so a wasm build
+ * gives bit-identical inputs in every engine.
+ *
+ * The structured kinds build coordinates x_i (queries) and y_j (keys) whose
+ * product is a target logit, x_i . y_j = sqrt(d) L(i, j), so that the logit
+ * at scale 1/sqrt(d) is L(i, j); they rotate them by one random orthogonal
+ * [d, d] matrix R (Gram-Schmidt on Gaussian rows; dot products are kept, no
+ * structure sits on the axes), add content noise N(0, 0.25^2) to every
+ * entry of Q and K (ATTN_INPUTS_NOISE), and finally multiply Q and K by `scale`, which multiplies the
+ * logits by scale^2 (the noise too). beta = 12 is the height of a
+ * structure's logit (ATTN_INPUTS_BETA), sharp enough that at scale 1 a
+ * structure holds most of a row's mass against n = 4096 other keys.
+ *
+ *   RANDOM          Q, K ~ N(0, scale^2), no structure (no rotation, no
+ *                   extra noise): logits of standard deviation scale^2.
+ *   LOCAL           rotary position features: for F = floor(d / 2)
+ *                   frequencies w_f, x_i has the pair a (cos w_f i,
+ *                   sin w_f i) and y_j the same at j, so x_i . y_j =
+ *                   a^2 sum_f cos(w_f (i - j)), a function of i - j only.
+ *                   The w_f are stratified Gaussian draws (quantiles
+ *                   ((f + u_f) / F) of N(0, 1/sigma^2), u_f uniform): the
+ *                   sum is a random-Fourier estimate of the Gaussian kernel
+ *                   exp(-(i-j)^2 / (2 sigma^2)) (Bochner), so the logit is
+ *                   about beta exp(-(i-j)^2 / (2 sigma^2)) and each row's
+ *                   weights about a Gaussian in j of standard deviation
+ *                   tau = width / 2.5 around i (sigma = tau sqrt(beta)):
+ *                   about 98 % of the mass within |i - j| <= width. Far
+ *                   keys carry an estimation noise of about
+ *                   beta / sqrt(2F) in their logits, so the band is clean
+ *                   from d = 32 on and rough below d = 16; d = 1 has no
+ *                   pair and gives the noise alone.
+ *   CLUSTERED       `clusters` centres c (one-hot coordinates when
+ *                   clusters <= d, so orthogonal after R; else random unit
+ *                   vectors); token t belongs to cluster z_t, the labels
+ *                   t mod clusters shuffled (Fisher-Yates), so clusters
+ *                   have equal sizes (within 1) and are not contiguous;
+ *                   x_t = y_t = sqrt(sqrt(d) beta) c_{z_t}: logit beta
+ *                   inside a cluster, about 0 across. Sorted by cluster,
+ *                   the weights are blocks (what LSH and k-means find).
+ *                   cluster[t] = z_t.
+ *   GLOBAL          attention sinks: tokens 0 .. tokens-1. Every x_i and
+ *                   the sinks' y_j carry one shared direction, the other
+ *                   keys only noise: logit beta on the sinks, about 0
+ *                   elsewhere; the sinks hold most of every row.
+ *   PREVIOUS_TOKEN  LOCAL with x_i at position i - 1 and tau = 0.4: each
+ *                   query's largest weight is on key i - 1 (from d = 16
+ *                   on; the neighbours i and i - 2 get about e^-3 of it).
+ *   MIXTURE         GLOBAL (one coordinate) plus LOCAL (the other d - 1),
+ *                   each at logit beta; the sinks' keys carry the sink
+ *                   direction alone. Every row splits its mass between the
+ *                   sinks (about 40 % on average, 10 % to 75 % in most rows) and
+ *                   its window.
+ *
+ * V ~ N(0, 1) in every kind, drawn first from the seed, so the same seed
+ * gives the same V whatever the kind.
+ */
+#define ATTN_INPUT_KIND_LIST(X)                                               \
+    X(ATTN_INPUT_RANDOM, 0, "random") X(ATTN_INPUT_LOCAL, 1, "local")         \
+    X(ATTN_INPUT_CLUSTERED, 2, "clustered") X(ATTN_INPUT_GLOBAL, 3, "global") \
+    X(ATTN_INPUT_PREVIOUS_TOKEN, 4, "previous-token")                         \
+    X(ATTN_INPUT_MIXTURE, 5, "mixture")
+typedef enum attn_input_kind { ATTN_INPUT_KIND_LIST(ATTN__ENUM_ITEM) ATTN_INPUT_KIND_COUNT } attn_input_kind;
+/* "random" .. "mixture"; NULL past the end. */
+const char *attn_input_kind_name(int id);
+
+/* The logit height of a structure at scale 1 (see above). */
+#define ATTN_INPUTS_BETA 12.0
+/* The standard deviation of the content noise added to Q and K (before scale). */
+#define ATTN_INPUTS_NOISE 0.25
+
+/* A generator and its parameters; 0 means the default:
+ *   scale     multiplies Q and K: finite, >= 0; 0 means 1
+ *   width     LOCAL, MIXTURE: the window half-width; 0 means 4; clamped to n
+ *   clusters  CLUSTERED: 1 .. n; 0 means min(4, n)
+ *   tokens    GLOBAL, MIXTURE: the number of sinks, 1 .. n; 0 means min(2, n)
+ * A parameter a kind does not use is ignored (its range is still checked). */
+typedef struct attn_inputs_spec {
+    int kind;  /* attn_input_kind */
+    uint64_t seed;
+    double scale;
+    size_t width, clusters, tokens;
+} attn_inputs_spec;
+
+/* For bindings: the size of the struct, and a setter. */
+size_t attn_inputs_spec_size(void);
+attn_status attn_inputs_spec_set(attn_inputs_spec *spec, int kind, uint64_t seed, double scale,
+                                 size_t width, size_t clusters, size_t tokens);
+
+/* Workspace length in floats for attn_inputs: 0 for RANDOM, else
+ * d^2 + 33 d, plus clusters d for CLUSTERED with clusters > d. Checks the
+ * spec like attn_inputs (ATTN_ERR_KIND, ATTN_ERR_RANGE, ATTN_ERR_SHAPE). */
+attn_status attn_inputs_workspace(const attn_inputs_spec *spec, size_t n, size_t d,
+                                  size_t *floats);
+/* Fills q, k, v as described above. cluster: the cluster of each token for
+ * CLUSTERED (required: ATTN_ERR_NULL without it), -1 for the other kinds (may
+ * be NULL). ATTN_ERR_SHAPE for n, d or dv of 0; ATTN_ERR_MEMORY when n >
+ * INT32_MAX or a matrix does not fit in size_t; ATTN_ERR_KIND for an unknown
+ * kind; ATTN_ERR_RANGE for a scale that is negative or not finite, clusters
+ * or tokens > n; ATTN_ERR_OVERFLOW when scale makes Q or K leave float32. */
+attn_status attn_inputs(const attn_inputs_spec *spec, size_t n, size_t d, size_t dv,
+                        float *q,          // [n, d] output
+                        float *k,          // [n, d] output
+                        float *v,          // [n, dv] output
+                        int32_t *cluster,  // [n] output, or NULL
+                        float *work, size_t work_floats);  // [work_floats]
+
 #ifdef __cplusplus
 }
 #endif

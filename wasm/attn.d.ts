@@ -270,6 +270,46 @@ export interface SoftmaxOptions {
   mask?: MaskLike | null;
 }
 
+/** The generators of A.inputs (src/attn.h, "structured inputs"). */
+export type InputKind = 'random' | 'local' | 'clustered' | 'global' | 'previous-token' | 'mixture';
+
+export interface InputsOptions {
+  /** Any integer in [0, 2^53); default 0. The same seed gives the same bits in every engine, and the same v whatever the kind. */
+  seed?: number;
+  /** Columns of v; default d. */
+  dv?: number;
+  /** Multiplies q and k (so the logits by scale^2); > 0, default 1. random: q, k ~ N(0, scale^2). */
+  scale?: number;
+  /** local, mixture: most of row i's softmax mass within |i - j| <= width; default 4, clamped to n. */
+  width?: number;
+  /** clustered: number of clusters, 1 .. n; default min(4, n). */
+  clusters?: number;
+  /** global, mixture: number of attention sinks (tokens 0 .. tokens-1), 1 .. n; default min(2, n). */
+  tokens?: number;
+}
+
+/** What A.inputs made: q [n, d], k [n, d], v [n, dv] and where the generator put the structure. */
+export interface Inputs {
+  q: Matrix;
+  k: Matrix;
+  v: Matrix;
+  kind: InputKind;
+  meta: {
+    seed: number;
+    scale: number;
+    /** local, mixture. */
+    width?: number;
+    /** previous-token: row i attends to key i - offset (1). */
+    offset?: number;
+    /** global, mixture: the sink positions, [0, 1] by default. */
+    tokens?: number[];
+    /** clustered: the number of clusters. */
+    clusters?: number;
+    /** clustered: the cluster of each token (positions shuffled). */
+    cluster?: Int32Array;
+  };
+}
+
 export interface Attn {
   readonly version: string;
   /** True when the SIMD kernels run. */
@@ -288,6 +328,12 @@ export interface Attn {
   randn(rows: number, cols: number, options?: { seed?: number }): Matrix;
   /** Performer projection Omega, m x d. */
   randomFeatures(m: number, d: number, options?: { seed?: number; orthogonal?: boolean }): Matrix;
+  /**
+   * Q, K, V whose softmax attention (scale 1/sqrt(d)) has the structure real heads have: local (a band of
+   * half-width `width`), clustered (blocks once sorted by meta.cluster), global (sink columns), previous-token
+   * (key i - 1), mixture (sinks plus a band; the default kind), or random N(0, scale^2).
+   */
+  inputs(kind: InputKind | undefined, n: number, d: number, options?: InputsOptions): Inputs;
   /** phi of each row of x. */
   featureMap(x: MatrixLike, options?: FeatureOptions & { role?: 'query' | 'key' }): Matrix;
   /** The n x m matrix kernel attention applies implicitly. */

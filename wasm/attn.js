@@ -15,6 +15,7 @@ import * as compare from './api/compare.js';
 import * as fastweight from './api/fastweight.js';
 import * as gallery from './api/gallery.js';
 import * as bench from './api/benchmark.js';
+import * as inputs from './api/inputs.js';
 
 export { AttnError };
 export { createAttnWorker } from './async.js';
@@ -48,6 +49,7 @@ export async function createAttn(opts) {
     benchmark: (op, o) => bench.benchmark(c, op, o),
     randn: (rows, cols, o) => rng.randn(c, rows, cols, o),
     randomFeatures: (m, d, o) => rng.randomFeatures(c, m, d, o),
+    inputs: (kind, n, d, o) => inputs.inputs(c, kind, n, d, o),
 
     mask: (kind, n, o) => masks.mask(c, kind, n, o),
     lshBuckets: (x, o) => masks.lshBuckets(c, x, o),
