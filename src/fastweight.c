@@ -45,6 +45,7 @@ static attn_status fw_plan(const attn_feature_spec *spec, size_t T, size_t d, si
 
 attn_status attn_fast_weights_workspace(const attn_feature_spec *spec, size_t T, size_t d, size_t dv,
                                         size_t *floats) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_FAST_WEIGHTS);
     if (!spec || !floats) return ATTN_ERR_NULL;
     fw_layout L;
     attn_status st = fw_plan(spec, T, d, dv, &L);
@@ -86,6 +87,7 @@ attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T,
                               float *states,         // [T, dv, dim] or NULL
                               float *errors,         // [T, T] or NULL
                               float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_FAST_WEIGHTS);
     if (!spec || !keys || !values || !outputs || !final) return ATTN_ERR_NULL;
     if (T == 0 || d == 0 || dv == 0) return ATTN_ERR_SHAPE;
     if (rule < ATTN_RULE_SUM || rule > ATTN_RULE_GATED_DELTA) return ATTN_ERR_KIND;
@@ -171,6 +173,7 @@ static attn_status cap_plan(const attn_feature_spec *spec, size_t dkey, size_t S
 
 attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, size_t size,
                                     size_t *floats) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_CAPACITY);
     if (!spec || !floats) return ATTN_ERR_NULL;
     cap_layout L;
     attn_status st = cap_plan(spec, dkey, size, &L);
@@ -181,6 +184,7 @@ attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, 
 attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, size_t size,
                           float beta, size_t trials, uint64_t seed, double *error,
                           float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_CAPACITY);
     if (!spec || !error) return ATTN_ERR_NULL;
     if (dkey == 0 || size == 0 || trials == 0) return ATTN_ERR_SHAPE;
     if (rule < ATTN_RULE_SUM || rule > ATTN_RULE_GATED_DELTA) return ATTN_ERR_KIND;

@@ -26,8 +26,79 @@ attn_status attn_feature_spec_set(attn_feature_spec *spec, int feature, size_t m
                                   const float *projection,  // [m, d] or NULL
                                   size_t nu, float kernel_eps, int stabilize, int normalize) {
     if (!spec) return ATTN_ERR_NULL;
-    *spec = (attn_feature_spec){feature, m, projection, nu, kernel_eps, stabilize, normalize};
+    *spec = (attn_feature_spec){feature, m, projection, nu, kernel_eps, stabilize, normalize, ~0u};
     return ATTN_OK;
+}
+
+attn_status attn_feature_spec_init(attn_feature_spec *spec) {
+    if (!spec) return ATTN_ERR_NULL;
+    memset(spec, 0, sizeof *spec);
+    spec->projection = NULL;
+    return ATTN_OK;
+}
+
+attn_status attn_feature_spec_set_field(attn_feature_spec *spec, int field, double value) {
+    if (!spec) return ATTN_ERR_NULL;
+    if (field < 0 || field > 5) return ATTN_ERR_KIND;
+    if (field == 3) {  /* kernelEpsilon: any float (checked where used) */
+        spec->kernel_eps = (float)value;
+    } else {
+        /* before any conversion: a double past SIZE_MAX or INT_MAX is undefined behaviour */
+        if (!(value >= 0 && value <= (double)INT32_MAX) || value != floor(value)) return ATTN_ERR_RANGE;
+        switch (field) {
+        case 0: spec->feature = (int)value; break;
+        case 1: spec->m = (size_t)value; break;
+        case 2: spec->nu = (size_t)value; break;
+        case 4: spec->stabilize = (int)value; break;
+        default: spec->normalize = (int)value; break;
+        }
+    }
+    spec->set |= 1u << field;
+    return ATTN_OK;
+}
+
+attn_status attn_feature_spec_resolve(attn_feature_spec *s, int use) {
+    if (!s) return ATTN_ERR_NULL;
+    static const int feature_default[] = {ATTN_DEFAULT_LINEAR_FEATURE, ATTN_DEFAULT_FAST_FEATURE,
+                                          ATTN_DEFAULT_CAPACITY_FEATURE};
+    static const int normalize_default[] = {ATTN_DEFAULT_LINEAR_NORMALIZE, ATTN_DEFAULT_FAST_NORMALIZE,
+                                            ATTN_DEFAULT_CAPACITY_NORMALIZE};
+    if (use < 0 || use >= ATTN_FEATURE_USE_COUNT) return ATTN_ERR_KIND;
+#define ATTN__UNSET(id, member) (!(s->set & (1u << (id))) && s->member == 0)
+    if (ATTN__UNSET(0, feature)) s->feature = (int)attn_default_value(feature_default[use]);
+    if (ATTN__UNSET(1, m)) s->m = (size_t)attn_default_value(ATTN_DEFAULT_FEATURE_M);
+    if (ATTN__UNSET(2, nu)) s->nu = (size_t)attn_default_value(ATTN_DEFAULT_FEATURE_NU);
+    if (ATTN__UNSET(3, kernel_eps)) s->kernel_eps = (float)attn_default_value(ATTN_DEFAULT_FEATURE_KERNEL_EPS);
+    if (ATTN__UNSET(4, stabilize)) s->stabilize = (int)attn_default_value(ATTN_DEFAULT_FEATURE_STABILIZE);
+    if (ATTN__UNSET(5, normalize)) s->normalize = (int)attn_default_value(normalize_default[use]);
+#undef ATTN__UNSET
+    s->set = ~0u;
+    return ATTN_OK;
+}
+
+attn_status attn_feature_spec_get(const attn_feature_spec *spec, int field, double *value) {
+    if (!spec || !value) return ATTN_ERR_NULL;
+    switch (field) {
+#define ATTN__GET(id, name, member) case id: *value = (double)spec->member; return ATTN_OK;
+        ATTN_FEATURE_FIELDS(ATTN__GET)
+#undef ATTN__GET
+    default: return ATTN_ERR_KIND;
+    }
+}
+
+const char *attn_feature_field_name(int field) {
+    switch (field) {
+#define ATTN__NAME(id, name, member) case id: return name;
+        ATTN_FEATURE_FIELDS(ATTN__NAME)
+#undef ATTN__NAME
+    default: return NULL;
+    }
+}
+
+attn_status attn__feature_resolved(const attn_feature_spec *spec, int use, attn_feature_spec *out) {
+    if (!spec) return ATTN_ERR_NULL;
+    *out = *spec;
+    return attn_feature_spec_resolve(out, use);
 }
 
 static int is_performer(int feature) {
@@ -36,6 +107,7 @@ static int is_performer(int feature) {
 }
 
 attn_status attn_feature_dim(const attn_feature_spec *spec, size_t d, size_t *dim) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     if (!spec || !dim) return ATTN_ERR_NULL;
     if (d == 0) return ATTN_ERR_SHAPE;
     size_t two_d;
@@ -153,6 +225,7 @@ static void softmax_columns(size_t n, size_t d, const float *x,  // [n, d]
 }
 
 attn_status attn_feature_map_workspace(const attn_feature_spec *spec, size_t d, size_t *floats) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     if (!spec || !floats) return ATTN_ERR_NULL;
     if (!is_performer(spec->feature)) {
         *floats = 0;
@@ -165,6 +238,7 @@ attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, 
                              const float *x,  // [n, d]
                              float *out,      // [n, dim]
                              float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     size_t dim, need;
     attn_status st = check_spec(spec, d, &dim);
     if (st != ATTN_OK) return st;

@@ -104,6 +104,18 @@ attn_status attn__softmax_row(float *row, size_t m, size_t i, int causal,
  * normalise by, like a row with no allowed key). */
 void attn__divide_row(float *x, size_t count, double den);  // [count]
 
+/* features.c: *out = spec resolved for a use (attn_feature_spec_resolve). */
+attn_status attn__feature_resolved(const attn_feature_spec *spec, int use, attn_feature_spec *out);
+/* At the top of a function taking `spec`: from here on, spec points to its
+ * resolved copy (returns the status if spec is NULL or the use unknown). */
+#define ATTN__RESOLVE_FEATURE(spec, use)                                      \
+    attn_feature_spec attn__resolved_spec;                                    \
+    do {                                                                      \
+        attn_status attn__st = attn__feature_resolved(spec, use, &attn__resolved_spec); \
+        if (attn__st != ATTN_OK) return attn__st;                             \
+        spec = &attn__resolved_spec;                                          \
+    } while (0)
+
 /* masks.c: ATTN_OK if a CSR of nnz entries can exist where size_t has the
  * largest value size_max (int32 indices: nnz <= INT32_MAX; their bytes fit
  * in size_t), else ATTN_ERR_MEMORY. size_max is a parameter so the tests can

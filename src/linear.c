@@ -56,6 +56,7 @@ static attn_status plan(const attn_feature_spec *spec, size_t n, size_t m, size_
 
 attn_status attn_linear_workspace(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
                                   size_t dv, size_t *floats) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     if (!spec || !floats) return ATTN_ERR_NULL;
     layout L;
     attn_status st = plan(spec, n, m, d, dv, &L);
@@ -104,6 +105,7 @@ attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t 
                                 int causal, float eps,
                                 float *w,        // [n, m] output
                                 float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     attn_status st = w ? attn__matrix_fits(n, m) : ATTN_ERR_NULL;
     layout L;
     if (st == ATTN_OK) st = features(spec, n, m, d, 1, q, k, causal, eps, w, work, work_floats, &L);
@@ -133,6 +135,7 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
                                   int causal, float eps,
                                   float *out,      // [n, dv] output
                                   float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     attn_status st = !v ? ATTN_ERR_NULL : attn__matrix_fits(m, dv);
     if (st == ATTN_OK) st = attn__matrix_fits(n, dv);
     if (st == ATTN_OK && !attn__all_finite(v, m * dv)) st = ATTN_ERR_NONFINITE;

@@ -66,6 +66,7 @@ attn_status attn_mask_spec_set(attn_mask_spec *spec, int field, double value) {
         if ((st = field_value(spec->n, RANGE_##range, value, &v)) != ATTN_OK) \
             return st;                                                        \
         spec->member = v;                                                     \
+        spec->set |= 1u << (id);                                              \
         return ATTN_OK;
         ATTN_MASK_FIELDS(ATTN__SET)
 #undef ATTN__SET
@@ -90,8 +91,61 @@ const char *attn_mask_field_name(int field) {
     }
 }
 
-attn_status attn_mask_check(const attn_mask_spec *s) {
+/* The one global token of GLOBAL and LONGFORMER when none are given. */
+#define ATTN__TOKEN(name, text, value, doc) (name == ATTN_DEFAULT_MASK_TOKEN ? (int32_t)(value) : 0) +
+static const int32_t default_token[1] = {ATTN_DEFAULT_LIST(ATTN__TOKEN) 0};
+#undef ATTN__TOKEN
+
+attn_status attn_mask_spec_resolve(attn_mask_spec *s) {
     if (!s) return ATTN_ERR_NULL;
+    if (s->kind < 0 || s->kind >= ATTN_MASK_KIND_COUNT || s->n == 0) return ATTN_OK;
+    size_t n = s->n;
+    int k = s->kind;
+    /* field id, member: the default when not given and 0 */
+#define ATTN__UNSET(id, member) (!(s->set & (1u << (id))) && s->member == 0)
+#define ATTN__NAMED(id) ((size_t)attn_default_value(id))
+    if (ATTN__UNSET(1, window) &&
+        (k == ATTN_MASK_KIND_LOCAL || k == ATTN_MASK_KIND_DILATED || k == ATTN_MASK_KIND_LONGFORMER))
+        s->window = attn_default_window(n);
+    if (ATTN__UNSET(3, stride) && (k == ATTN_MASK_KIND_STRIDED || k == ATTN_MASK_KIND_SPARSE_TRANSFORMER))
+        s->stride = attn_default_root(n);
+    if (ATTN__UNSET(2, dilation) && k == ATTN_MASK_KIND_DILATED)
+        s->dilation = ATTN__NAMED(ATTN_DEFAULT_MASK_DILATION);
+    if (ATTN__UNSET(2, dilation) && k == ATTN_MASK_KIND_LONGFORMER)
+        s->dilation = ATTN__NAMED(ATTN_DEFAULT_MASK_LONGFORMER_DILATION);
+    if (ATTN__UNSET(4, block) && k == ATTN_MASK_KIND_FIXED) s->block = attn_default_root(n);
+    if (ATTN__UNSET(4, block) && k == ATTN_MASK_KIND_BIGBIRD) s->block = attn_default_bigbird_block(n);
+    if (ATTN__UNSET(5, summary) && k == ATTN_MASK_KIND_FIXED) s->summary = ATTN__NAMED(ATTN_DEFAULT_MASK_SUMMARY);
+    if (ATTN__UNSET(7, per_row) && k == ATTN_MASK_KIND_RANDOM) s->per_row = attn_default_per_row(n);
+    if (k == ATTN_MASK_KIND_BIGBIRD) {
+        if (ATTN__UNSET(8, window_blocks)) s->window_blocks = ATTN__NAMED(ATTN_DEFAULT_MASK_WINDOW_BLOCKS);
+        if (ATTN__UNSET(9, global_blocks)) s->global_blocks = ATTN__NAMED(ATTN_DEFAULT_MASK_GLOBAL_BLOCKS);
+        if (ATTN__UNSET(10, random_blocks)) s->random_blocks = ATTN__NAMED(ATTN_DEFAULT_MASK_RANDOM_BLOCKS);
+    }
+    if (ATTN__UNSET(6, n_tokens) && !s->tokens && (k == ATTN_MASK_KIND_GLOBAL || k == ATTN_MASK_KIND_LONGFORMER)) {
+        s->tokens = default_token;
+        s->n_tokens = 1;
+    }
+#undef ATTN__UNSET
+#undef ATTN__NAMED
+    s->set = ~0u;
+    return ATTN_OK;
+}
+
+attn_status attn_mask_spec_get(const attn_mask_spec *spec, int field, double *value) {
+    if (!spec || !value) return ATTN_ERR_NULL;
+    attn_mask_spec s = *spec;
+    attn_mask_spec_resolve(&s);
+    switch (field) {
+#define ATTN__GET(id, name, member, range) case id: *value = (double)s.member; return ATTN_OK;
+        ATTN_MASK_FIELDS(ATTN__GET)
+#undef ATTN__GET
+    default: return ATTN_ERR_KIND;
+    }
+}
+
+/* The checks of attn_mask_check on a resolved spec. */
+static attn_status check_resolved(const attn_mask_spec *s) {
     if (s->kind < 0 || s->kind >= ATTN_MASK_KIND_COUNT) return ATTN_ERR_KIND;
     if (s->n == 0) return ATTN_ERR_SHAPE;
     if (s->n > INT32_MAX) return ATTN_ERR_MEMORY;  /* CSR indices are int32 */
@@ -127,6 +181,21 @@ attn_status attn_mask_check(const attn_mask_spec *s) {
             if (s->tokens[t] < 0 || (size_t)s->tokens[t] >= s->n) return ATTN_ERR_RANGE;
     }
     return ATTN_OK;
+}
+
+attn_status attn_mask_check(const attn_mask_spec *spec) {
+    if (!spec) return ATTN_ERR_NULL;
+    attn_mask_spec s = *spec;
+    attn_mask_spec_resolve(&s);
+    return check_resolved(&s);
+}
+
+/* *s = the resolved copy of spec, checked. */
+static attn_status resolved(const attn_mask_spec *spec, attn_mask_spec *s) {
+    if (!spec) return ATTN_ERR_NULL;
+    *s = *spec;
+    attn_mask_spec_resolve(s);
+    return check_resolved(s);
 }
 
 /* ------------------------------------------------------------ row rules */
@@ -254,8 +323,10 @@ static void mask_row(const attn_mask_spec *s, size_t i, uint8_t *row) {
 /* ---------------------------------------------------------------- drivers */
 
 attn_status attn_mask_dense(const attn_mask_spec *spec, uint8_t *out) {  // [n, n]
-    attn_status st = attn_mask_check(spec);
+    attn_mask_spec resolved_spec;
+    attn_status st = resolved(spec, &resolved_spec);
     if (st != ATTN_OK) return st;
+    spec = &resolved_spec;
     if (!out) return ATTN_ERR_NULL;
     size_t cells;
     if (!attn__mul(spec->n, spec->n, &cells)) return ATTN_ERR_MEMORY;
@@ -287,8 +358,10 @@ static uint64_t count_nonzero(const uint8_t *row, size_t n) {  // [n]
 }
 
 attn_status attn_mask_nnz(const attn_mask_spec *spec, size_t *nnz, uint8_t *work) {  // [n]
-    attn_status st = attn_mask_check(spec);
+    attn_mask_spec resolved_spec;
+    attn_status st = resolved(spec, &resolved_spec);
     if (st != ATTN_OK) return st;
+    spec = &resolved_spec;
     if (!nnz || !work) return ATTN_ERR_NULL;
     uint64_t count = 0;  /* n^2 can exceed a 32-bit size_t */
     for (size_t i = 0; i < spec->n; i++) {
@@ -305,8 +378,10 @@ attn_status attn_mask_csr(const attn_mask_spec *spec, size_t capacity,
                           int32_t *indices,  // [capacity]
                           uint8_t *bits,     // [capacity] or NULL
                           uint8_t *work) {   // [n]
-    attn_status st = attn_mask_check(spec);
+    attn_mask_spec resolved_spec;
+    attn_status st = resolved(spec, &resolved_spec);
     if (st != ATTN_OK) return st;
+    spec = &resolved_spec;
     if (!indptr || !work || (capacity && !indices)) return ATTN_ERR_NULL;
     size_t at = 0;
     indptr[0] = 0;

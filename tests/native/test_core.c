@@ -1120,6 +1120,135 @@ static void test_names(void) {
           "bigbird: window and global bits together");
 }
 
+/* ------------------------------------------------------------- defaults */
+
+static double mask_field(const attn_mask_spec *s, int field) {
+    double v = -1;
+    return attn_mask_spec_get(s, field, &v) == ATTN_OK ? v : -1;
+}
+
+/* Named defaults are a complete list; specs resolve fields not given (and 0)
+ * to the documented defaults, keep explicit zeros, and a call without a field
+ * equals a call with the field set to the value the query reports. */
+static void test_defaults(void) {
+    int ok = 1;
+    for (int id = 0; id < ATTN_DEFAULT_COUNT; id++) {
+        ok &= attn_default_name(id) != NULL && isfinite(attn_default_value(id));
+        for (int other = 0; other < id; other++) ok &= strcmp(attn_default_name(id), attn_default_name(other)) != 0;
+    }
+    CHECK(ok && attn_default_name(ATTN_DEFAULT_COUNT) == NULL && isnan(attn_default_value(ATTN_DEFAULT_COUNT)) &&
+              attn_default_name(-1) == NULL,
+          "named defaults: every id named once, NULL / NaN past the end");
+    CHECK(strcmp(attn_default_name(ATTN_DEFAULT_LINEAR_EPS), "linear.eps") == 0 &&
+              attn_default_value(ATTN_DEFAULT_LINEAR_EPS) == 1e-6,
+          "linear.eps");
+    /* derived defaults against their definitions, worked by hand */
+    CHECK(attn_default_scale(4) == 0.5 && attn_default_scale(64) == 0.125, "scale 1/sqrt(d)");
+    CHECK(attn_default_window(99) == 9 && attn_default_window(100) == 10 && attn_default_window(1) == 1,
+          "window floor(sqrt(n))");
+    CHECK(attn_default_root(50) == 7 && attn_default_root(56) == 7 && attn_default_root(57) == 8 &&
+              attn_default_root(0) == 1 && attn_default_root(2) == 1,
+          "root max(1, round(sqrt(n)))");
+    CHECK(attn_default_bigbird_block(60) == 6 && attn_default_bigbird_block(64) == 8 &&
+              attn_default_bigbird_block(97) == 1 && attn_default_bigbird_block(8) == 2,
+          "bigbird block: largest divisor not above sqrt(n)");
+    CHECK(attn_default_rank(10) == 10 && attn_default_rank(100) == 32 && attn_default_max_layers(1000) == 256 &&
+              attn_default_max_layers(7) == 7 && attn_default_per_row(2) == 2 && attn_default_per_row(100) == 3,
+          "rank, max layers, per row: capped by the size");
+
+    /* mask spec */
+    attn_mask_spec s, t;
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 100);
+    CHECK(mask_field(&s, 1) == 10 && s.window == 0, "local: window resolved to 10, the spec left as it is");
+    attn_mask_spec_set(&s, 1, 0);
+    CHECK(mask_field(&s, 1) == 0, "an explicit window 0 is kept");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 100);
+    s.window = 4;
+    CHECK(mask_field(&s, 1) == 4, "a non-zero field set directly is kept");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_STRIDED, 50);
+    CHECK(mask_field(&s, 3) == 7, "strided: stride round(sqrt(50)) = 7");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_DILATED, 16);
+    CHECK(mask_field(&s, 1) == 4 && mask_field(&s, 2) == 2, "dilated: window 4, dilation 2");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LONGFORMER, 16);
+    CHECK(mask_field(&s, 2) == 1 && mask_field(&s, 6) == 1, "longformer: dilation 1, one global token");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_FIXED, 30);
+    CHECK(mask_field(&s, 4) == 5 && mask_field(&s, 5) == 1, "fixed: block round(sqrt(30)) = 5, summary 1");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_RANDOM, 2);
+    CHECK(mask_field(&s, 7) == 2, "random: per row min(n, 3)");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 60);
+    CHECK(mask_field(&s, 4) == 6 && mask_field(&s, 8) == 3 && mask_field(&s, 9) == 1 && mask_field(&s, 10) == 3,
+          "bigbird: block 6, window 3, global 1, random 3 blocks");
+    attn_mask_spec_set(&s, 10, 0);
+    CHECK(mask_field(&s, 10) == 0, "bigbird: an explicit randomBlocks 0 is kept");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_FULL, 16);
+    CHECK(mask_field(&s, 1) == 0 && mask_field(&s, 3) == 0 && mask_field(&s, 99) == -1,
+          "full: no defaults; unknown field refused");
+    /* global: the one default token 0 (n + n - 1 cells); an explicit empty list: none */
+    uint8_t row[16];
+    size_t nnz = 0;
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_GLOBAL, 8);
+    CHECK(attn_mask_nnz(&s, &nnz, row) == ATTN_OK && nnz == 15 && s.tokens == NULL, "global: token 0 by default");
+    attn_mask_spec_set(&s, 6, 0);
+    CHECK(attn_mask_nnz(&s, &nnz, row) == ATTN_OK && nnz == 0, "global: nTokens 0 given: no cell");
+    /* every kind: the mask with defaults equals the mask with every field set to what the query reports */
+    int same = 1;
+    for (int kind = 0; kind < ATTN_MASK_KIND_CLUSTER; kind++) {
+        uint8_t a[24 * 24], b[24 * 24];
+        int32_t token0 = 0;
+        attn_mask_spec_init(&s, kind, 24);
+        attn_mask_spec_init(&t, kind, 24);
+        for (int field = 0; attn_mask_field_name(field); field++) attn_mask_spec_set(&t, field, mask_field(&s, field));
+        attn_mask_spec_set_arrays(&t, &token0, NULL);
+        same &= attn_mask_dense(&s, a) == ATTN_OK && attn_mask_dense(&t, b) == ATTN_OK && memcmp(a, b, sizeof a) == 0;
+    }
+    CHECK(same, "every kind: defaults = the queried values given explicitly");
+
+    /* feature spec */
+    attn_feature_spec f, g;
+    double v[6];
+    attn_feature_spec_init(&f);
+    g = f;
+    CHECK(attn_feature_spec_resolve(&g, ATTN_USE_LINEAR) == ATTN_OK && g.feature == ATTN_FEATURE_ELU1 &&
+              g.normalize == ATTN_NORMALIZE_NONE && g.m == 64 && g.nu == 1 && g.kernel_eps == 1e-3f && g.stabilize == 1,
+          "feature spec, linear: elu+1, none, m 64, nu 1, eps 1e-3, stabilize");
+    g = f;
+    CHECK(attn_feature_spec_resolve(&g, ATTN_USE_FAST_WEIGHTS) == ATTN_OK && g.feature == ATTN_FEATURE_DPFP &&
+              g.normalize == ATTN_NORMALIZE_SUM,
+          "feature spec, fast weights: dpfp, sum");
+    g = f;
+    CHECK(attn_feature_spec_resolve(&g, ATTN_USE_CAPACITY) == ATTN_OK && g.feature == ATTN_FEATURE_DPFP &&
+              g.normalize == ATTN_NORMALIZE_L2 && attn_feature_spec_resolve(&g, 3) == ATTN_ERR_KIND,
+          "feature spec, capacity: dpfp, l2; unknown use refused");
+    g = f;
+    attn_feature_spec_set_field(&g, 0, ATTN_FEATURE_IDENTITY);
+    attn_feature_spec_set_field(&g, 4, 0);
+    attn_feature_spec_resolve(&g, ATTN_USE_LINEAR);
+    for (int field = 0; field < 6; field++) attn_feature_spec_get(&g, field, &v[field]);
+    CHECK(v[0] == ATTN_FEATURE_IDENTITY && v[4] == 0 && v[1] == 64 && attn_feature_spec_get(&g, 6, v) == ATTN_ERR_KIND &&
+              strcmp(attn_feature_field_name(3), "kernelEpsilon") == 0 && attn_feature_field_name(6) == NULL,
+          "feature spec: explicit identity and stabilize 0 kept; fields read back");
+    CHECK(attn_feature_spec_set_field(&g, 1, -1) == ATTN_ERR_RANGE && attn_feature_spec_set_field(&g, 1, 0.5) == ATTN_ERR_RANGE &&
+              attn_feature_spec_set_field(&g, 7, 1) == ATTN_ERR_KIND,
+          "feature spec: negative, fractional, unknown fields refused");
+    /* a call with the spec left to its defaults equals the call with them given */
+    const size_t n = 6, d = 3, dv = 2;
+    float *q = random_matrix(n, d, 1), *k = random_matrix(n, d, 1), *val = random_matrix(n, dv, 1);
+    float y1[12], y2[12];
+    size_t floats = 0;
+    attn_feature_spec_init(&f);
+    attn_linear_workspace(&f, n, n, d, dv, &floats);
+    float *work = malloc(floats * sizeof *work);
+    g = f;
+    attn_feature_spec_resolve(&g, ATTN_USE_LINEAR);
+    for (int field = 0; field < 6; field++) attn_feature_spec_get(&g, field, &v[field]);
+    attn_feature_spec_set(&g, (int)v[0], (size_t)v[1], NULL, (size_t)v[2], (float)v[3], (int)v[4], (int)v[5]);
+    CHECK(attn_linear_attention(&f, n, n, d, dv, q, k, val, 1, 1e-6f, y1, work, floats) == ATTN_OK &&
+              attn_linear_attention(&g, n, n, d, dv, q, k, val, 1, 1e-6f, y2, work, floats) == ATTN_OK &&
+              memcmp(y1, y2, sizeof y1) == 0,
+          "linear attention: defaults = the queried values given");
+    free(q), free(k), free(val), free(work);
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -1139,6 +1268,7 @@ int main(void) {
     test_three_paths_random();
     test_sizes();
     test_names();
+    test_defaults();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
