@@ -4,6 +4,10 @@
 // (rng.js, softmax.js, ...) takes this handle as its first argument.
 
 import * as NAMES from '../build/names.js';
+import { DEFAULTS } from '../build/defaults.js';
+
+/** The core's named defaults, "<function>.<option>" -> value (src/attn.h: ATTN_DEFAULT_LIST). */
+export { DEFAULTS };
 
 const { KERNELS } = NAMES;
 /** The core's name query behind each list of names.js. */
@@ -27,6 +31,17 @@ export class AttnError extends Error {
     this.name = 'AttnError';
     this.code = code;
   }
+}
+
+/**
+ * A default that depends on a size, from the core: attn_default_<fn>(size)
+ * (scale 1/sqrt(d), window, root, bigbird_block, rank, max_layers, per_row;
+ * src/attn.h documents each).
+ */
+export function derivedDefault(c, where, fn, size) {
+  if (!c.mod) fail('ERR_DISPOSED', where, 'this instance was disposed');
+  const value = c.mod[`_attn_default_${fn}`](size);
+  return fn === 'scale' ? value : value >>> 0;
 }
 
 /** Throws AttnError(code, "where: what"). */
@@ -85,6 +100,14 @@ export function createCore(mod, kernels) {
       if ((p === 0 ? undefined : str(p)) !== names[id]) {
         fail('ERR_KIND', 'createAttn', `wasm/build/names.js does not match the core (${list}[${id}]): rebuild with npm run build`);
       }
+    }
+  }
+  // So were the named defaults: the same names in the same order, the same values.
+  const names = Object.keys(DEFAULTS);
+  for (let id = 0; id <= names.length; id++) {
+    const p = mod._attn_default_name(id);
+    if ((p === 0 ? undefined : str(p)) !== names[id] || (p !== 0 && mod._attn_default_value(id) !== DEFAULTS[names[id]])) {
+      fail('ERR_KIND', 'createAttn', `wasm/build/defaults.js does not match the core (${names[id] ?? `default ${id}`}): rebuild with npm run build`);
     }
   }
   const simd = KERNELS.indexOf('simd');

@@ -1,6 +1,6 @@
 // Kernel (linear) attention (src/features.c, src/linear.c): feature maps phi,
 // the n x m matrix a map applies implicitly, and outputs in O(n).
-import { checkBytes, fail, run, shapeOf } from './core.js';
+import { DEFAULTS, checkBytes, fail, run, shapeOf } from './core.js';
 import { optBool, optInt, optKind, optNumber, options, toMatrix, toQKV } from './args.js';
 import { randomFeatures } from './rng.js';
 
@@ -18,13 +18,15 @@ export const LINEAR_KEYS = [...FEATURE_KEYS, 'causal', 'eps'];
 
 /**
  * Reads the feature options (o, already checked for unknown keys) for
- * inputs of width d; draws the projection when needed.
+ * inputs of width d; draws the projection when needed. `use` ('linear',
+ * 'fastWeights' or 'capacity') picks the core's defaults of feature and
+ * normalize ("linear.feature", ...).
  */
-export function featureOptions(c, where, o, d, fallbacks = {}) {
-  const feature = optKind(where, 'feature', o.feature, fallbacks.feature ?? 'elu+1', FEATURES);
+export function featureOptions(c, where, o, d, use = 'linear') {
+  const feature = optKind(where, 'feature', o.feature, FEATURES[DEFAULTS[`${use}.feature`]], FEATURES);
   const index = FEATURES.indexOf(feature);
   let projection = null;
-  let m = optInt(where, 'features', o.features, 64, 1, 1 << 20);
+  let m = optInt(where, 'features', o.features, DEFAULTS['feature.features'], 1, 1 << 20);
   if (PERFORMER.has(feature)) {
     if (o.projection !== undefined && o.projection !== null) {
       projection = toMatrix(where, 'projection', o.projection);
@@ -37,10 +39,10 @@ export function featureOptions(c, where, o, d, fallbacks = {}) {
       projection = randomFeatures(c, m, d, { seed: o.seed, orthogonal: o.orthogonal }, where);
     }
   }
-  const nu = optInt(where, 'nu', o.nu, 1, 1, Math.max(1, 2 * d - 1));
-  const kernelEpsilon = optNumber(where, 'kernelEpsilon', o.kernelEpsilon, 1e-3, { min: 0 });
-  const stabilize = optBool(where, 'stabilize', o.stabilize, true);
-  const normalize = optKind(where, 'normalize', o.normalize, fallbacks.normalize ?? 'none', NORMALIZE);
+  const nu = optInt(where, 'nu', o.nu, DEFAULTS['feature.nu'], 1, Math.max(1, 2 * d - 1));
+  const kernelEpsilon = optNumber(where, 'kernelEpsilon', o.kernelEpsilon, DEFAULTS['feature.kernelEpsilon'], { min: 0 });
+  const stabilize = optBool(where, 'stabilize', o.stabilize, DEFAULTS['feature.stabilize'] === 1);
+  const normalize = optKind(where, 'normalize', o.normalize, NORMALIZE[DEFAULTS[`${use}.normalize`]], NORMALIZE);
   return { feature, index, m, projection, nu, kernelEpsilon, stabilize, normalize };
 }
 
@@ -81,7 +83,7 @@ export function linearArgs(c, where, q, k, v, opts) {
   const { Q, K, V } = toQKV(where, q, k, v);
   const o = options(where, opts, LINEAR_KEYS);
   const causal = optBool(where, 'causal', o.causal, false);
-  const eps = optNumber(where, 'eps', o.eps, 1e-6, { min: 0 });
+  const eps = optNumber(where, 'eps', o.eps, DEFAULTS['linear.eps'], { min: 0 });
   const f = featureOptions(c, where, o, Q.cols);
   if (causal && f.feature === 'efficient') {
     fail('ERR_RANGE', where, "causal with feature 'efficient': efficient attention has no causal form: "
