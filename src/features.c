@@ -224,14 +224,24 @@ static void softmax_columns(size_t n, size_t d, const float *x,  // [n, d]
     }
 }
 
+/* The Performer maps' workspace: Omega transposed. */
+typedef struct map_plan {
+    size_t omega_t, total;
+} map_plan;
+
+static attn_status plan_map(const attn_feature_spec *spec, size_t d, map_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->omega_t = attn__layout_add(&L, d, is_performer(spec->feature) ? spec->m : 0);  // [d, m]
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_feature_map_workspace(const attn_feature_spec *spec, size_t d, size_t *floats) {
     ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
-    if (!spec || !floats) return ATTN_ERR_NULL;
-    if (!is_performer(spec->feature)) {
-        *floats = 0;
-        return ATTN_OK;
-    }
-    return attn__mul(spec->m, d, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
+    if (!floats) return ATTN_ERR_NULL;
+    map_plan P;
+    attn_status st = plan_map(spec, d, &P);
+    if (st == ATTN_OK) *floats = P.total;
+    return st;
 }
 
 attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, size_t d,
@@ -239,15 +249,16 @@ attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, 
                              float *out,      // [n, dim]
                              float *work, size_t work_floats) {  // [work_floats]
     ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
-    size_t dim, need;
+    size_t dim;
     attn_status st = check_spec(spec, d, &dim);
     if (st != ATTN_OK) return st;
     if (!x || !out) return ATTN_ERR_NULL;
     if (n == 0) return ATTN_ERR_SHAPE;
     if (role != ATTN_ROLE_QUERY && role != ATTN_ROLE_KEY) return ATTN_ERR_KIND;
     if ((st = attn__matrix_fits(n, d)) || (st = attn__matrix_fits(n, dim))) return st;
-    if ((st = attn_feature_map_workspace(spec, d, &need)) != ATTN_OK) return st;
-    if (need > 0 && (!work || work_floats < need)) return ATTN_ERR_WORKSPACE;
+    map_plan P;
+    if ((st = plan_map(spec, d, &P)) != ATTN_OK) return st;
+    if (P.total > 0 && (!work || work_floats < P.total)) return ATTN_ERR_WORKSPACE;
     if (!attn__all_finite(x, n * d)) return ATTN_ERR_NONFINITE;
 
     switch (spec->feature) {
@@ -305,7 +316,7 @@ attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, 
         }
         break;
     default:  /* the Performer maps */
-        performer(spec, role, n, d, x, out, dim, work);
+        performer(spec, role, n, d, x, out, dim, work + P.omega_t);
         break;
     }
     if (spec->normalize != ATTN_NORMALIZE_NONE) {

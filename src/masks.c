@@ -443,11 +443,23 @@ static double inverse_norm(const float *x, size_t d) {  // [d]
 
 enum { POINT_BLOCK = 64 };  /* rows per gemm when scoring points */
 
+typedef struct lsh_plan {
+    size_t r, p, total;
+} lsh_plan;
+
+static attn_status plan_lsh(size_t d, size_t half, lsh_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->r = attn__layout_add(&L, d, half);            // [d, half] the rotation R
+    P->p = attn__layout_add(&L, POINT_BLOCK, half);  // [POINT_BLOCK, half] projections x R
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_lsh_workspace(size_t d, size_t buckets, size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
-    size_t rows;
-    if (!attn__add(d, POINT_BLOCK, &rows) || !attn__mul(rows, buckets / 2, floats)) return ATTN_ERR_MEMORY;
-    return ATTN_OK;
+    lsh_plan P;
+    attn_status st = plan_lsh(d, buckets / 2, &P);
+    if (st == ATTN_OK) *floats = P.total;
+    return st;
 }
 
 attn_status attn_lsh_buckets(size_t n, size_t d,
@@ -458,12 +470,13 @@ attn_status attn_lsh_buckets(size_t n, size_t d,
     attn_status st = check_points(n, d, x, assignments);
     if (st != ATTN_OK) return st;
     if (buckets < 2 || buckets % 2 != 0 || buckets > INT32_MAX || hashes == 0) return ATTN_ERR_RANGE;
-    size_t half = buckets / 2, need;
-    if ((st = attn_lsh_workspace(d, buckets, &need)) != ATTN_OK) return st;
-    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
+    size_t half = buckets / 2;
+    lsh_plan plan;
+    if ((st = plan_lsh(d, half, &plan)) != ATTN_OK) return st;
+    if (!work || work_floats < plan.total) return ATTN_ERR_WORKSPACE;
     const attn__kernels *kern = attn__kernels_get();
-    float *R = work;            // [d, half]
-    float *P = R + d * half;    // [POINT_BLOCK, half] projections x R
+    float *R = work + plan.r;  // [d, half]
+    float *P = work + plan.p;  // [POINT_BLOCK, half] projections x R
     attn_rng rng;
     attn_rng_seed(&rng, seed);
     for (size_t r = 0; r < hashes; r++) {
@@ -488,15 +501,28 @@ attn_status attn_lsh_buckets(size_t n, size_t d,
     return ATTN_OK;
 }
 
+typedef struct kmeans_plan {
+    size_t u, centroids, sums, counts, dist, ct, scores, total;
+} kmeans_plan;
+
+static attn_status plan_kmeans(size_t n, size_t d, size_t k, kmeans_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->u = attn__layout_add(&L, n, d);                // [n, d] unit rows
+    P->centroids = attn__layout_add(&L, k, d);        // [k, d]
+    P->sums = attn__layout_add(&L, k, d);             // [k, d]
+    P->counts = attn__layout_add(&L, 1, k);           // [k]
+    P->dist = attn__layout_add(&L, 1, n);             // [n] squared distance to the nearest centroid
+    P->ct = attn__layout_add(&L, d, k);               // [d, k] centroids transposed
+    P->scores = attn__layout_add(&L, POINT_BLOCK, k); // [POINT_BLOCK, k] cosines of a block of rows
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_kmeans_workspace(size_t n, size_t d, size_t clusters, size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
-    /* unit rows, centroids, sums, counts, k-means++ distances, centroids^T, scores */
-    size_t a, b, c;
-    if (!attn__add(n, 2 * clusters, &a) || !attn__mul(a, d, &a) || !attn__add(a, clusters + n, &a) ||
-        !attn__add(d, POINT_BLOCK, &b) || !attn__mul(b, clusters, &b) || !attn__add(a, b, &c))
-        return ATTN_ERR_MEMORY;
-    *floats = c;
-    return ATTN_OK;
+    kmeans_plan P;
+    attn_status st = plan_kmeans(n, d, clusters, &P);
+    if (st == ATTN_OK) *floats = P.total;
+    return st;
 }
 
 attn_status attn_kmeans(size_t n, size_t d,
@@ -507,18 +533,13 @@ attn_status attn_kmeans(size_t n, size_t d,
     attn_status st = check_points(n, d, x, assignments);
     if (st != ATTN_OK) return st;
     if (clusters == 0 || clusters > n) return ATTN_ERR_RANGE;
-    size_t need;
-    if ((st = attn_kmeans_workspace(n, d, clusters, &need)) != ATTN_OK) return st;
-    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
+    kmeans_plan P;
+    if ((st = plan_kmeans(n, d, clusters, &P)) != ATTN_OK) return st;
+    if (!work || work_floats < P.total) return ATTN_ERR_WORKSPACE;
     const size_t k = clusters;
     const attn__kernels *kern = attn__kernels_get();
-    float *u = work;              // [n, d] unit rows
-    float *centroids = u + n * d;  // [k, d]
-    float *sums = centroids + k * d;  // [k, d]
-    float *counts = sums + k * d;     // [k]
-    float *dist = counts + k;         // [n] squared distance to the nearest centroid
-    float *ct = dist + n;             // [d, k] centroids transposed
-    float *scores = ct + d * k;       // [POINT_BLOCK, k] cosines of a block of rows
+    float *u = work + P.u, *centroids = work + P.centroids, *sums = work + P.sums, *counts = work + P.counts;
+    float *dist = work + P.dist, *ct = work + P.ct, *scores = work + P.scores;
     for (size_t i = 0; i < n; i++) {
         double inv = inverse_norm(x + i * d, d);
         for (size_t l = 0; l < d; l++) u[i * d + l] = (float)(x[i * d + l] * inv);
@@ -619,11 +640,26 @@ int attn__layers_fit(size_t n, uint64_t nnz, double layers, double done) {
     return done + layers * ((double)n + (double)nnz) * words <= ATTN__LAYERS_MAX_WORK;
 }
 
+/* Three bitsets of n rows of `words` 64-bit words (the units of this layout). */
+typedef struct layers_plan {
+    size_t words, adj, reach, next, total;
+} layers_plan;
+
+static attn_status plan_layers(size_t n, layers_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->words = n / 64 + (n % 64 != 0);
+    P->adj = attn__layout_add(&L, n, P->words);    // [n, words]: keys of query i, and i itself
+    P->reach = attn__layout_add(&L, n, P->words);  // [n, words]: what query i reaches in L layers
+    P->next = attn__layout_add(&L, n, P->words);   // [n, words]: the same in L + 1 layers
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_mask_layers_workspace(size_t n, size_t *words) {
     if (!words) return ATTN_ERR_NULL;
-    size_t w = n / 64 + (n % 64 != 0), rows;
-    if (!attn__mul(n, 3, &rows) || !attn__mul(rows, w, words)) return ATTN_ERR_MEMORY;
-    return ATTN_OK;
+    layers_plan P;
+    attn_status st = plan_layers(n, &P);
+    if (st == ATTN_OK) *words = P.total;
+    return st;
 }
 
 attn_status attn_mask_layers(size_t n,
@@ -634,19 +670,19 @@ attn_status attn_mask_layers(size_t n,
                              uint64_t *work, size_t work_words) {  // [work_words]
     if (!mask || !reached || !layers) return ATTN_ERR_NULL;
     if (n == 0 || max_layers == 0) return ATTN_ERR_SHAPE;
-    size_t words = n / 64 + (n % 64 != 0), need, cells;
-    attn_status st = attn_mask_layers_workspace(n, &need);
+    size_t cells;
+    layers_plan P;
+    attn_status st = plan_layers(n, &P);
     if (st != ATTN_OK) return st;
+    const size_t words = P.words;
     if (!attn__mul(n, n, &cells)) return ATTN_ERR_MEMORY;
-    if (!work || work_words < need) return ATTN_ERR_WORKSPACE;
+    if (!work || work_words < P.total) return ATTN_ERR_WORKSPACE;
     /* Refuse at once what one layer alone would take too long for. */
     uint64_t nnz = 0;
     for (size_t i = 0; i < n; i++) nnz += count_nonzero(mask + i * n, n);
     if (!attn__layers_fit(n, nnz, 1, 0)) return ATTN_ERR_RANGE;
 
-    uint64_t *adj = work;                   // [n, words]: keys of query i, and i itself
-    uint64_t *reach = adj + n * words;      // [n, words]: what query i reaches in L layers
-    uint64_t *next = reach + n * words;     // [n, words]: the same in L + 1 layers
+    uint64_t *adj = work + P.adj, *reach = work + P.reach, *next = work + P.next;
     memset(adj, 0, n * words * sizeof *adj);
     for (size_t i = 0; i < n; i++) {
         adj[i * words + i / 64] |= 1ull << (i % 64);

@@ -1249,6 +1249,105 @@ static void test_defaults(void) {
     free(q), free(k), free(val), free(work);
 }
 
+/* ------------------------------------------------------------- layouts */
+
+/* A workspace of exactly `floats` floats (ASan sees a read or write past it),
+ * or one float less; NULL-safe for 0. */
+static float *exact(size_t floats) { return malloc((floats ? floats : 1) * sizeof(float)); }
+
+/* Runs call(work, floats) with the queried size (must give ATTN_OK, and ASan
+ * checks that nothing past it is touched) and with one float less (must give
+ * ATTN_ERR_WORKSPACE). */
+#define WORKSPACE_CASE(label, query, call)                                    \
+    do {                                                                      \
+        size_t floats = 0;                                                    \
+        attn_status qs = (query);                                             \
+        float *work = exact(floats);                                          \
+        attn_status full = (call);                                            \
+        size_t given = floats;                                                \
+        floats = given - 1;                                                   \
+        attn_status less = given ? (call) : ATTN_ERR_WORKSPACE;               \
+        CHECK(qs == ATTN_OK && full == ATTN_OK && less == ATTN_ERR_WORKSPACE, \
+              "workspace %s: %zu floats ok (%d), one less refused (%d)", label, given, full, less); \
+        free(work);                                                           \
+    } while (0)
+
+/* Every *_workspace query is the size its function's body uses: with exactly
+ * that many floats the call succeeds without touching anything past them
+ * (under ASan), with one float less it is refused. */
+static void test_layouts(void) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    size_t a = attn__layout_add(&L, 3, 5), b = attn__layout_add(&L, 1, 2), total = 0;
+    attn__layout_align(&L, 4);
+    size_t c = attn__layout_add(&L, 2, 2);
+    CHECK(a == 0 && b == 15 && c == 20 && attn__layout_end(&L, &total) == ATTN_OK && total == 24,
+          "layout: parts one after another, aligned start");
+    attn__layout_add(&L, SIZE_MAX / 2, 3);
+    CHECK(attn__layout_end(&L, &total) == ATTN_ERR_MEMORY && total == 24, "layout: overflow refused");
+    L = (attn__layout)ATTN__LAYOUT_INIT;
+    attn__layout_add(&L, SIZE_MAX / 2, 2);
+    attn__layout_add(&L, 1, 2);
+    CHECK(attn__layout_end(&L, &total) == ATTN_ERR_MEMORY, "layout: sum overflow refused");
+
+    const size_t n = 37, m = 45, d = 6, dv = 11;
+    float *q = random_matrix(n, d, 1), *k = random_matrix(m, d, 1), *v = random_matrix(m, dv, 1);
+    float *out = malloc(n * m * sizeof *out), *big = malloc(m * m * sizeof *big);
+    WORKSPACE_CASE("softmax weights", attn_softmax_weights_workspace(n, m, d, &floats),
+                   attn_softmax_weights(n, m, d, q, k, 0.4f, 0, NULL, out, work, floats));
+    WORKSPACE_CASE("matmul_nt", attn_softmax_weights_workspace(n, m, d, &floats),
+                   attn_matmul_nt(n, m, d, 0.4f, q, k, out, work, floats));
+    for (int causal = 0; causal < 2; causal++)
+        WORKSPACE_CASE("softmax attention", attn_softmax_attention_workspace(n, m, d, dv, &floats),
+                       attn_softmax_attention(n, m, d, dv, q, k, v, 0.4f, causal, NULL, out, work, floats));
+    attn_rng rng;
+    attn_rng_seed(&rng, 3);
+    float omega[10 * 6];
+    attn_random_features(&rng, 10, d, 1, omega);
+    int features[] = {ATTN_FEATURE_FAVOR_POS, ATTN_FEATURE_FAVOR_TRIG, ATTN_FEATURE_DPFP, ATTN_FEATURE_ELU1};
+    for (int f = 0; f < 4; f++) {
+        attn_feature_spec spec;
+        attn_feature_spec_set(&spec, features[f], 10, omega, 2, 1e-3f, 1, ATTN_NORMALIZE_NONE);
+        size_t need;
+        if (attn_feature_map_workspace(&spec, d, &need) == ATTN_OK && need > 0)
+            WORKSPACE_CASE("feature map", attn_feature_map_workspace(&spec, d, &floats),
+                           attn_feature_map(&spec, ATTN_ROLE_KEY, m, d, k, big, work, floats));
+        WORKSPACE_CASE("kernel weights", attn_linear_workspace(&spec, n, m, d, 1, &floats),
+                       attn_kernel_weights(&spec, n, m, d, q, k, 1, 1e-6f, out, work, floats));
+        for (int causal = 0; causal < 2; causal++)
+            WORKSPACE_CASE("linear attention", attn_linear_workspace(&spec, n, m, d, dv, &floats),
+                           attn_linear_attention(&spec, n, m, d, dv, q, k, v, causal, 1e-6f, out, work, floats));
+        attn_feature_spec_set(&spec, features[f], 10, omega, 2, 1e-3f, 1, ATTN_NORMALIZE_L2);
+        float *fin = malloc(dv * 200 * sizeof *fin);
+        WORKSPACE_CASE("fast weights", attn_fast_weights_workspace(&spec, m, d, dv, &floats),
+                       attn_fast_weights(&spec, ATTN_RULE_DELTA, m, d, dv, k, v, NULL, NULL, 0.5f, NULL, 1, out, fin,
+                                         NULL, big, work, floats));
+        double e;
+        WORKSPACE_CASE("capacity", attn_capacity_workspace(&spec, d, 9, &floats),
+                       attn_capacity(&spec, ATTN_RULE_DELTA, d, 9, 1, 2, 5, &e, work, floats));
+        free(fin);
+    }
+    int32_t assign[2 * 45];
+    WORKSPACE_CASE("lsh", attn_lsh_workspace(d, 8, &floats), attn_lsh_buckets(m, d, k, 8, 2, 1, assign, work, floats));
+    WORKSPACE_CASE("kmeans", attn_kmeans_workspace(m, d, 5, &floats), attn_kmeans(m, d, k, 5, 3, 1, assign, work, floats));
+    WORKSPACE_CASE("kernel benchmark", attn_kernel_benchmark_workspace(&floats), attn_kernel_benchmark(2, work, floats));
+    /* attn_mask_layers counts 64-bit words */
+    {
+        size_t words = 0, layers;
+        uint8_t mask[70 * 70];
+        double reached[8];
+        attn_mask_spec s;
+        attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 70);
+        attn_mask_dense(&s, mask);
+        attn_status qs = attn_mask_layers_workspace(70, &words);
+        uint64_t *work = malloc(words * sizeof *work);
+        CHECK(qs == ATTN_OK && attn_mask_layers(70, mask, 8, reached, &layers, work, words) == ATTN_OK &&
+                  attn_mask_layers(70, mask, 8, reached, &layers, work, words - 1) == ATTN_ERR_WORKSPACE,
+              "workspace mask layers: %zu words ok, one less refused", words);
+        free(work);
+    }
+    free(q), free(k), free(v), free(out), free(big);
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -1269,6 +1368,7 @@ int main(void) {
     test_sizes();
     test_names();
     test_defaults();
+    test_layouts();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
