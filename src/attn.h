@@ -427,6 +427,17 @@ attn_status attn_mask_spec_get(const attn_mask_spec *spec, int field, double *va
  * assignments whose [rounds, n] bytes do not fit in size_t. */
 attn_status attn_mask_check(const attn_mask_spec *spec);
 
+/* Which field: the status attn_mask_check returns, with *argument set to
+ * the name of the field at fault ("kind", "n", a name of ATTN_MASK_FIELDS
+ * such as "stride" or "windowBlocks", "tokens", "assignments"; "spec" when
+ * spec is NULL) or NULL for ATTN_OK. argument may be NULL. No state is kept:
+ * a binding calls it after a mask function fails to name the field. The
+ * mask functions below fail for a valid spec only with ATTN_ERR_NULL (an
+ * output pointer), ATTN_ERR_WORKSPACE (capacity) or ATTN_ERR_MEMORY from
+ * the count of allowed cells, which is about argument "n" (more cells than
+ * int32 indices or size_t bytes address). */
+attn_status attn_mask_spec_check(const attn_mask_spec *spec, const char **argument);
+
 /* The dense mask. */
 attn_status attn_mask_dense(const attn_mask_spec *spec,
                             uint8_t *out);  // [n, n]
@@ -663,6 +674,14 @@ attn_status attn_feature_spec_set(attn_feature_spec *spec, int feature, size_t m
  * back. Every function taking a spec resolves a copy for its use: feature
  * maps, kernel weights, linear attention ATTN_USE_LINEAR; attn_fast_weights
  * ATTN_USE_FAST_WEIGHTS; attn_capacity ATTN_USE_CAPACITY. */
+/* Which field: the status a function taking the spec for `use` returns for
+ * the spec with inputs of width d before any work (attn_feature_dim, the
+ * projection's presence and finiteness, kernel_eps, normalize), with
+ * *argument set to the name of the field at fault ("feature", "features" (m),
+ * "nu", "kernelEpsilon", "normalize", "projection"; "d" for the width;
+ * "spec" or "use" when NULL or unknown) or NULL for ATTN_OK. argument may be
+ * NULL; no state is kept. */
+attn_status attn_feature_spec_check(const attn_feature_spec *spec, int use, size_t d, const char **argument);
 attn_status attn_feature_spec_init(attn_feature_spec *spec);
 attn_status attn_feature_spec_set_field(attn_feature_spec *spec, int field, double value);
 attn_status attn_feature_spec_resolve(attn_feature_spec *spec, int use);

@@ -106,47 +106,86 @@ static int is_performer(int feature) {
            feature == ATTN_FEATURE_FAVOR_HYP;
 }
 
-attn_status attn_feature_dim(const attn_feature_spec *spec, size_t d, size_t *dim) {
-    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
-    if (!spec || !dim) return ATTN_ERR_NULL;
-    if (d == 0) return ATTN_ERR_SHAPE;
+#define ATTN__FAIL(status, name)                                              \
+    do {                                                                      \
+        *argument = name;                                                     \
+        return status;                                                        \
+    } while (0)
+/* The width of the feature rows of a resolved spec; *argument names the
+ * field at fault. */
+static attn_status dim_of(const attn_feature_spec *spec, size_t d, size_t *dim, const char **argument) {
+    *argument = NULL;
+    if (d == 0) ATTN__FAIL(ATTN_ERR_SHAPE, "d");
     size_t two_d;
-    if (!attn__mul(d, 2, &two_d)) return ATTN_ERR_MEMORY;
+    if (!attn__mul(d, 2, &two_d)) ATTN__FAIL(ATTN_ERR_MEMORY, "d");
     switch (spec->feature) {
     case ATTN_FEATURE_IDENTITY:
     case ATTN_FEATURE_ELU1:
     case ATTN_FEATURE_RELU:
     case ATTN_FEATURE_EFFICIENT: *dim = d; return ATTN_OK;
-    case ATTN_FEATURE_TAYLOR: return attn__add(d, 1, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
+    case ATTN_FEATURE_TAYLOR:
+        if (!attn__add(d, 1, dim)) ATTN__FAIL(ATTN_ERR_MEMORY, "d");
+        return ATTN_OK;
     case ATTN_FEATURE_FAVOR_POS:
-        if (spec->m == 0) return ATTN_ERR_RANGE;
+        if (spec->m == 0) ATTN__FAIL(ATTN_ERR_RANGE, "features");
         *dim = spec->m;
         return ATTN_OK;
     case ATTN_FEATURE_FAVOR_TRIG:
     case ATTN_FEATURE_FAVOR_HYP:
-        if (spec->m == 0) return ATTN_ERR_RANGE;
-        return attn__mul(spec->m, 2, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
+        if (spec->m == 0) ATTN__FAIL(ATTN_ERR_RANGE, "features");
+        if (!attn__mul(spec->m, 2, dim)) ATTN__FAIL(ATTN_ERR_MEMORY, "features");
+        return ATTN_OK;
     case ATTN_FEATURE_DPFP:
-        if (spec->nu == 0) return ATTN_ERR_RANGE;
-        if (spec->nu > two_d - 1) return ATTN_ERR_RANGE;  /* roll by 2d is r * r again */
-        return attn__mul(two_d, spec->nu, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
-    default: return ATTN_ERR_KIND;
+        if (spec->nu == 0 || spec->nu > two_d - 1) ATTN__FAIL(ATTN_ERR_RANGE, "nu");  /* roll by 2d is r * r again */
+        if (!attn__mul(two_d, spec->nu, dim)) ATTN__FAIL(ATTN_ERR_MEMORY, "nu");
+        return ATTN_OK;
+    default: ATTN__FAIL(ATTN_ERR_KIND, "feature");
     }
+}
+
+/* Validates a resolved spec against inputs of width d; *dim receives the
+ * feature width, *argument the field at fault. */
+static attn_status check_fields(const attn_feature_spec *spec, size_t d, size_t *dim, const char **argument) {
+    attn_status st = dim_of(spec, d, dim, argument);
+    if (st != ATTN_OK) return st;
+    if (is_performer(spec->feature)) {
+        if (!spec->projection) ATTN__FAIL(ATTN_ERR_NULL, "projection");
+        if (attn__matrix_fits(spec->m, d) != ATTN_OK) ATTN__FAIL(ATTN_ERR_MEMORY, "projection");
+        if (!attn__all_finite(spec->projection, spec->m * d)) ATTN__FAIL(ATTN_ERR_NONFINITE, "projection");
+    }
+    if (spec->feature == ATTN_FEATURE_RELU && !(spec->kernel_eps >= 0 && isfinite(spec->kernel_eps)))
+        ATTN__FAIL(ATTN_ERR_RANGE, "kernelEpsilon");
+    if (spec->normalize < ATTN_NORMALIZE_NONE || spec->normalize > ATTN_NORMALIZE_L2)
+        ATTN__FAIL(ATTN_ERR_KIND, "normalize");
+    return ATTN_OK;
+}
+#undef ATTN__FAIL
+
+attn_status attn_feature_spec_check(const attn_feature_spec *spec, int use, size_t d, const char **argument) {
+    const char *ignored;
+    size_t dim;
+    if (!argument) argument = &ignored;
+    *argument = NULL;
+    attn_feature_spec s;
+    attn_status st = attn__feature_resolved(spec, use, &s);
+    if (st != ATTN_OK) {
+        *argument = spec ? "use" : "spec";
+        return st;
+    }
+    return check_fields(&s, d, &dim, argument);
+}
+
+attn_status attn_feature_dim(const attn_feature_spec *spec, size_t d, size_t *dim) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
+    const char *argument;
+    if (!dim) return ATTN_ERR_NULL;
+    return dim_of(spec, d, dim, &argument);
 }
 
 /* Validates spec against inputs of width d; *dim receives the feature width. */
 static attn_status check_spec(const attn_feature_spec *spec, size_t d, size_t *dim) {
-    attn_status st = attn_feature_dim(spec, d, dim);
-    if (st != ATTN_OK) return st;
-    if (is_performer(spec->feature)) {
-        if (!spec->projection) return ATTN_ERR_NULL;
-        if ((st = attn__matrix_fits(spec->m, d)) != ATTN_OK) return st;
-        if (!attn__all_finite(spec->projection, spec->m * d)) return ATTN_ERR_NONFINITE;
-    }
-    if (spec->feature == ATTN_FEATURE_RELU && !(spec->kernel_eps >= 0 && isfinite(spec->kernel_eps)))
-        return ATTN_ERR_RANGE;
-    if (spec->normalize < ATTN_NORMALIZE_NONE || spec->normalize > ATTN_NORMALIZE_L2) return ATTN_ERR_KIND;
-    return ATTN_OK;
+    const char *argument;
+    return check_fields(spec, d, dim, &argument);
 }
 
 /* Performer maps. Pass 1 writes the exponents (pos: u - h; hyp: u - h and

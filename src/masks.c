@@ -144,58 +144,76 @@ attn_status attn_mask_spec_get(const attn_mask_spec *spec, int field, double *va
     }
 }
 
-/* The checks of attn_mask_check on a resolved spec. */
-static attn_status check_resolved(const attn_mask_spec *s) {
-    if (s->kind < 0 || s->kind >= ATTN_MASK_KIND_COUNT) return ATTN_ERR_KIND;
-    if (s->n == 0) return ATTN_ERR_SHAPE;
-    if (s->n > INT32_MAX) return ATTN_ERR_MEMORY;  /* CSR indices are int32 */
+/* The checks of attn_mask_check on a resolved spec; *argument names the
+ * field at fault. */
+#define ATTN__FAIL(status, name)                                              \
+    do {                                                                      \
+        *argument = name;                                                     \
+        return status;                                                        \
+    } while (0)
+static attn_status check_resolved(const attn_mask_spec *s, const char **argument) {
+    *argument = NULL;
+    if (s->kind < 0 || s->kind >= ATTN_MASK_KIND_COUNT) ATTN__FAIL(ATTN_ERR_KIND, "kind");
+    if (s->n == 0) ATTN__FAIL(ATTN_ERR_SHAPE, "n");
+    if (s->n > INT32_MAX) ATTN__FAIL(ATTN_ERR_MEMORY, "n");  /* CSR indices are int32 */
     switch (s->kind) {
     case ATTN_MASK_KIND_STRIDED:
     case ATTN_MASK_KIND_SPARSE_TRANSFORMER:
-        if (s->stride == 0) return ATTN_ERR_RANGE;
+        if (s->stride == 0) ATTN__FAIL(ATTN_ERR_RANGE, "stride");
         break;
     case ATTN_MASK_KIND_FIXED:
-        if (s->block == 0 || s->summary > s->block) return ATTN_ERR_RANGE;
+        if (s->block == 0) ATTN__FAIL(ATTN_ERR_RANGE, "block");
+        if (s->summary > s->block) ATTN__FAIL(ATTN_ERR_RANGE, "summary");
         break;
     case ATTN_MASK_KIND_DILATED:
     case ATTN_MASK_KIND_LONGFORMER:
-        if (s->dilation == 0) return ATTN_ERR_RANGE;
+        if (s->dilation == 0) ATTN__FAIL(ATTN_ERR_RANGE, "dilation");
         break;
     case ATTN_MASK_KIND_BIGBIRD:
-        if (s->block == 0 || s->n % s->block != 0) return ATTN_ERR_RANGE;
-        if (s->window_blocks % 2 == 0) return ATTN_ERR_RANGE;
+        if (s->block == 0 || s->n % s->block != 0) ATTN__FAIL(ATTN_ERR_RANGE, "block");
+        if (s->window_blocks % 2 == 0) ATTN__FAIL(ATTN_ERR_RANGE, "windowBlocks");
         break;
     case ATTN_MASK_KIND_CLUSTER: {
         size_t cells;
-        if (s->rounds == 0) return ATTN_ERR_RANGE;
-        if (!s->assignments) return ATTN_ERR_NULL;
+        if (s->rounds == 0) ATTN__FAIL(ATTN_ERR_RANGE, "rounds");
+        if (!s->assignments) ATTN__FAIL(ATTN_ERR_NULL, "assignments");
         if (!attn__mul(s->rounds, s->n, &cells) || !attn__mul(cells, sizeof(int32_t), &cells))
-            return ATTN_ERR_MEMORY;
+            ATTN__FAIL(ATTN_ERR_MEMORY, "rounds");
         break;
     }
     default: break;
     }
     if (s->kind == ATTN_MASK_KIND_GLOBAL || s->kind == ATTN_MASK_KIND_LONGFORMER) {
-        if (s->n_tokens > 0 && !s->tokens) return ATTN_ERR_NULL;
+        if (s->n_tokens > 0 && !s->tokens) ATTN__FAIL(ATTN_ERR_NULL, "tokens");
         for (size_t t = 0; t < s->n_tokens; t++)
-            if (s->tokens[t] < 0 || (size_t)s->tokens[t] >= s->n) return ATTN_ERR_RANGE;
+            if (s->tokens[t] < 0 || (size_t)s->tokens[t] >= s->n) ATTN__FAIL(ATTN_ERR_RANGE, "tokens");
     }
     return ATTN_OK;
 }
+#undef ATTN__FAIL
 
-attn_status attn_mask_check(const attn_mask_spec *spec) {
-    if (!spec) return ATTN_ERR_NULL;
+attn_status attn_mask_spec_check(const attn_mask_spec *spec, const char **argument) {
+    const char *ignored;
+    if (!argument) argument = &ignored;
+    *argument = NULL;
+    if (!spec) {
+        *argument = "spec";
+        return ATTN_ERR_NULL;
+    }
     attn_mask_spec s = *spec;
     attn_mask_spec_resolve(&s);
-    return check_resolved(&s);
+    return check_resolved(&s, argument);
 }
+
+attn_status attn_mask_check(const attn_mask_spec *spec) { return attn_mask_spec_check(spec, NULL); }
 
 /* *s = the resolved copy of spec, checked. */
 static attn_status resolved(const attn_mask_spec *spec, attn_mask_spec *s) {
+    const char *argument;
     if (!spec) return ATTN_ERR_NULL;
     *s = *spec;
     attn_mask_spec_resolve(s);
-    return check_resolved(s);
+    return check_resolved(s, &argument);
 }
 
 /* ------------------------------------------------------------ row rules */

@@ -1348,6 +1348,85 @@ static void test_layouts(void) {
     free(q), free(k), free(v), free(out), free(big);
 }
 
+/* ------------------------------------------------------- which argument */
+
+/* got == want and *argument (read after the call) is name. */
+static int failed_with(attn_status got, attn_status want, const char **argument, const char *name) {
+    return got == want && (name ? *argument && strcmp(*argument, name) == 0 : *argument == NULL);
+}
+
+/* The spec checks name the field at fault, and agree with the status every
+ * function taking the spec returns. */
+static void test_arguments(void) {
+    attn_mask_spec s;
+    const char *arg = "unset";
+    int32_t bad_token[] = {9};
+    uint8_t one[16 * 16];
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 10);
+    attn_mask_spec_set(&s, 4, 4);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "block") &&
+              attn_mask_dense(&s, one) == ATTN_ERR_RANGE,
+          "mask: block 4 does not divide 10 -> block");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 16);
+    attn_mask_spec_set(&s, 8, 2);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "windowBlocks"), "mask: even windowBlocks");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_GLOBAL, 4);
+    attn_mask_spec_set(&s, 6, 1);
+    attn_mask_spec_set_arrays(&s, bad_token, NULL);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "tokens"), "mask: token 9 of n 4");
+    attn_mask_spec_set_arrays(&s, NULL, NULL);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_NULL, &arg, "tokens"), "mask: tokens NULL");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_FIXED, 16);
+    attn_mask_spec_set(&s, 4, 2);
+    attn_mask_spec_set(&s, 5, 3);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "summary"), "mask: summary > block");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_STRIDED, 16);
+    attn_mask_spec_set(&s, 3, 0);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "stride"), "mask: stride 0 given");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_CLUSTER, 16);
+    attn_mask_spec_set(&s, 12, 1);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_NULL, &arg, "assignments"), "mask: no assignments");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 0);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_SHAPE, &arg, "n"), "mask: n 0");
+    attn_mask_spec_init(&s, 99, 4);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_KIND, &arg, "kind"), "mask: unknown kind");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 64);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_OK, &arg, NULL) && attn_mask_spec_check(&s, NULL) == ATTN_OK,
+          "mask: a valid spec names nothing");
+    CHECK(failed_with(attn_mask_spec_check(NULL, &arg), ATTN_ERR_NULL, &arg, "spec"), "mask: NULL spec");
+
+    attn_feature_spec f;
+    float omega[4 * 5] = {0}, x[2 * 5] = {0}, out[64];
+    attn_feature_spec_set(&f, ATTN_FEATURE_DPFP, 0, NULL, 10, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_RANGE, &arg, "nu") &&
+              attn_feature_map(&f, ATTN_ROLE_KEY, 2, 5, x, out, NULL, 0) == ATTN_ERR_RANGE,
+          "feature: nu 10 = 2d -> nu");
+    attn_feature_spec_set(&f, ATTN_FEATURE_FAVOR_POS, 0, omega, 1, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_RANGE, &arg, "features"),
+          "feature: m 0 given -> features");
+    attn_feature_spec_set(&f, ATTN_FEATURE_FAVOR_POS, 4, NULL, 1, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_NULL, &arg, "projection"),
+          "feature: no projection");
+    omega[3] = NAN;
+    attn_feature_spec_set(&f, ATTN_FEATURE_FAVOR_POS, 4, omega, 1, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_NONFINITE, &arg, "projection"),
+          "feature: NaN in the projection");
+    attn_feature_spec_set(&f, ATTN_FEATURE_RELU, 0, NULL, 1, -1.0f, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_RANGE, &arg, "kernelEpsilon"),
+          "feature: negative kernel_eps");
+    attn_feature_spec_set(&f, ATTN_FEATURE_ELU1, 0, NULL, 1, 0, 1, 7);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_KIND, &arg, "normalize"),
+          "feature: unknown normalize");
+    attn_feature_spec_set(&f, 99, 0, NULL, 1, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_KIND, &arg, "feature"),
+          "feature: unknown feature");
+    attn_feature_spec_init(&f);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_FAST_WEIGHTS, 0, &arg), ATTN_ERR_SHAPE, &arg, "d") &&
+              failed_with(attn_feature_spec_check(&f, 5, 4, &arg), ATTN_ERR_KIND, &arg, "use") &&
+              failed_with(attn_feature_spec_check(&f, ATTN_USE_CAPACITY, 4, &arg), ATTN_OK, &arg, NULL),
+          "feature: width 0, unknown use; the defaults are valid");
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -1369,6 +1448,7 @@ int main(void) {
     test_names();
     test_defaults();
     test_layouts();
+    test_arguments();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
