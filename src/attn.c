@@ -48,6 +48,7 @@ int attn_status_count(void) { return ATTN_STATUS_COUNT; }
 ATTN__NAME_QUERY(attn_feature_name, ATTN_FEATURE_LIST)
 ATTN__NAME_QUERY(attn_rule_name, ATTN_RULE_LIST)
 ATTN__NAME_QUERY(attn_normalize_name, ATTN_NORMALIZE_LIST)
+ATTN__NAME_QUERY(attn_feature_use_name, ATTN_FEATURE_USE_LIST)
 ATTN__NAME_QUERY(attn_kernels_name, ATTN_KERNELS_LIST)
 ATTN__NAME_QUERY(attn_mask_kind_name, ATTN_MASK_KIND_LIST)
 ATTN__NAME_QUERY(attn_mask_bit_name, ATTN_MASK_BIT_LIST)

@@ -655,6 +655,8 @@ typedef struct attn_feature_spec {
     X(ATTN_USE_LINEAR, 0, "linear") X(ATTN_USE_FAST_WEIGHTS, 1, "fastWeights") \
     X(ATTN_USE_CAPACITY, 2, "capacity")
 typedef enum attn_feature_use { ATTN_FEATURE_USE_LIST(ATTN__ENUM_ITEM) ATTN_FEATURE_USE_COUNT } attn_feature_use;
+/* "linear", "fastWeights", "capacity"; NULL past the end. */
+const char *attn_feature_use_name(int id);
 
 /* For bindings that cannot lay out the struct: its size, and a setter of
  * every field (all marked given; the projection is the one pointer). */

@@ -3,7 +3,7 @@
 // and the capacity experiment.
 import { DEFAULTS, checkPlan, fail, run, seedWords, shapeOf } from './core.js';
 import { PROGRESS_KEYS, optBool, optInt, optIntList, optKind, optNumber, optProgress, options, toMatrix } from './args.js';
-import { FEATURE_KEYS, describeFeature, featureOptions, featureSpec } from './linear.js';
+import { FEATURE_KEYS, describeFeature, explainFeature, featureOptions, featureSpec } from './linear.js';
 
 import { RULES } from '../build/names.js';
 
@@ -58,8 +58,9 @@ export function fastWeights(c, opts, where = 'fastWeights') {
   return run(c, where, (heap, mod) => {
     const what = `${shapeOf('keys', K)}, ${shapeOf('values', V)}, rule '${RULES[rule]}', ${describeFeature(f)}`;
     const spec = featureSpec(heap, mod, f);
-    const dim = heap.size('feature_dim', what, spec, d);
-    const floats = heap.size('fast_weights_workspace', what, spec, T, d, dv);
+    const explained = explainFeature(heap, spec, f, d, what);
+    const dim = heap.size('feature_dim', explained, spec, d);
+    const floats = heap.size('fast_weights_workspace', explained, spec, T, d, dv);
     // Every size checked before the first large allocation.
     checkPlan(where, [['keys', T * d, 4], ['values', T * dv, 4], ['queries', Q ? T * d : 0, 4],
       ['the outputs', T * dv, 4], ['the final state (values.cols x feature dim)', dv * dim, 4],
@@ -71,7 +72,7 @@ export function fastWeights(c, opts, where = 'fastWeights') {
     const states = record === 'all' ? heap.alloc(T * dv * dim * 4, 'the recorded states') : 0;
     const errs = errors ? heap.alloc(T * T * 4, 'the errors') : 0;
     const work = heap.alloc(floats * 4, 'the workspace');
-    heap.call('fast_weights', what, spec, rule, T, d, dv, pk, pv, pq, pb, beta.scalar, pa, alpha.scalar,
+    heap.call('fast_weights', explained, spec, rule, T, d, dv, pk, pv, pq, pb, beta.scalar, pa, alpha.scalar,
       out, fin, states, errs, work, floats);
     const result = {
       outputs: { rows: T, cols: dv, data: heap.readF32(out, T * dv) },
@@ -111,8 +112,9 @@ export function capacity(c, opts, where = 'capacity') {
     return sizes.map((size) => run(c, where, (inner) => {
       progress.check();
       const what = `dKey ${dKey}, size ${size}, rule '${RULES[rule]}', ${describeFeature(f)}`;
-      const work = inner.workspace('capacity_workspace', what, spec, dKey, size);
-      inner.call('capacity', what, spec, rule, dKey, size, beta, trials, ...seedWords(seed), error, work.ptr, work.floats);
+      const explained = explainFeature(inner, spec, f, dKey, what);
+      const work = inner.workspace('capacity_workspace', explained, spec, dKey, size);
+      inner.call('capacity', explained, spec, rule, dKey, size, beta, trials, ...seedWords(seed), error, work.ptr, work.floats);
       const point = { size, error: inner.readF64(error, 1)[0] };
       progress.step(point);
       return point;

@@ -176,7 +176,16 @@ export function mask(c, kind, n, opts, where = 'mask') {
     const passign = assignments ? heap.i32(assignments, 'the assignments') : 0;
     heap.call('mask_spec_set_arrays', 'tokens or assignments', spec, ptok, passign);
     const extra = assignments ? { assignments } : {};
-    const described = `${what}, ${Object.entries(fields).map(([name, value]) => `${name} ${value}`).join(', ')}`;
+    const everything = `${what}, ${Object.entries(fields).map(([name, value]) => `${name} ${value}`).join(', ')}`;
+    // The core names the field at fault (attn_mask_spec_check); a count of
+    // cells beyond memory is about n (attn.h, attn_mask_spec_check).
+    const described = (status) => {
+      const name = heap.argument('mask_spec_check', spec) ?? (c.statusCodes[status] === 'ERR_MEMORY' ? 'n' : null);
+      if (name === null) return everything;
+      if (name === 'n') return { argument: `n ${n}` };
+      if (name === 'kind') return { argument: `kind '${kind}'` };
+      return { argument: name in fields ? `${name} ${fields[name]}` : name };
+    };
     if (format === 'dense') {
       const out = heap.alloc(n * n, 'the mask');
       heap.call('mask_dense', described, spec, out);
@@ -192,7 +201,7 @@ export function mask(c, kind, n, opts, where = 'mask') {
     } catch (err) {
       // n^2 >= 2^32: a 32-bit size_t count can wrap, and the cells then outnumber the capacity.
       if (err.code === 'ERR_WORKSPACE' && n * n >= 2 ** 32) {
-        fail('ERR_MEMORY', where, `${described}: more allowed cells than a 32-bit count holds; they do not fit in memory`);
+        fail('ERR_MEMORY', where, `n ${n}: more allowed cells than a 32-bit count holds; they do not fit in memory`);
       }
       throw err;
     }
