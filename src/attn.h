@@ -385,7 +385,8 @@ typedef struct attn_mask_spec {
     X(12, "rounds", rounds, COUNT)
 
 /* Bindings: size of the struct, a reset to kind and n with every other field
- * 0 and the pointers NULL (set n before the fields: they are clamped by it),
+ * 0, none given (so each takes its default, below) and the pointers NULL (set
+ * n before the fields: they are clamped by it),
  * a numeric field by id (ranges above; ATTN_ERR_KIND for an unknown id), the
  * two pointers, and the name of field id (NULL past the last). */
 size_t attn_mask_spec_size(void);
@@ -529,8 +530,8 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
  * Shared arguments:
  *   scale   the logit is s_ij = (scale q_i) . k_j in float32: the query is
  *           scaled first, in all three paths (weights, streaming outputs,
- *           sparse). Any finite value (else ATTN_ERR_RANGE); the JS API
- *           defaults to 1/sqrt(d); scale = 0 gives uniform weights over the
+ *           sparse). Any finite value (else ATTN_ERR_RANGE); the default
+ *           is attn_default_scale(d) = 1/sqrt(d); scale = 0 gives uniform weights over the
  *           allowed keys, whatever the inputs.
  *   causal  non-zero: key j is visible to query i only when j <= i.
  *   mask    NULL, or [n, m] with 0 = blocked; combined with causal by AND.
@@ -638,8 +639,8 @@ typedef struct attn_feature_spec {
     int feature;             /* attn_feature */
     size_t m;                /* random features (Performer maps), rows of projection */
     const float *projection; /* [m, d] Omega (Performer maps), else NULL */
-    size_t nu;               /* DPFP order, >= 1 */
-    float kernel_eps;        /* RELU: added to every feature (1e-3) */
+    size_t nu;               /* DPFP order, >= 1 (default "feature.nu") */
+    float kernel_eps;        /* RELU: added to every feature (default "feature.kernelEpsilon") */
     int stabilize;           /* Performer maps: see above */
     int normalize;           /* attn_normalize */
     unsigned set;            /* bit 1 << field id (ATTN_FEATURE_FIELDS) for each field given */
