@@ -4,6 +4,7 @@
 #   wasm/build/attn-core.mjs   the C core (src/*.c), Emscripten -O3 -msimd128, one
 #                              ES module with the wasm inlined: Node and browsers
 #   wasm/build/names.js        the core's name lists, read from the built core
+#   wasm/build/defaults.js     the core's named defaults, read from the built core
 #   wasm/build/attnlab.umd.js  the JS API and the core as one classic script
 #   web/dist/*.js              the page, the <attn-figure> element, the worker
 # wasm/build/ and web/dist/ hold only these generated files.

@@ -10,6 +10,8 @@
  */
 #include "internal.h"
 
+#include <math.h>
+
 #ifndef ATTN_SOURCE_HASH
 #define ATTN_SOURCE_HASH "dev"
 #endif
@@ -46,6 +48,7 @@ int attn_status_count(void) { return ATTN_STATUS_COUNT; }
 ATTN__NAME_QUERY(attn_feature_name, ATTN_FEATURE_LIST)
 ATTN__NAME_QUERY(attn_rule_name, ATTN_RULE_LIST)
 ATTN__NAME_QUERY(attn_normalize_name, ATTN_NORMALIZE_LIST)
+ATTN__NAME_QUERY(attn_feature_use_name, ATTN_FEATURE_USE_LIST)
 ATTN__NAME_QUERY(attn_kernels_name, ATTN_KERNELS_LIST)
 ATTN__NAME_QUERY(attn_mask_kind_name, ATTN_MASK_KIND_LIST)
 ATTN__NAME_QUERY(attn_mask_bit_name, ATTN_MASK_BIT_LIST)
@@ -55,3 +58,50 @@ ATTN__NAME_QUERY(attn_mask_bit_name, ATTN_MASK_BIT_LIST)
 const char *attn_version(void) { return ATTN_VERSION; }
 
 const char *attn_source_hash(void) { return ATTN_SOURCE_HASH; }
+
+/* ---- defaults (attn.h: ATTN_DEFAULT_LIST and the derived defaults) ---- */
+
+const char *attn_default_name(int id) {
+    switch (id) {
+#define ATTN__DEFAULT_NAME(name, text, value, doc) case name: return text;
+        ATTN_DEFAULT_LIST(ATTN__DEFAULT_NAME)
+#undef ATTN__DEFAULT_NAME
+    default: return NULL;
+    }
+}
+
+double attn_default_value(int id) {
+    switch (id) {
+#define ATTN__DEFAULT_VALUE(name, text, value, doc) case name: return (double)(value);
+        ATTN_DEFAULT_LIST(ATTN__DEFAULT_VALUE)
+#undef ATTN__DEFAULT_VALUE
+    default: return NAN;
+    }
+}
+
+double attn_default_scale(size_t d) { return d == 0 ? 1.0 : 1.0 / sqrt((double)d); }
+
+size_t attn_default_window(size_t n) { return (size_t)floor(sqrt((double)n)); }
+
+size_t attn_default_root(size_t n) {
+    size_t r = (size_t)floor(sqrt((double)n) + 0.5);
+    return r < 1 ? 1 : r;
+}
+
+size_t attn_default_bigbird_block(size_t n) {
+    for (size_t b = attn_default_root(n); b > 1; b--)
+        if (n % b == 0 && (double)b <= sqrt((double)n)) return b;
+    return 1;
+}
+
+size_t attn_default_rank(size_t m) {
+    return attn__min(m, (size_t)attn_default_value(ATTN_DEFAULT_LINFORMER_RANK));
+}
+
+size_t attn_default_max_layers(size_t n) {
+    return attn__min(n, (size_t)attn_default_value(ATTN_DEFAULT_MASK_LAYERS_MAX));
+}
+
+size_t attn_default_per_row(size_t n) {
+    return attn__min(n, (size_t)attn_default_value(ATTN_DEFAULT_MASK_PER_ROW));
+}

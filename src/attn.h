@@ -117,6 +117,101 @@ typedef enum attn_status {
  * so it never keeps a second copy of the numbering. */
 #define ATTN__ENUM_ITEM(name, value, text) name = value,
 
+/* ---- defaults -------------------------------------------------------------
+ * Every default of the library is defined here once, so native callers, Node
+ * and browsers see the same values. Two kinds:
+ *
+ *  - named defaults: one X-macro list X(enum name, "name", value, doc). The
+ *    name is "<function or family>.<option>" as the JS API spells the option;
+ *    values are doubles (enum defaults hold the enum value: "linear.feature"
+ *    is ATTN_FEATURE_ELU1). attn_default_name(id) / attn_default_value(id)
+ *    read the list (NULL / NaN past the end); a binding reads it at load.
+ *    The C functions themselves do not substitute these for 0 (0 hashes stays
+ *    ATTN_ERR_RANGE): they are what a binding passes when an option is
+ *    omitted, and what the spec resolvers (attn_mask_spec_resolve,
+ *    attn_feature_spec_resolve) fill in for fields left unset.
+ *  - derived defaults, which depend on a size: the attn_default_* functions
+ *    below (scale 1/sqrt(d), window floor(sqrt(n)), ...). */
+#define ATTN_DEFAULT_LIST(X)                                                  \
+    X(ATTN_DEFAULT_SEED, "seed", 0, "every seed of a random draw")           \
+    X(ATTN_DEFAULT_FEATURE_M, "feature.features", 64, "Performer maps: random features m") \
+    X(ATTN_DEFAULT_FEATURE_NU, "feature.nu", 1, "DPFP order nu")             \
+    X(ATTN_DEFAULT_FEATURE_KERNEL_EPS, "feature.kernelEpsilon", 1e-3, "RELU: kernel_eps added to every feature") \
+    X(ATTN_DEFAULT_FEATURE_STABILIZE, "feature.stabilize", 1, "Performer maps: stabilize") \
+    X(ATTN_DEFAULT_FEATURE_ORTHOGONAL, "feature.orthogonal", 1, "Performer projections: orthogonal blocks") \
+    X(ATTN_DEFAULT_LINEAR_FEATURE, "linear.feature", ATTN_FEATURE_ELU1, "feature map of kernel attention (feature maps, kernel weights, linear attention)") \
+    X(ATTN_DEFAULT_LINEAR_NORMALIZE, "linear.normalize", ATTN_NORMALIZE_NONE, "normalisation of kernel attention's features") \
+    X(ATTN_DEFAULT_LINEAR_EPS, "linear.eps", 1e-6, "kernel weights, linear attention: eps added to the denominator") \
+    X(ATTN_DEFAULT_FAST_FEATURE, "fastWeights.feature", ATTN_FEATURE_DPFP, "feature map of the fast weight memory") \
+    X(ATTN_DEFAULT_FAST_NORMALIZE, "fastWeights.normalize", ATTN_NORMALIZE_SUM, "its normalisation (sum: fast weight programmers)") \
+    X(ATTN_DEFAULT_FAST_RULE, "fastWeights.rule", ATTN_RULE_SUM, "update rule") \
+    X(ATTN_DEFAULT_FAST_BETA, "fastWeights.beta", 1, "delta rule write strength beta") \
+    X(ATTN_DEFAULT_FAST_ALPHA, "fastWeights.alpha", 1, "gated delta rule decay alpha") \
+    X(ATTN_DEFAULT_CAPACITY_FEATURE, "capacity.feature", ATTN_FEATURE_DPFP, "feature map of the capacity experiment") \
+    X(ATTN_DEFAULT_CAPACITY_NORMALIZE, "capacity.normalize", ATTN_NORMALIZE_L2, "its normalisation (L2: one write stores its pair exactly)") \
+    X(ATTN_DEFAULT_CAPACITY_DKEY, "capacity.dKey", 64, "key width") \
+    X(ATTN_DEFAULT_CAPACITY_RULE, "capacity.rule", ATTN_RULE_SUM, "update rule") \
+    X(ATTN_DEFAULT_CAPACITY_BETA, "capacity.beta", 1, "beta")                \
+    X(ATTN_DEFAULT_CAPACITY_TRIALS, "capacity.trials", 3, "draws averaged per size") \
+    X(ATTN_DEFAULT_CAPACITY_SIZE_STEP, "capacity.sizeStep", 20, "sizes: step, step 2, .., step count") \
+    X(ATTN_DEFAULT_CAPACITY_SIZE_COUNT, "capacity.sizeCount", 30, "sizes: how many") \
+    X(ATTN_DEFAULT_SWEEP_FEATURES_MIN, "kernelErrorSweep.featuresMin", 8, "features: min, 2 min, 4 min, ..") \
+    X(ATTN_DEFAULT_SWEEP_FEATURES_COUNT, "kernelErrorSweep.featuresCount", 6, "features: how many doublings") \
+    X(ATTN_DEFAULT_SWEEP_TRIALS, "kernelErrorSweep.trials", 8, "projections averaged per point") \
+    X(ATTN_DEFAULT_LSH_BUCKETS, "lsh.buckets", 8, "Reformer LSH buckets") \
+    X(ATTN_DEFAULT_LSH_HASHES, "lsh.hashes", 1, "Reformer LSH rounds")      \
+    X(ATTN_DEFAULT_KMEANS_ITERATIONS, "kmeans.iterations", 10, "k-means rounds (clusters: attn_default_clusters)") \
+    X(ATTN_DEFAULT_MASK_DILATION, "mask.dilation", 2, "DILATED: dilation") \
+    X(ATTN_DEFAULT_MASK_LONGFORMER_DILATION, "mask.longformerDilation", 1, "LONGFORMER: dilation") \
+    X(ATTN_DEFAULT_MASK_SUMMARY, "mask.summary", 1, "FIXED: summary")       \
+    X(ATTN_DEFAULT_MASK_PER_ROW, "mask.perRow", 3, "RANDOM: per_row (at most n)") \
+    X(ATTN_DEFAULT_MASK_WINDOW_BLOCKS, "mask.windowBlocks", 3, "BIGBIRD: window_blocks") \
+    X(ATTN_DEFAULT_MASK_GLOBAL_BLOCKS, "mask.globalBlocks", 1, "BIGBIRD: global_blocks") \
+    X(ATTN_DEFAULT_MASK_RANDOM_BLOCKS, "mask.randomBlocks", 3, "BIGBIRD: random_blocks") \
+    X(ATTN_DEFAULT_MASK_TOKEN, "mask.token", 0, "GLOBAL, LONGFORMER: the one global token") \
+    X(ATTN_DEFAULT_MASK_LAYERS_MAX, "maskLayers.maxLayers", 256, "layers counted at most (and at most n)") \
+    X(ATTN_DEFAULT_MATMUL_ALPHA, "matmul.alpha", 1, "alpha of C = (alpha A) B") \
+    X(ATTN_DEFAULT_SINKHORN_ITERATIONS, "sinkhorn.iterations", 20, "Sinkhorn rounds") \
+    X(ATTN_DEFAULT_SINKHORN_TAU, "sinkhorn.tau", 1, "Sinkhorn temperature") \
+    X(ATTN_DEFAULT_LINFORMER_RANK, "linformer.rank", 32, "projected rows k (and at most m)") \
+    X(ATTN_DEFAULT_COMPRESSED_FACTOR, "compressedAttention.factor", 2, "rows pooled per slot") \
+    X(ATTN_DEFAULT_SYNTHESIZER_FACTORS, "synthesizer.factors", 8, "factorized logits: rank") \
+    X(ATTN_DEFAULT_SYNTHESIZER_MIX, "synthesizer.mix", 0, "share of dot-product logits") \
+    X(ATTN_DEFAULT_SINKHORN_ATTENTION_BLOCK, "sinkhornAttention.block", 8, "rows per block") \
+    X(ATTN_DEFAULT_SINKHORN_ATTENTION_ITERATIONS, "sinkhornAttention.iterations", 8, "Sinkhorn rounds") \
+    X(ATTN_DEFAULT_SINKHORN_ATTENTION_TAU, "sinkhornAttention.tau", 0.75, "Sinkhorn temperature") \
+    X(ATTN_DEFAULT_SINKHORN_ATTENTION_SORTCUT, "sinkhornAttention.sortcut", 0, "SortCut blocks (0: all)") \
+    X(ATTN_DEFAULT_FUNNEL_STRIDE, "funnelAttention.stride", 2, "query pooling stride") \
+    X(ATTN_DEFAULT_BENCHMARK_RUNS, "benchmark.runs", 1, "timed calls") \
+    X(ATTN_DEFAULT_BENCHMARK_REPS, "benchmark.reps", 200, "kernel: repetitions per call")
+#define ATTN__DEFAULT_ITEM(name, text, value, doc) name,
+typedef enum attn_default_id { ATTN_DEFAULT_LIST(ATTN__DEFAULT_ITEM) ATTN_DEFAULT_COUNT } attn_default_id;
+#undef ATTN__DEFAULT_ITEM
+/* The name of named default id ("linear.eps"); NULL past the end. */
+const char *attn_default_name(int id);
+/* Its value (1e-6); NaN past the end. */
+double attn_default_value(int id);
+
+/* Derived defaults (see each function's options for where they apply):
+ *   attn_default_scale(d)         1 / sqrt(d), the softmax logit scale
+ *   attn_default_window(n)        floor(sqrt(n)), LOCAL/DILATED/LONGFORMER window
+ *   attn_default_root(n)          max(1, round(sqrt(n))): STRIDED and
+ *                                 SPARSE_TRANSFORMER stride, FIXED block,
+ *                                 k-means clusters
+ *   attn_default_bigbird_block(n) the largest divisor of n not above
+ *                                 sqrt(n) (1 for n = 0)
+ *   attn_default_rank(m)          min(m, "linformer.rank")
+ *   attn_default_max_layers(n)    min(n, "maskLayers.maxLayers")
+ *   attn_default_per_row(n)       min(n, "mask.perRow")
+ * Sizes are exact for n up to 2^52. */
+double attn_default_scale(size_t d);
+size_t attn_default_window(size_t n);
+size_t attn_default_root(size_t n);
+size_t attn_default_bigbird_block(size_t n);
+size_t attn_default_rank(size_t m);
+size_t attn_default_max_layers(size_t n);
+size_t attn_default_per_row(size_t n);
+
 /* Human-readable message, e.g. "the dimensions do not agree". Never NULL. */
 const char *attn_status_str(int status);
 /* Stable code string, e.g. "ERR_SHAPE". Never NULL ("ERR_UNKNOWN" if out of range). */
@@ -264,6 +359,7 @@ typedef struct attn_mask_spec {
     uint64_t seed;
     const int32_t *assignments;  /* [rounds, n] */
     size_t rounds;
+    unsigned set;  /* bit 1 << field id (ATTN_MASK_FIELDS) for each field given */
 } attn_mask_spec;
 
 /* The fields of attn_mask_spec by number, for bindings: X(id, name, member,
@@ -289,7 +385,8 @@ typedef struct attn_mask_spec {
     X(12, "rounds", rounds, COUNT)
 
 /* Bindings: size of the struct, a reset to kind and n with every other field
- * 0 and the pointers NULL (set n before the fields: they are clamped by it),
+ * 0, none given (so each takes its default, below) and the pointers NULL (set
+ * n before the fields: they are clamped by it),
  * a numeric field by id (ranges above; ATTN_ERR_KIND for an unknown id), the
  * two pointers, and the name of field id (NULL past the last). */
 size_t attn_mask_spec_size(void);
@@ -300,13 +397,47 @@ attn_status attn_mask_spec_set_arrays(attn_mask_spec *spec,
                                       const int32_t *assignments);  // [rounds, n] or NULL
 const char *attn_mask_field_name(int field);
 
-/* ATTN_OK if the spec is valid: ATTN_ERR_KIND for an unknown kind,
+/* Defaults: a numeric field that was not given (its bit clear in `set`; the
+ * setter sets it, attn_mask_spec_init clears them all) and is 0 takes the
+ * default of its kind:
+ *   window         LOCAL, DILATED, LONGFORMER    attn_default_window(n)
+ *   stride         STRIDED, SPARSE_TRANSFORMER   attn_default_root(n)
+ *   dilation       DILATED "mask.dilation", LONGFORMER "mask.longformerDilation"
+ *   block          FIXED attn_default_root(n), BIGBIRD attn_default_bigbird_block(n)
+ *   summary        FIXED                         "mask.summary"
+ *   per_row        RANDOM                        attn_default_per_row(n)
+ *   window_blocks, global_blocks, random_blocks  BIGBIRD  "mask.windowBlocks", ..
+ *   n_tokens       GLOBAL, LONGFORMER: with tokens NULL, the one token
+ *                  "mask.token" (0)
+ * Fields where 0 is meaningful (window 0, random_blocks 0, n_tokens 0, ...)
+ * keep an explicit 0 when given through the setter, or when the caller sets
+ * the bit itself (spec.set |= 1u << 1 for window). causal, seed and rounds
+ * have no default beyond 0. Every function taking a spec resolves a copy, so
+ * the spec itself is not changed. attn_mask_spec_resolve does it in place
+ * (and marks every field given), after which attn_mask_spec_get reads field
+ * id of the resolved spec; ATTN_ERR_KIND for an unknown id, ATTN_ERR_NULL
+ * for NULL pointers. n = 0 or an unknown kind resolve nothing. */
+attn_status attn_mask_spec_resolve(attn_mask_spec *spec);
+attn_status attn_mask_spec_get(const attn_mask_spec *spec, int field, double *value);
+
+/* ATTN_OK if the (resolved) spec is valid: ATTN_ERR_KIND for an unknown kind,
  * ATTN_ERR_SHAPE for n = 0, ATTN_ERR_RANGE for stride, block, dilation or
  * window_blocks of 0 where used, summary > block, an even window_blocks, a
  * block not dividing n (BIGBIRD), a token or assignment out of range;
  * ATTN_ERR_NULL for missing arrays; ATTN_ERR_MEMORY for n > INT32_MAX or
  * assignments whose [rounds, n] bytes do not fit in size_t. */
 attn_status attn_mask_check(const attn_mask_spec *spec);
+
+/* Which field: the status attn_mask_check returns, with *argument set to
+ * the name of the field at fault ("kind", "n", a name of ATTN_MASK_FIELDS
+ * such as "stride" or "windowBlocks", "tokens", "assignments"; "spec" when
+ * spec is NULL) or NULL for ATTN_OK. argument may be NULL. No state is kept:
+ * a binding calls it after a mask function fails to name the field. The
+ * mask functions below fail for a valid spec only with ATTN_ERR_NULL (an
+ * output pointer), ATTN_ERR_WORKSPACE (capacity) or ATTN_ERR_MEMORY from
+ * the count of allowed cells, which is about argument "n" (more cells than
+ * int32 indices or size_t bytes address). */
+attn_status attn_mask_spec_check(const attn_mask_spec *spec, const char **argument);
 
 /* The dense mask. */
 attn_status attn_mask_dense(const attn_mask_spec *spec,
@@ -399,8 +530,8 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
  * Shared arguments:
  *   scale   the logit is s_ij = (scale q_i) . k_j in float32: the query is
  *           scaled first, in all three paths (weights, streaming outputs,
- *           sparse). Any finite value (else ATTN_ERR_RANGE); the JS API
- *           defaults to 1/sqrt(d); scale = 0 gives uniform weights over the
+ *           sparse). Any finite value (else ATTN_ERR_RANGE); the default
+ *           is attn_default_scale(d) = 1/sqrt(d); scale = 0 gives uniform weights over the
  *           allowed keys, whatever the inputs.
  *   causal  non-zero: key j is visible to query i only when j <= i.
  *   mask    NULL, or [n, m] with 0 = blocked; combined with causal by AND.
@@ -508,17 +639,57 @@ typedef struct attn_feature_spec {
     int feature;             /* attn_feature */
     size_t m;                /* random features (Performer maps), rows of projection */
     const float *projection; /* [m, d] Omega (Performer maps), else NULL */
-    size_t nu;               /* DPFP order, >= 1 */
-    float kernel_eps;        /* RELU: added to every feature (1e-3) */
+    size_t nu;               /* DPFP order, >= 1 (default "feature.nu") */
+    float kernel_eps;        /* RELU: added to every feature (default "feature.kernelEpsilon") */
     int stabilize;           /* Performer maps: see above */
     int normalize;           /* attn_normalize */
+    unsigned set;            /* bit 1 << field id (ATTN_FEATURE_FIELDS) for each field given */
 } attn_feature_spec;
 
-/* For bindings that cannot lay out the struct: its size, and a setter. */
+/* The fields of attn_feature_spec by number: X(id, name, member). */
+#define ATTN_FEATURE_FIELDS(X)                                                \
+    X(0, "feature", feature) X(1, "features", m) X(2, "nu", nu)              \
+    X(3, "kernelEpsilon", kernel_eps) X(4, "stabilize", stabilize)            \
+    X(5, "normalize", normalize)
+/* Where a feature spec is used: the defaults of feature and normalize differ. */
+#define ATTN_FEATURE_USE_LIST(X)                                              \
+    X(ATTN_USE_LINEAR, 0, "linear") X(ATTN_USE_FAST_WEIGHTS, 1, "fastWeights") \
+    X(ATTN_USE_CAPACITY, 2, "capacity")
+typedef enum attn_feature_use { ATTN_FEATURE_USE_LIST(ATTN__ENUM_ITEM) ATTN_FEATURE_USE_COUNT } attn_feature_use;
+/* "linear", "fastWeights", "capacity"; NULL past the end. */
+const char *attn_feature_use_name(int id);
+
+/* For bindings that cannot lay out the struct: its size, and a setter of
+ * every field (all marked given; the projection is the one pointer). */
 size_t attn_feature_spec_size(void);
 attn_status attn_feature_spec_set(attn_feature_spec *spec, int feature, size_t m,
                                   const float *projection,  // [m, d] or NULL
                                   size_t nu, float kernel_eps, int stabilize, int normalize);
+/* Defaults: attn_feature_spec_init zeroes the spec (no field given);
+ * attn_feature_spec_set_field gives one field (a double, stored as the
+ * member's type: an integer in [0, 2^53] except kernelEpsilon, else
+ * ATTN_ERR_RANGE; ATTN_ERR_KIND for an unknown id). A field not given (its
+ * bit clear in `set`) and 0 takes its default: feature and normalize by use
+ * ("linear.feature", "fastWeights.normalize", ...), m "feature.features",
+ * nu "feature.nu", kernel_eps "feature.kernelEpsilon", stabilize
+ * "feature.stabilize". attn_feature_spec_resolve fills them in place for a
+ * use (and marks every field given); attn_feature_spec_get reads field id
+ * back. Every function taking a spec resolves a copy for its use: feature
+ * maps, kernel weights, linear attention ATTN_USE_LINEAR; attn_fast_weights
+ * ATTN_USE_FAST_WEIGHTS; attn_capacity ATTN_USE_CAPACITY. */
+/* Which field: the status a function taking the spec for `use` returns for
+ * the spec with inputs of width d before any work (attn_feature_dim, the
+ * projection's presence and finiteness, kernel_eps, normalize), with
+ * *argument set to the name of the field at fault ("feature", "features" (m),
+ * "nu", "kernelEpsilon", "normalize", "projection"; "d" for the width;
+ * "spec" or "use" when NULL or unknown) or NULL for ATTN_OK. argument may be
+ * NULL; no state is kept. */
+attn_status attn_feature_spec_check(const attn_feature_spec *spec, int use, size_t d, const char **argument);
+attn_status attn_feature_spec_init(attn_feature_spec *spec);
+attn_status attn_feature_spec_set_field(attn_feature_spec *spec, int field, double value);
+attn_status attn_feature_spec_resolve(attn_feature_spec *spec, int use);
+attn_status attn_feature_spec_get(const attn_feature_spec *spec, int field, double *value);
+const char *attn_feature_field_name(int field);
 
 /* Width of the feature rows for inputs of width d; ATTN_ERR_KIND for an unknown
  * feature, ATTN_ERR_RANGE for m or nu of 0 where they are needed. */

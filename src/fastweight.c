@@ -30,21 +30,19 @@ static attn_status fw_plan(const attn_feature_spec *spec, size_t T, size_t d, si
     attn_status st = attn_feature_dim(spec, d, &L->dim);
     if (st != ATTN_OK) return st;
     if ((st = attn_feature_map_workspace(spec, d, &L->fwork_floats)) != ATTN_OK) return st;
-    size_t tdim, dvt, at = 0;
-    if (!attn__mul(T, L->dim, &tdim) || !attn__mul(dv, T, &dvt)) return ATTN_ERR_MEMORY;
-    /* phi(K), phi(Q), feature work, phi(K)^T, W phi(K)^T, vbar */
-    size_t sizes[] = {tdim, tdim, L->fwork_floats, tdim, dvt, dv};
-    size_t *offsets[] = {&L->fk, &L->fq, &L->fwork, &L->fkt, &L->r, &L->vbar};
-    for (int i = 0; i < 6; i++) {
-        *offsets[i] = at;
-        if (!attn__add(at, sizes[i], &at)) return ATTN_ERR_MEMORY;
-    }
-    L->total = at;
-    return ATTN_OK;
+    attn__layout W = ATTN__LAYOUT_INIT;
+    L->fk = attn__layout_add(&W, T, L->dim);              // [T, dim] phi(K)
+    L->fq = attn__layout_add(&W, T, L->dim);              // [T, dim] phi(Q)
+    L->fwork = attn__layout_add(&W, 1, L->fwork_floats);  // the feature map's workspace
+    L->fkt = attn__layout_add(&W, L->dim, T);             // [dim, T] phi(K)^T
+    L->r = attn__layout_add(&W, dv, T);                   // [dv, T] W phi(K)^T
+    L->vbar = attn__layout_add(&W, 1, dv);                // [dv] vbar
+    return attn__layout_end(&W, &L->total);
 }
 
 attn_status attn_fast_weights_workspace(const attn_feature_spec *spec, size_t T, size_t d, size_t dv,
                                         size_t *floats) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_FAST_WEIGHTS);
     if (!spec || !floats) return ATTN_ERR_NULL;
     fw_layout L;
     attn_status st = fw_plan(spec, T, d, dv, &L);
@@ -86,6 +84,7 @@ attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T,
                               float *states,         // [T, dv, dim] or NULL
                               float *errors,         // [T, T] or NULL
                               float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_FAST_WEIGHTS);
     if (!spec || !keys || !values || !outputs || !final) return ATTN_ERR_NULL;
     if (T == 0 || d == 0 || dv == 0) return ATTN_ERR_SHAPE;
     if (rule < ATTN_RULE_SUM || rule > ATTN_RULE_GATED_DELTA) return ATTN_ERR_KIND;
@@ -156,21 +155,21 @@ static attn_status cap_plan(const attn_feature_spec *spec, size_t dkey, size_t S
     attn_status st = attn_feature_dim(spec, dkey, &L->dim);
     if (st != ATTN_OK) return st;
     if ((st = attn_feature_map_workspace(spec, dkey, &L->fwork_floats)) != ATTN_OK) return st;
-    size_t sk, sd, ss, at = 0;
-    if (!attn__mul(S, dkey, &sk) || !attn__mul(S, L->dim, &sd) || !attn__mul(S, S, &ss)) return ATTN_ERR_MEMORY;
-    /* keys, phi(K), phi(Q), phi(Q)^T, W [S, dim], Y [S, S], vbar, feature work */
-    size_t sizes[] = {sk, sd, sd, sd, sd, ss, S, L->fwork_floats};
-    size_t *offsets[] = {&L->keys, &L->fk, &L->fq, &L->fqt, &L->w, &L->y, &L->vbar, &L->fwork};
-    for (int i = 0; i < 8; i++) {
-        *offsets[i] = at;
-        if (!attn__add(at, sizes[i], &at)) return ATTN_ERR_MEMORY;
-    }
-    L->total = at;
-    return ATTN_OK;
+    attn__layout W = ATTN__LAYOUT_INIT;
+    L->keys = attn__layout_add(&W, S, dkey);              // [S, dkey] keys
+    L->fk = attn__layout_add(&W, S, L->dim);              // [S, dim] phi(K)
+    L->fq = attn__layout_add(&W, S, L->dim);              // [S, dim] phi(Q)
+    L->fqt = attn__layout_add(&W, L->dim, S);             // [dim, S] phi(Q)^T
+    L->w = attn__layout_add(&W, S, L->dim);               // [S, dim] W
+    L->y = attn__layout_add(&W, S, S);                    // [S, S] Y
+    L->vbar = attn__layout_add(&W, 1, S);                 // [S] vbar
+    L->fwork = attn__layout_add(&W, 1, L->fwork_floats);  // the feature map's workspace
+    return attn__layout_end(&W, &L->total);
 }
 
 attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, size_t size,
                                     size_t *floats) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_CAPACITY);
     if (!spec || !floats) return ATTN_ERR_NULL;
     cap_layout L;
     attn_status st = cap_plan(spec, dkey, size, &L);
@@ -181,6 +180,7 @@ attn_status attn_capacity_workspace(const attn_feature_spec *spec, size_t dkey, 
 attn_status attn_capacity(const attn_feature_spec *spec, int rule, size_t dkey, size_t size,
                           float beta, size_t trials, uint64_t seed, double *error,
                           float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_CAPACITY);
     if (!spec || !error) return ATTN_ERR_NULL;
     if (dkey == 0 || size == 0 || trials == 0) return ATTN_ERR_SHAPE;
     if (rule < ATTN_RULE_SUM || rule > ATTN_RULE_GATED_DELTA) return ATTN_ERR_KIND;

@@ -26,8 +26,79 @@ attn_status attn_feature_spec_set(attn_feature_spec *spec, int feature, size_t m
                                   const float *projection,  // [m, d] or NULL
                                   size_t nu, float kernel_eps, int stabilize, int normalize) {
     if (!spec) return ATTN_ERR_NULL;
-    *spec = (attn_feature_spec){feature, m, projection, nu, kernel_eps, stabilize, normalize};
+    *spec = (attn_feature_spec){feature, m, projection, nu, kernel_eps, stabilize, normalize, ~0u};
     return ATTN_OK;
+}
+
+attn_status attn_feature_spec_init(attn_feature_spec *spec) {
+    if (!spec) return ATTN_ERR_NULL;
+    memset(spec, 0, sizeof *spec);
+    spec->projection = NULL;
+    return ATTN_OK;
+}
+
+attn_status attn_feature_spec_set_field(attn_feature_spec *spec, int field, double value) {
+    if (!spec) return ATTN_ERR_NULL;
+    if (field < 0 || field > 5) return ATTN_ERR_KIND;
+    if (field == 3) {  /* kernelEpsilon: any float (checked where used) */
+        spec->kernel_eps = (float)value;
+    } else {
+        /* before any conversion: a double past SIZE_MAX or INT_MAX is undefined behaviour */
+        if (!(value >= 0 && value <= (double)INT32_MAX) || value != floor(value)) return ATTN_ERR_RANGE;
+        switch (field) {
+        case 0: spec->feature = (int)value; break;
+        case 1: spec->m = (size_t)value; break;
+        case 2: spec->nu = (size_t)value; break;
+        case 4: spec->stabilize = (int)value; break;
+        default: spec->normalize = (int)value; break;
+        }
+    }
+    spec->set |= 1u << field;
+    return ATTN_OK;
+}
+
+attn_status attn_feature_spec_resolve(attn_feature_spec *s, int use) {
+    if (!s) return ATTN_ERR_NULL;
+    static const int feature_default[] = {ATTN_DEFAULT_LINEAR_FEATURE, ATTN_DEFAULT_FAST_FEATURE,
+                                          ATTN_DEFAULT_CAPACITY_FEATURE};
+    static const int normalize_default[] = {ATTN_DEFAULT_LINEAR_NORMALIZE, ATTN_DEFAULT_FAST_NORMALIZE,
+                                            ATTN_DEFAULT_CAPACITY_NORMALIZE};
+    if (use < 0 || use >= ATTN_FEATURE_USE_COUNT) return ATTN_ERR_KIND;
+#define ATTN__UNSET(id, member) (!(s->set & (1u << (id))) && s->member == 0)
+    if (ATTN__UNSET(0, feature)) s->feature = (int)attn_default_value(feature_default[use]);
+    if (ATTN__UNSET(1, m)) s->m = (size_t)attn_default_value(ATTN_DEFAULT_FEATURE_M);
+    if (ATTN__UNSET(2, nu)) s->nu = (size_t)attn_default_value(ATTN_DEFAULT_FEATURE_NU);
+    if (ATTN__UNSET(3, kernel_eps)) s->kernel_eps = (float)attn_default_value(ATTN_DEFAULT_FEATURE_KERNEL_EPS);
+    if (ATTN__UNSET(4, stabilize)) s->stabilize = (int)attn_default_value(ATTN_DEFAULT_FEATURE_STABILIZE);
+    if (ATTN__UNSET(5, normalize)) s->normalize = (int)attn_default_value(normalize_default[use]);
+#undef ATTN__UNSET
+    s->set = ~0u;
+    return ATTN_OK;
+}
+
+attn_status attn_feature_spec_get(const attn_feature_spec *spec, int field, double *value) {
+    if (!spec || !value) return ATTN_ERR_NULL;
+    switch (field) {
+#define ATTN__GET(id, name, member) case id: *value = (double)spec->member; return ATTN_OK;
+        ATTN_FEATURE_FIELDS(ATTN__GET)
+#undef ATTN__GET
+    default: return ATTN_ERR_KIND;
+    }
+}
+
+const char *attn_feature_field_name(int field) {
+    switch (field) {
+#define ATTN__NAME(id, name, member) case id: return name;
+        ATTN_FEATURE_FIELDS(ATTN__NAME)
+#undef ATTN__NAME
+    default: return NULL;
+    }
+}
+
+attn_status attn__feature_resolved(const attn_feature_spec *spec, int use, attn_feature_spec *out) {
+    if (!spec) return ATTN_ERR_NULL;
+    *out = *spec;
+    return attn_feature_spec_resolve(out, use);
 }
 
 static int is_performer(int feature) {
@@ -35,46 +106,86 @@ static int is_performer(int feature) {
            feature == ATTN_FEATURE_FAVOR_HYP;
 }
 
-attn_status attn_feature_dim(const attn_feature_spec *spec, size_t d, size_t *dim) {
-    if (!spec || !dim) return ATTN_ERR_NULL;
-    if (d == 0) return ATTN_ERR_SHAPE;
+#define ATTN__FAIL(status, name)                                              \
+    do {                                                                      \
+        *argument = name;                                                     \
+        return status;                                                        \
+    } while (0)
+/* The width of the feature rows of a resolved spec; *argument names the
+ * field at fault. */
+static attn_status dim_of(const attn_feature_spec *spec, size_t d, size_t *dim, const char **argument) {
+    *argument = NULL;
+    if (d == 0) ATTN__FAIL(ATTN_ERR_SHAPE, "d");
     size_t two_d;
-    if (!attn__mul(d, 2, &two_d)) return ATTN_ERR_MEMORY;
+    if (!attn__mul(d, 2, &two_d)) ATTN__FAIL(ATTN_ERR_MEMORY, "d");
     switch (spec->feature) {
     case ATTN_FEATURE_IDENTITY:
     case ATTN_FEATURE_ELU1:
     case ATTN_FEATURE_RELU:
     case ATTN_FEATURE_EFFICIENT: *dim = d; return ATTN_OK;
-    case ATTN_FEATURE_TAYLOR: return attn__add(d, 1, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
+    case ATTN_FEATURE_TAYLOR:
+        if (!attn__add(d, 1, dim)) ATTN__FAIL(ATTN_ERR_MEMORY, "d");
+        return ATTN_OK;
     case ATTN_FEATURE_FAVOR_POS:
-        if (spec->m == 0) return ATTN_ERR_RANGE;
+        if (spec->m == 0) ATTN__FAIL(ATTN_ERR_RANGE, "features");
         *dim = spec->m;
         return ATTN_OK;
     case ATTN_FEATURE_FAVOR_TRIG:
     case ATTN_FEATURE_FAVOR_HYP:
-        if (spec->m == 0) return ATTN_ERR_RANGE;
-        return attn__mul(spec->m, 2, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
+        if (spec->m == 0) ATTN__FAIL(ATTN_ERR_RANGE, "features");
+        if (!attn__mul(spec->m, 2, dim)) ATTN__FAIL(ATTN_ERR_MEMORY, "features");
+        return ATTN_OK;
     case ATTN_FEATURE_DPFP:
-        if (spec->nu == 0) return ATTN_ERR_RANGE;
-        if (spec->nu > two_d - 1) return ATTN_ERR_RANGE;  /* roll by 2d is r * r again */
-        return attn__mul(two_d, spec->nu, dim) ? ATTN_OK : ATTN_ERR_MEMORY;
-    default: return ATTN_ERR_KIND;
+        if (spec->nu == 0 || spec->nu > two_d - 1) ATTN__FAIL(ATTN_ERR_RANGE, "nu");  /* roll by 2d is r * r again */
+        if (!attn__mul(two_d, spec->nu, dim)) ATTN__FAIL(ATTN_ERR_MEMORY, "nu");
+        return ATTN_OK;
+    default: ATTN__FAIL(ATTN_ERR_KIND, "feature");
     }
+}
+
+/* Validates a resolved spec against inputs of width d; *dim receives the
+ * feature width, *argument the field at fault. */
+static attn_status check_fields(const attn_feature_spec *spec, size_t d, size_t *dim, const char **argument) {
+    attn_status st = dim_of(spec, d, dim, argument);
+    if (st != ATTN_OK) return st;
+    if (is_performer(spec->feature)) {
+        if (!spec->projection) ATTN__FAIL(ATTN_ERR_NULL, "projection");
+        if (attn__matrix_fits(spec->m, d) != ATTN_OK) ATTN__FAIL(ATTN_ERR_MEMORY, "projection");
+        if (!attn__all_finite(spec->projection, spec->m * d)) ATTN__FAIL(ATTN_ERR_NONFINITE, "projection");
+    }
+    if (spec->feature == ATTN_FEATURE_RELU && !(spec->kernel_eps >= 0 && isfinite(spec->kernel_eps)))
+        ATTN__FAIL(ATTN_ERR_RANGE, "kernelEpsilon");
+    if (spec->normalize < ATTN_NORMALIZE_NONE || spec->normalize > ATTN_NORMALIZE_L2)
+        ATTN__FAIL(ATTN_ERR_KIND, "normalize");
+    return ATTN_OK;
+}
+#undef ATTN__FAIL
+
+attn_status attn_feature_spec_check(const attn_feature_spec *spec, int use, size_t d, const char **argument) {
+    const char *ignored;
+    size_t dim;
+    if (!argument) argument = &ignored;
+    *argument = NULL;
+    attn_feature_spec s;
+    attn_status st = attn__feature_resolved(spec, use, &s);
+    if (st != ATTN_OK) {
+        *argument = spec ? "use" : "spec";
+        return st;
+    }
+    return check_fields(&s, d, &dim, argument);
+}
+
+attn_status attn_feature_dim(const attn_feature_spec *spec, size_t d, size_t *dim) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
+    const char *argument;
+    if (!dim) return ATTN_ERR_NULL;
+    return dim_of(spec, d, dim, &argument);
 }
 
 /* Validates spec against inputs of width d; *dim receives the feature width. */
 static attn_status check_spec(const attn_feature_spec *spec, size_t d, size_t *dim) {
-    attn_status st = attn_feature_dim(spec, d, dim);
-    if (st != ATTN_OK) return st;
-    if (is_performer(spec->feature)) {
-        if (!spec->projection) return ATTN_ERR_NULL;
-        if ((st = attn__matrix_fits(spec->m, d)) != ATTN_OK) return st;
-        if (!attn__all_finite(spec->projection, spec->m * d)) return ATTN_ERR_NONFINITE;
-    }
-    if (spec->feature == ATTN_FEATURE_RELU && !(spec->kernel_eps >= 0 && isfinite(spec->kernel_eps)))
-        return ATTN_ERR_RANGE;
-    if (spec->normalize < ATTN_NORMALIZE_NONE || spec->normalize > ATTN_NORMALIZE_L2) return ATTN_ERR_KIND;
-    return ATTN_OK;
+    const char *argument;
+    return check_fields(spec, d, dim, &argument);
 }
 
 /* Performer maps. Pass 1 writes the exponents (pos: u - h; hyp: u - h and
@@ -152,28 +263,41 @@ static void softmax_columns(size_t n, size_t d, const float *x,  // [n, d]
     }
 }
 
+/* The Performer maps' workspace: Omega transposed. */
+typedef struct map_plan {
+    size_t omega_t, total;
+} map_plan;
+
+static attn_status plan_map(const attn_feature_spec *spec, size_t d, map_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->omega_t = attn__layout_add(&L, d, is_performer(spec->feature) ? spec->m : 0);  // [d, m]
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_feature_map_workspace(const attn_feature_spec *spec, size_t d, size_t *floats) {
-    if (!spec || !floats) return ATTN_ERR_NULL;
-    if (!is_performer(spec->feature)) {
-        *floats = 0;
-        return ATTN_OK;
-    }
-    return attn__mul(spec->m, d, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
+    if (!floats) return ATTN_ERR_NULL;
+    map_plan P;
+    attn_status st = plan_map(spec, d, &P);
+    if (st == ATTN_OK) *floats = P.total;
+    return st;
 }
 
 attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, size_t d,
                              const float *x,  // [n, d]
                              float *out,      // [n, dim]
                              float *work, size_t work_floats) {  // [work_floats]
-    size_t dim, need;
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
+    size_t dim;
     attn_status st = check_spec(spec, d, &dim);
     if (st != ATTN_OK) return st;
     if (!x || !out) return ATTN_ERR_NULL;
     if (n == 0) return ATTN_ERR_SHAPE;
     if (role != ATTN_ROLE_QUERY && role != ATTN_ROLE_KEY) return ATTN_ERR_KIND;
     if ((st = attn__matrix_fits(n, d)) || (st = attn__matrix_fits(n, dim))) return st;
-    if ((st = attn_feature_map_workspace(spec, d, &need)) != ATTN_OK) return st;
-    if (need > 0 && (!work || work_floats < need)) return ATTN_ERR_WORKSPACE;
+    map_plan P;
+    if ((st = plan_map(spec, d, &P)) != ATTN_OK) return st;
+    if (P.total > 0 && (!work || work_floats < P.total)) return ATTN_ERR_WORKSPACE;
     if (!attn__all_finite(x, n * d)) return ATTN_ERR_NONFINITE;
 
     switch (spec->feature) {
@@ -231,7 +355,7 @@ attn_status attn_feature_map(const attn_feature_spec *spec, int role, size_t n, 
         }
         break;
     default:  /* the Performer maps */
-        performer(spec, role, n, d, x, out, dim, work);
+        performer(spec, role, n, d, x, out, dim, work + P.omega_t);
         break;
     }
     if (spec->normalize != ATTN_NORMALIZE_NONE) {

@@ -104,6 +104,18 @@ attn_status attn__softmax_row(float *row, size_t m, size_t i, int causal,
  * normalise by, like a row with no allowed key). */
 void attn__divide_row(float *x, size_t count, double den);  // [count]
 
+/* features.c: *out = spec resolved for a use (attn_feature_spec_resolve). */
+attn_status attn__feature_resolved(const attn_feature_spec *spec, int use, attn_feature_spec *out);
+/* At the top of a function taking `spec`: from here on, spec points to its
+ * resolved copy (returns the status if spec is NULL or the use unknown). */
+#define ATTN__RESOLVE_FEATURE(spec, use)                                      \
+    attn_feature_spec attn__resolved_spec;                                    \
+    do {                                                                      \
+        attn_status attn__st = attn__feature_resolved(spec, use, &attn__resolved_spec); \
+        if (attn__st != ATTN_OK) return attn__st;                             \
+        spec = &attn__resolved_spec;                                          \
+    } while (0)
+
 /* masks.c: ATTN_OK if a CSR of nnz entries can exist where size_t has the
  * largest value size_max (int32 indices: nnz <= INT32_MAX; their bytes fit
  * in size_t), else ATTN_ERR_MEMORY. size_max is a parameter so the tests can
@@ -136,6 +148,47 @@ static inline attn_status attn__matrix_fits(size_t rows, size_t cols) {
     size_t count, bytes;
     if (!attn__mul(rows, cols, &count) || !attn__mul(count, sizeof(float), &bytes))
         return ATTN_ERR_MEMORY;
+    return ATTN_OK;
+}
+
+/* ---- workspace layouts ----
+ * Each function with a workspace has one plan, called by its *_workspace
+ * query and by its body, so the size the query reports and the offsets the
+ * body uses cannot disagree. A plan adds named parts in order, each rows x
+ * cols units (floats; 64-bit words for attn_mask_layers) starting where the
+ * previous one ended (attn__layout_align rounds the next start up to a
+ * multiple); every product and sum is checked, and attn__layout_end gives the
+ * total or ATTN_ERR_MEMORY:
+ *     attn__layout L = ATTN__LAYOUT_INIT;
+ *     P->kt = attn__layout_add(&L, d, m);     // [d, m]
+ *     P->s  = attn__layout_add(&L, 1, m);     // [m]
+ *     return attn__layout_end(&L, &P->total); */
+typedef struct attn__layout {
+    size_t total;  /* units so far */
+    int overflow;  /* a size did not fit in size_t */
+} attn__layout;
+#define ATTN__LAYOUT_INIT {0, 0}
+
+/* The offset of a new part of rows x cols units (0 once a size overflowed). */
+static inline size_t attn__layout_add(attn__layout *L, size_t rows, size_t cols) {
+    size_t count, at = L->total;
+    if (L->overflow || !attn__mul(rows, cols, &count) || !attn__add(at, count, &L->total)) {
+        L->overflow = 1;
+        return 0;
+    }
+    return at;
+}
+
+/* The next part starts at a multiple of `units` (> 0). */
+static inline void attn__layout_align(attn__layout *L, size_t units) {
+    size_t rest = L->total % units;
+    if (rest && !attn__add(L->total, units - rest, &L->total)) L->overflow = 1;
+}
+
+/* *total = the units of every part, or ATTN_ERR_MEMORY. */
+static inline attn_status attn__layout_end(const attn__layout *L, size_t *total) {
+    if (L->overflow) return ATTN_ERR_MEMORY;
+    *total = L->total;
     return ATTN_OK;
 }
 

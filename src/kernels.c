@@ -533,23 +533,33 @@ attn_status attn_use_kernels(int id) {
 
 enum { BENCH_PANELS = 8, BENCH_ROWS = 128, BENCH_COLS = 64 };
 
+typedef struct bench_plan {
+    size_t panels, v, rescale, o, total;
+} bench_plan;
+
+static void plan_bench(bench_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->panels = attn__layout_add(&L, BENCH_PANELS, BENCH_ROWS * 4);  // [BENCH_PANELS, BENCH_ROWS, 4]
+    P->v = attn__layout_add(&L, BENCH_ROWS, BENCH_COLS);             // [BENCH_COLS / 8, BENCH_ROWS, 8]
+    P->rescale = attn__layout_add(&L, BENCH_PANELS, 4);              // [BENCH_PANELS, 4]
+    P->o = attn__layout_add(&L, BENCH_PANELS, 4 * BENCH_COLS);       // [BENCH_PANELS, 4, BENCH_COLS]
+    attn__layout_end(&L, &P->total);  /* constant sizes: cannot overflow */
+}
+
 attn_status attn_kernel_benchmark_workspace(size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
-    /* panels, V strips, rescale factors, the output block */
-    *floats = BENCH_PANELS * BENCH_ROWS * 4 + BENCH_ROWS * BENCH_COLS + BENCH_PANELS * 4 +
-              BENCH_PANELS * 4 * BENCH_COLS;
+    bench_plan P;
+    plan_bench(&P);
+    *floats = P.total;
     return ATTN_OK;
 }
 
 attn_status attn_kernel_benchmark(size_t reps, float *work, size_t work_floats) {  // [work_floats]
-    size_t need;
-    attn_kernel_benchmark_workspace(&need);
+    bench_plan P;
+    plan_bench(&P);
     if (!work) return ATTN_ERR_NULL;
-    if (work_floats < need) return ATTN_ERR_WORKSPACE;
-    float *panels = work;                                 // [BENCH_PANELS, BENCH_ROWS, 4]
-    float *v = panels + BENCH_PANELS * BENCH_ROWS * 4;    // [BENCH_COLS / 8, BENCH_ROWS, 8]
-    float *rescale = v + BENCH_ROWS * BENCH_COLS;         // [BENCH_PANELS, 4]
-    float *o = rescale + BENCH_PANELS * 4;                // [BENCH_PANELS, 4, BENCH_COLS]
+    if (work_floats < P.total) return ATTN_ERR_WORKSPACE;
+    float *panels = work + P.panels, *v = work + P.v, *rescale = work + P.rescale, *o = work + P.o;
     /* Weights summing to 1 over the keys and values in [0, 1): the outputs
      * grow by at most 1 per rep, far from overflow or subnormals. */
     for (size_t i = 0; i < BENCH_PANELS * BENCH_ROWS * 4; i++) panels[i] = 1.0f / BENCH_ROWS;

@@ -40,22 +40,20 @@ static attn_status plan(const attn_feature_spec *spec, size_t n, size_t m, size_
     attn_status st = attn_feature_dim(spec, d, &L->dim);
     if (st != ATTN_OK) return st;
     if ((st = attn_feature_map_workspace(spec, d, &L->fwork_floats)) != ATTN_OK) return st;
-    size_t nq, nk, nc, ns, at = 0;
-    if (!attn__mul(n, L->dim, &nq) || !attn__mul(m, L->dim, &nk) || !attn__mul(CHUNK, L->dim, &nc) ||
-        !attn__mul(L->dim, dv, &ns))
-        return ATTN_ERR_MEMORY;
-    size_t sizes[] = {nq, nk, L->fwork_floats, nc, ns, L->dim, BLOCK * BLOCK};
-    size_t *offsets[] = {&L->fq, &L->fk, &L->fwork, &L->chunk, &L->s, &L->z, &L->a};
-    for (int i = 0; i < 7; i++) {
-        *offsets[i] = at;
-        if (!attn__add(at, sizes[i], &at)) return ATTN_ERR_MEMORY;
-    }
-    L->total = at;
-    return ATTN_OK;
+    attn__layout W = ATTN__LAYOUT_INIT;
+    L->fq = attn__layout_add(&W, n, L->dim);              // [n, dim] phi(Q)
+    L->fk = attn__layout_add(&W, m, L->dim);              // [m, dim] phi(K)
+    L->fwork = attn__layout_add(&W, 1, L->fwork_floats);  // the feature map's workspace
+    L->chunk = attn__layout_add(&W, L->dim, CHUNK);       // [dim, CHUNK] a transposed chunk of phi(K)
+    L->s = attn__layout_add(&W, L->dim, dv);              // [dim, dv] S
+    L->z = attn__layout_add(&W, 1, L->dim);               // [dim] z
+    L->a = attn__layout_add(&W, BLOCK, BLOCK);            // [BLOCK, BLOCK] causal block scores
+    return attn__layout_end(&W, &L->total);
 }
 
 attn_status attn_linear_workspace(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
                                   size_t dv, size_t *floats) {
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     if (!spec || !floats) return ATTN_ERR_NULL;
     layout L;
     attn_status st = plan(spec, n, m, d, dv, &L);
@@ -104,6 +102,7 @@ attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t 
                                 int causal, float eps,
                                 float *w,        // [n, m] output
                                 float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     attn_status st = w ? attn__matrix_fits(n, m) : ATTN_ERR_NULL;
     layout L;
     if (st == ATTN_OK) st = features(spec, n, m, d, 1, q, k, causal, eps, w, work, work_floats, &L);
@@ -133,6 +132,7 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
                                   int causal, float eps,
                                   float *out,      // [n, dv] output
                                   float *work, size_t work_floats) {  // [work_floats]
+    ATTN__RESOLVE_FEATURE(spec, ATTN_USE_LINEAR);
     attn_status st = !v ? ATTN_ERR_NULL : attn__matrix_fits(m, dv);
     if (st == ATTN_OK) st = attn__matrix_fits(n, dv);
     if (st == ATTN_OK && !attn__all_finite(v, m * dv)) st = ATTN_ERR_NONFINITE;

@@ -66,6 +66,7 @@ attn_status attn_mask_spec_set(attn_mask_spec *spec, int field, double value) {
         if ((st = field_value(spec->n, RANGE_##range, value, &v)) != ATTN_OK) \
             return st;                                                        \
         spec->member = v;                                                     \
+        spec->set |= 1u << (id);                                              \
         return ATTN_OK;
         ATTN_MASK_FIELDS(ATTN__SET)
 #undef ATTN__SET
@@ -90,43 +91,129 @@ const char *attn_mask_field_name(int field) {
     }
 }
 
-attn_status attn_mask_check(const attn_mask_spec *s) {
+/* The one global token of GLOBAL and LONGFORMER when none are given. */
+#define ATTN__TOKEN(name, text, value, doc) (name == ATTN_DEFAULT_MASK_TOKEN ? (int32_t)(value) : 0) +
+static const int32_t default_token[1] = {ATTN_DEFAULT_LIST(ATTN__TOKEN) 0};
+#undef ATTN__TOKEN
+
+attn_status attn_mask_spec_resolve(attn_mask_spec *s) {
     if (!s) return ATTN_ERR_NULL;
-    if (s->kind < 0 || s->kind >= ATTN_MASK_KIND_COUNT) return ATTN_ERR_KIND;
-    if (s->n == 0) return ATTN_ERR_SHAPE;
-    if (s->n > INT32_MAX) return ATTN_ERR_MEMORY;  /* CSR indices are int32 */
+    if (s->kind < 0 || s->kind >= ATTN_MASK_KIND_COUNT || s->n == 0) return ATTN_OK;
+    size_t n = s->n;
+    int k = s->kind;
+    /* field id, member: the default when not given and 0 */
+#define ATTN__UNSET(id, member) (!(s->set & (1u << (id))) && s->member == 0)
+#define ATTN__NAMED(id) ((size_t)attn_default_value(id))
+    if (ATTN__UNSET(1, window) &&
+        (k == ATTN_MASK_KIND_LOCAL || k == ATTN_MASK_KIND_DILATED || k == ATTN_MASK_KIND_LONGFORMER))
+        s->window = attn_default_window(n);
+    if (ATTN__UNSET(3, stride) && (k == ATTN_MASK_KIND_STRIDED || k == ATTN_MASK_KIND_SPARSE_TRANSFORMER))
+        s->stride = attn_default_root(n);
+    if (ATTN__UNSET(2, dilation) && k == ATTN_MASK_KIND_DILATED)
+        s->dilation = ATTN__NAMED(ATTN_DEFAULT_MASK_DILATION);
+    if (ATTN__UNSET(2, dilation) && k == ATTN_MASK_KIND_LONGFORMER)
+        s->dilation = ATTN__NAMED(ATTN_DEFAULT_MASK_LONGFORMER_DILATION);
+    if (ATTN__UNSET(4, block) && k == ATTN_MASK_KIND_FIXED) s->block = attn_default_root(n);
+    if (ATTN__UNSET(4, block) && k == ATTN_MASK_KIND_BIGBIRD) s->block = attn_default_bigbird_block(n);
+    if (ATTN__UNSET(5, summary) && k == ATTN_MASK_KIND_FIXED) s->summary = ATTN__NAMED(ATTN_DEFAULT_MASK_SUMMARY);
+    if (ATTN__UNSET(7, per_row) && k == ATTN_MASK_KIND_RANDOM) s->per_row = attn_default_per_row(n);
+    if (k == ATTN_MASK_KIND_BIGBIRD) {
+        if (ATTN__UNSET(8, window_blocks)) s->window_blocks = ATTN__NAMED(ATTN_DEFAULT_MASK_WINDOW_BLOCKS);
+        if (ATTN__UNSET(9, global_blocks)) s->global_blocks = ATTN__NAMED(ATTN_DEFAULT_MASK_GLOBAL_BLOCKS);
+        if (ATTN__UNSET(10, random_blocks)) s->random_blocks = ATTN__NAMED(ATTN_DEFAULT_MASK_RANDOM_BLOCKS);
+    }
+    if (ATTN__UNSET(6, n_tokens) && !s->tokens && (k == ATTN_MASK_KIND_GLOBAL || k == ATTN_MASK_KIND_LONGFORMER)) {
+        s->tokens = default_token;
+        s->n_tokens = 1;
+    }
+#undef ATTN__UNSET
+#undef ATTN__NAMED
+    s->set = ~0u;
+    return ATTN_OK;
+}
+
+attn_status attn_mask_spec_get(const attn_mask_spec *spec, int field, double *value) {
+    if (!spec || !value) return ATTN_ERR_NULL;
+    attn_mask_spec s = *spec;
+    attn_mask_spec_resolve(&s);
+    switch (field) {
+#define ATTN__GET(id, name, member, range) case id: *value = (double)s.member; return ATTN_OK;
+        ATTN_MASK_FIELDS(ATTN__GET)
+#undef ATTN__GET
+    default: return ATTN_ERR_KIND;
+    }
+}
+
+/* The checks of attn_mask_check on a resolved spec; *argument names the
+ * field at fault. */
+#define ATTN__FAIL(status, name)                                              \
+    do {                                                                      \
+        *argument = name;                                                     \
+        return status;                                                        \
+    } while (0)
+static attn_status check_resolved(const attn_mask_spec *s, const char **argument) {
+    *argument = NULL;
+    if (s->kind < 0 || s->kind >= ATTN_MASK_KIND_COUNT) ATTN__FAIL(ATTN_ERR_KIND, "kind");
+    if (s->n == 0) ATTN__FAIL(ATTN_ERR_SHAPE, "n");
+    if (s->n > INT32_MAX) ATTN__FAIL(ATTN_ERR_MEMORY, "n");  /* CSR indices are int32 */
     switch (s->kind) {
     case ATTN_MASK_KIND_STRIDED:
     case ATTN_MASK_KIND_SPARSE_TRANSFORMER:
-        if (s->stride == 0) return ATTN_ERR_RANGE;
+        if (s->stride == 0) ATTN__FAIL(ATTN_ERR_RANGE, "stride");
         break;
     case ATTN_MASK_KIND_FIXED:
-        if (s->block == 0 || s->summary > s->block) return ATTN_ERR_RANGE;
+        if (s->block == 0) ATTN__FAIL(ATTN_ERR_RANGE, "block");
+        if (s->summary > s->block) ATTN__FAIL(ATTN_ERR_RANGE, "summary");
         break;
     case ATTN_MASK_KIND_DILATED:
     case ATTN_MASK_KIND_LONGFORMER:
-        if (s->dilation == 0) return ATTN_ERR_RANGE;
+        if (s->dilation == 0) ATTN__FAIL(ATTN_ERR_RANGE, "dilation");
         break;
     case ATTN_MASK_KIND_BIGBIRD:
-        if (s->block == 0 || s->n % s->block != 0) return ATTN_ERR_RANGE;
-        if (s->window_blocks % 2 == 0) return ATTN_ERR_RANGE;
+        if (s->block == 0 || s->n % s->block != 0) ATTN__FAIL(ATTN_ERR_RANGE, "block");
+        if (s->window_blocks % 2 == 0) ATTN__FAIL(ATTN_ERR_RANGE, "windowBlocks");
         break;
     case ATTN_MASK_KIND_CLUSTER: {
         size_t cells;
-        if (s->rounds == 0) return ATTN_ERR_RANGE;
-        if (!s->assignments) return ATTN_ERR_NULL;
+        if (s->rounds == 0) ATTN__FAIL(ATTN_ERR_RANGE, "rounds");
+        if (!s->assignments) ATTN__FAIL(ATTN_ERR_NULL, "assignments");
         if (!attn__mul(s->rounds, s->n, &cells) || !attn__mul(cells, sizeof(int32_t), &cells))
-            return ATTN_ERR_MEMORY;
+            ATTN__FAIL(ATTN_ERR_MEMORY, "rounds");
         break;
     }
     default: break;
     }
     if (s->kind == ATTN_MASK_KIND_GLOBAL || s->kind == ATTN_MASK_KIND_LONGFORMER) {
-        if (s->n_tokens > 0 && !s->tokens) return ATTN_ERR_NULL;
+        if (s->n_tokens > 0 && !s->tokens) ATTN__FAIL(ATTN_ERR_NULL, "tokens");
         for (size_t t = 0; t < s->n_tokens; t++)
-            if (s->tokens[t] < 0 || (size_t)s->tokens[t] >= s->n) return ATTN_ERR_RANGE;
+            if (s->tokens[t] < 0 || (size_t)s->tokens[t] >= s->n) ATTN__FAIL(ATTN_ERR_RANGE, "tokens");
     }
     return ATTN_OK;
+}
+#undef ATTN__FAIL
+
+attn_status attn_mask_spec_check(const attn_mask_spec *spec, const char **argument) {
+    const char *ignored;
+    if (!argument) argument = &ignored;
+    *argument = NULL;
+    if (!spec) {
+        *argument = "spec";
+        return ATTN_ERR_NULL;
+    }
+    attn_mask_spec s = *spec;
+    attn_mask_spec_resolve(&s);
+    return check_resolved(&s, argument);
+}
+
+attn_status attn_mask_check(const attn_mask_spec *spec) { return attn_mask_spec_check(spec, NULL); }
+
+/* *s = the resolved copy of spec, checked. */
+static attn_status resolved(const attn_mask_spec *spec, attn_mask_spec *s) {
+    const char *argument;
+    if (!spec) return ATTN_ERR_NULL;
+    *s = *spec;
+    attn_mask_spec_resolve(s);
+    return check_resolved(s, &argument);
 }
 
 /* ------------------------------------------------------------ row rules */
@@ -254,8 +341,10 @@ static void mask_row(const attn_mask_spec *s, size_t i, uint8_t *row) {
 /* ---------------------------------------------------------------- drivers */
 
 attn_status attn_mask_dense(const attn_mask_spec *spec, uint8_t *out) {  // [n, n]
-    attn_status st = attn_mask_check(spec);
+    attn_mask_spec resolved_spec;
+    attn_status st = resolved(spec, &resolved_spec);
     if (st != ATTN_OK) return st;
+    spec = &resolved_spec;
     if (!out) return ATTN_ERR_NULL;
     size_t cells;
     if (!attn__mul(spec->n, spec->n, &cells)) return ATTN_ERR_MEMORY;
@@ -287,8 +376,10 @@ static uint64_t count_nonzero(const uint8_t *row, size_t n) {  // [n]
 }
 
 attn_status attn_mask_nnz(const attn_mask_spec *spec, size_t *nnz, uint8_t *work) {  // [n]
-    attn_status st = attn_mask_check(spec);
+    attn_mask_spec resolved_spec;
+    attn_status st = resolved(spec, &resolved_spec);
     if (st != ATTN_OK) return st;
+    spec = &resolved_spec;
     if (!nnz || !work) return ATTN_ERR_NULL;
     uint64_t count = 0;  /* n^2 can exceed a 32-bit size_t */
     for (size_t i = 0; i < spec->n; i++) {
@@ -305,8 +396,10 @@ attn_status attn_mask_csr(const attn_mask_spec *spec, size_t capacity,
                           int32_t *indices,  // [capacity]
                           uint8_t *bits,     // [capacity] or NULL
                           uint8_t *work) {   // [n]
-    attn_status st = attn_mask_check(spec);
+    attn_mask_spec resolved_spec;
+    attn_status st = resolved(spec, &resolved_spec);
     if (st != ATTN_OK) return st;
+    spec = &resolved_spec;
     if (!indptr || !work || (capacity && !indices)) return ATTN_ERR_NULL;
     size_t at = 0;
     indptr[0] = 0;
@@ -368,11 +461,23 @@ static double inverse_norm(const float *x, size_t d) {  // [d]
 
 enum { POINT_BLOCK = 64 };  /* rows per gemm when scoring points */
 
+typedef struct lsh_plan {
+    size_t r, p, total;
+} lsh_plan;
+
+static attn_status plan_lsh(size_t d, size_t half, lsh_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->r = attn__layout_add(&L, d, half);            // [d, half] the rotation R
+    P->p = attn__layout_add(&L, POINT_BLOCK, half);  // [POINT_BLOCK, half] projections x R
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_lsh_workspace(size_t d, size_t buckets, size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
-    size_t rows;
-    if (!attn__add(d, POINT_BLOCK, &rows) || !attn__mul(rows, buckets / 2, floats)) return ATTN_ERR_MEMORY;
-    return ATTN_OK;
+    lsh_plan P;
+    attn_status st = plan_lsh(d, buckets / 2, &P);
+    if (st == ATTN_OK) *floats = P.total;
+    return st;
 }
 
 attn_status attn_lsh_buckets(size_t n, size_t d,
@@ -383,12 +488,13 @@ attn_status attn_lsh_buckets(size_t n, size_t d,
     attn_status st = check_points(n, d, x, assignments);
     if (st != ATTN_OK) return st;
     if (buckets < 2 || buckets % 2 != 0 || buckets > INT32_MAX || hashes == 0) return ATTN_ERR_RANGE;
-    size_t half = buckets / 2, need;
-    if ((st = attn_lsh_workspace(d, buckets, &need)) != ATTN_OK) return st;
-    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
+    size_t half = buckets / 2;
+    lsh_plan plan;
+    if ((st = plan_lsh(d, half, &plan)) != ATTN_OK) return st;
+    if (!work || work_floats < plan.total) return ATTN_ERR_WORKSPACE;
     const attn__kernels *kern = attn__kernels_get();
-    float *R = work;            // [d, half]
-    float *P = R + d * half;    // [POINT_BLOCK, half] projections x R
+    float *R = work + plan.r;  // [d, half]
+    float *P = work + plan.p;  // [POINT_BLOCK, half] projections x R
     attn_rng rng;
     attn_rng_seed(&rng, seed);
     for (size_t r = 0; r < hashes; r++) {
@@ -413,15 +519,28 @@ attn_status attn_lsh_buckets(size_t n, size_t d,
     return ATTN_OK;
 }
 
+typedef struct kmeans_plan {
+    size_t u, centroids, sums, counts, dist, ct, scores, total;
+} kmeans_plan;
+
+static attn_status plan_kmeans(size_t n, size_t d, size_t k, kmeans_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->u = attn__layout_add(&L, n, d);                // [n, d] unit rows
+    P->centroids = attn__layout_add(&L, k, d);        // [k, d]
+    P->sums = attn__layout_add(&L, k, d);             // [k, d]
+    P->counts = attn__layout_add(&L, 1, k);           // [k]
+    P->dist = attn__layout_add(&L, 1, n);             // [n] squared distance to the nearest centroid
+    P->ct = attn__layout_add(&L, d, k);               // [d, k] centroids transposed
+    P->scores = attn__layout_add(&L, POINT_BLOCK, k); // [POINT_BLOCK, k] cosines of a block of rows
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_kmeans_workspace(size_t n, size_t d, size_t clusters, size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
-    /* unit rows, centroids, sums, counts, k-means++ distances, centroids^T, scores */
-    size_t a, b, c;
-    if (!attn__add(n, 2 * clusters, &a) || !attn__mul(a, d, &a) || !attn__add(a, clusters + n, &a) ||
-        !attn__add(d, POINT_BLOCK, &b) || !attn__mul(b, clusters, &b) || !attn__add(a, b, &c))
-        return ATTN_ERR_MEMORY;
-    *floats = c;
-    return ATTN_OK;
+    kmeans_plan P;
+    attn_status st = plan_kmeans(n, d, clusters, &P);
+    if (st == ATTN_OK) *floats = P.total;
+    return st;
 }
 
 attn_status attn_kmeans(size_t n, size_t d,
@@ -432,18 +551,13 @@ attn_status attn_kmeans(size_t n, size_t d,
     attn_status st = check_points(n, d, x, assignments);
     if (st != ATTN_OK) return st;
     if (clusters == 0 || clusters > n) return ATTN_ERR_RANGE;
-    size_t need;
-    if ((st = attn_kmeans_workspace(n, d, clusters, &need)) != ATTN_OK) return st;
-    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
+    kmeans_plan P;
+    if ((st = plan_kmeans(n, d, clusters, &P)) != ATTN_OK) return st;
+    if (!work || work_floats < P.total) return ATTN_ERR_WORKSPACE;
     const size_t k = clusters;
     const attn__kernels *kern = attn__kernels_get();
-    float *u = work;              // [n, d] unit rows
-    float *centroids = u + n * d;  // [k, d]
-    float *sums = centroids + k * d;  // [k, d]
-    float *counts = sums + k * d;     // [k]
-    float *dist = counts + k;         // [n] squared distance to the nearest centroid
-    float *ct = dist + n;             // [d, k] centroids transposed
-    float *scores = ct + d * k;       // [POINT_BLOCK, k] cosines of a block of rows
+    float *u = work + P.u, *centroids = work + P.centroids, *sums = work + P.sums, *counts = work + P.counts;
+    float *dist = work + P.dist, *ct = work + P.ct, *scores = work + P.scores;
     for (size_t i = 0; i < n; i++) {
         double inv = inverse_norm(x + i * d, d);
         for (size_t l = 0; l < d; l++) u[i * d + l] = (float)(x[i * d + l] * inv);
@@ -544,11 +658,26 @@ int attn__layers_fit(size_t n, uint64_t nnz, double layers, double done) {
     return done + layers * ((double)n + (double)nnz) * words <= ATTN__LAYERS_MAX_WORK;
 }
 
+/* Three bitsets of n rows of `words` 64-bit words (the units of this layout). */
+typedef struct layers_plan {
+    size_t words, adj, reach, next, total;
+} layers_plan;
+
+static attn_status plan_layers(size_t n, layers_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->words = n / 64 + (n % 64 != 0);
+    P->adj = attn__layout_add(&L, n, P->words);    // [n, words]: keys of query i, and i itself
+    P->reach = attn__layout_add(&L, n, P->words);  // [n, words]: what query i reaches in L layers
+    P->next = attn__layout_add(&L, n, P->words);   // [n, words]: the same in L + 1 layers
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_mask_layers_workspace(size_t n, size_t *words) {
     if (!words) return ATTN_ERR_NULL;
-    size_t w = n / 64 + (n % 64 != 0), rows;
-    if (!attn__mul(n, 3, &rows) || !attn__mul(rows, w, words)) return ATTN_ERR_MEMORY;
-    return ATTN_OK;
+    layers_plan P;
+    attn_status st = plan_layers(n, &P);
+    if (st == ATTN_OK) *words = P.total;
+    return st;
 }
 
 attn_status attn_mask_layers(size_t n,
@@ -559,19 +688,19 @@ attn_status attn_mask_layers(size_t n,
                              uint64_t *work, size_t work_words) {  // [work_words]
     if (!mask || !reached || !layers) return ATTN_ERR_NULL;
     if (n == 0 || max_layers == 0) return ATTN_ERR_SHAPE;
-    size_t words = n / 64 + (n % 64 != 0), need, cells;
-    attn_status st = attn_mask_layers_workspace(n, &need);
+    size_t cells;
+    layers_plan P;
+    attn_status st = plan_layers(n, &P);
     if (st != ATTN_OK) return st;
+    const size_t words = P.words;
     if (!attn__mul(n, n, &cells)) return ATTN_ERR_MEMORY;
-    if (!work || work_words < need) return ATTN_ERR_WORKSPACE;
+    if (!work || work_words < P.total) return ATTN_ERR_WORKSPACE;
     /* Refuse at once what one layer alone would take too long for. */
     uint64_t nnz = 0;
     for (size_t i = 0; i < n; i++) nnz += count_nonzero(mask + i * n, n);
     if (!attn__layers_fit(n, nnz, 1, 0)) return ATTN_ERR_RANGE;
 
-    uint64_t *adj = work;                   // [n, words]: keys of query i, and i itself
-    uint64_t *reach = adj + n * words;      // [n, words]: what query i reaches in L layers
-    uint64_t *next = reach + n * words;     // [n, words]: the same in L + 1 layers
+    uint64_t *adj = work + P.adj, *reach = work + P.reach, *next = work + P.next;
     memset(adj, 0, n * words * sizeof *adj);
     for (size_t i = 0; i < n; i++) {
         adj[i * words + i / 64] |= 1ull << (i % 64);

@@ -144,10 +144,24 @@ int attn__logits_safe(size_t n, size_t m, size_t d,
 
 /* ------------------------------------------------------------------ weights */
 
+/* The workspace of the scores: K^T, one strip m wide. */
+typedef struct scores_plan {
+    size_t kt, total;
+} scores_plan;
+
+static attn_status plan_scores(size_t m, size_t d, scores_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->kt = attn__layout_add(&L, d, m);  // [d, m]
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_softmax_weights_workspace(size_t n, size_t m, size_t d, size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
     (void)n;
-    return attn__mul(d, m, floats) ? ATTN_OK : ATTN_ERR_MEMORY;
+    scores_plan P;
+    attn_status st = plan_scores(m, d, &P);
+    if (st == ATTN_OK) *floats = P.total;
+    return st;
 }
 
 attn_status attn__scores(size_t n, size_t m, size_t d,
@@ -158,10 +172,10 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
                          float *work, size_t work_floats) {  // [work_floats]
     attn_status st = check_inputs(n, m, d, 1, q, k, NULL, scale, p, m);
     if (st != ATTN_OK) return st;
-    size_t need;
-    if ((st = attn_softmax_weights_workspace(n, m, d, &need)) != ATTN_OK) return st;
-    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
-    float *kt = work;  // K^T: [d, m], one strip m wide
+    scores_plan P;
+    if ((st = plan_scores(m, d, &P)) != ATTN_OK) return st;
+    if (!work || work_floats < P.total) return ATTN_ERR_WORKSPACE;
+    float *kt = work + P.kt;  // K^T: [d, m], one strip m wide
     pack_strips(d, d, m, k, 1, d, m, kt);
     attn__kernels_get()->gemm(n, m, d, scale, q, d, kt, m, p, m, 0);
     return ATTN_OK;
@@ -208,17 +222,37 @@ attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
  * strip packing of V [m, dv] (rows rounded up to GROUP, columns to STRIP). */
 static size_t groups_of(size_t m) { return m / GROUP + (m % GROUP != 0); }
 
+/* The workspace of streaming attention: keys padded to whole groups (rows_m),
+ * value columns to whole strips (dv_pad). */
+typedef struct stream_plan {
+    size_t rows_m, v_strips, dv_pad;
+    size_t kp, vp, qt, o, s, row_max, row_sum, rescale, total;
+} stream_plan;
+
+static attn_status plan_stream(size_t m, size_t d, size_t dv, stream_plan *P) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    P->rows_m = groups_of(m) * GROUP;
+    P->v_strips = dv / STRIP + (dv % STRIP != 0);
+    P->dv_pad = P->v_strips * STRIP;
+    P->kp = attn__layout_add(&L, P->rows_m, d);          // K in key groups: [rows_m / GROUP, d, GROUP]
+    P->vp = attn__layout_add(&L, P->rows_m, P->dv_pad);  // V in strips: [v_strips, rows_m, STRIP]
+    P->qt = attn__layout_add(&L, TILE_Q, d);             // the block's scaled queries: [TILE_Q / STRIP, d, STRIP]
+    P->o = attn__layout_add(&L, TILE_Q, P->dv_pad);      // [TILE_Q, dv_pad] unnormalised accumulator
+    P->s = attn__layout_add(&L, TILE_Q, TILE_K);         // [TILE_Q / GROUP, TILE_K, GROUP] score panels
+    P->row_max = attn__layout_add(&L, 1, TILE_Q);        // [TILE_Q] running maximum m_i
+    P->row_sum = attn__layout_add(&L, 1, TILE_Q);        // [TILE_Q] running sum l_i
+    P->rescale = attn__layout_add(&L, 1, TILE_Q);        // [TILE_Q] exp(m_i(old) - m_i(new)) of the last tile
+    return attn__layout_end(&L, &P->total);
+}
+
 attn_status attn_softmax_attention_workspace(size_t n, size_t m, size_t d, size_t dv,
                                              size_t *floats) {
     if (!floats) return ATTN_ERR_NULL;
     (void)n;
-    size_t rows = groups_of(m) * GROUP, dv_pad = (dv / STRIP + (dv % STRIP != 0)) * STRIP;
-    size_t kp, vp, qt, o, total;
-    if (!attn__mul(rows, d, &kp) || !attn__mul(rows, dv_pad, &vp) || !attn__mul(TILE_Q, d, &qt) ||
-        !attn__mul(TILE_Q, dv_pad, &o) || !attn__add(kp, vp, &total) || !attn__add(total, qt, &total) ||
-        !attn__add(total, o, &total) || !attn__add(total, TILE_Q * TILE_K + 3 * TILE_Q, floats))
-        return ATTN_ERR_MEMORY;
-    return ATTN_OK;
+    stream_plan P;
+    attn_status st = plan_stream(m, d, dv, &P);
+    if (st == ATTN_OK) *floats = P.total;
+    return st;
 }
 
 /* Set blocked scores of a tile to -inf: keys j0 + j (j < rows) against
@@ -264,22 +298,15 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
     if (!v) return ATTN_ERR_NULL;
     attn_status st = check_inputs(n, m, d, dv, q, k, v, scale, out, dv);
     if (st != ATTN_OK) return st;
-    size_t need;
-    if ((st = attn_softmax_attention_workspace(n, m, d, dv, &need)) != ATTN_OK) return st;
-    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
+    stream_plan P;
+    if ((st = plan_stream(m, d, dv, &P)) != ATTN_OK) return st;
+    if (!work || work_floats < P.total) return ATTN_ERR_WORKSPACE;
 
     const attn__kernels *kern = attn__kernels_get();
-    size_t rows_m = groups_of(m) * GROUP;  /* keys padded to whole groups */
-    size_t v_strips = dv / STRIP + (dv % STRIP != 0), dv_pad = v_strips * STRIP;
+    const size_t rows_m = P.rows_m, v_strips = P.v_strips, dv_pad = P.dv_pad;
     const size_t panel_stride = GROUP * TILE_K;
-    float *kp = work;                      // K in key groups: [rows_m / GROUP, d, GROUP]
-    float *vp = kp + rows_m * d;           // V in strips: [v_strips, rows_m, STRIP]
-    float *qt = vp + rows_m * dv_pad;      // the block's scaled queries in strips: [TILE_Q / STRIP, d, STRIP]
-    float *o = qt + TILE_Q * d;            // [TILE_Q, dv_pad] unnormalised accumulator
-    float *s = o + TILE_Q * dv_pad;        // [TILE_Q / GROUP, TILE_K, GROUP] score panels
-    float *row_max = s + TILE_Q * TILE_K;  // [TILE_Q] running maximum m_i
-    float *row_sum = row_max + TILE_Q;     // [TILE_Q] running sum l_i
-    float *rescale = row_sum + TILE_Q;     // [TILE_Q] exp(m_i(old) - m_i(new)) of the last tile
+    float *kp = work + P.kp, *vp = work + P.vp, *qt = work + P.qt, *o = work + P.o, *s = work + P.s;
+    float *row_max = work + P.row_max, *row_sum = work + P.row_sum, *rescale = work + P.rescale;
 
     const int check = !attn__logits_safe(n, m, d, q, k, scale);
 

@@ -72,3 +72,16 @@ test('the codes thrown are the core\'s status codes', () => {
   for (const code of thrown) assert.ok(A.STATUS_CODES.includes(code), `${code} is in the core's list`);
   assert.equal(A.STATUS_CODES[0], 'OK');
 });
+
+test('a check in the core names the one argument at fault, not every argument of the call', () => {
+  // causal n = 65536: n (n + 1) / 2 allowed cells, more than int32 CSR indices address;
+  // attn_mask_spec_check finds the spec valid, and attn.h puts a cell count past memory on n.
+  assert.throws(() => A.mask('causal', 65536, { format: 'csr' }), (err) => {
+    assert.equal(err.code, 'ERR_MEMORY');
+    assert.equal(err.message, 'mask: n 65536: the sizes do not fit in memory');
+    return true;
+  });
+  // a C failure the spec checks do not explain still lists the arguments and the core function
+  assert.throws(() => A.softmaxWeights([[1e20]], [[1e20]], { scale: 1 }),
+    (err) => err.code === 'ERR_OVERFLOW' && /^softmaxWeights: q \[1x1\], k \[1x1\], scale 1: .+ \(attn_softmax_weights\)$/.test(err.message));
+});

@@ -16,7 +16,7 @@ test('a packed tarball installs and works in a consumer project', () => {
     const api = readdirSync(join(ROOT, 'wasm/api')).map((name) => `wasm/api/${name}`);
     assert.ok(api.includes('wasm/api/core.js'), 'the API families are in wasm/api/');
     assert.deepEqual(files, ['LICENSE', 'README.md', 'package.json', 'wasm/attn.d.ts',
-      'wasm/attn.js', 'wasm/async.js', 'wasm/attn-worker.js', 'wasm/build/attn-core.mjs', 'wasm/build/attnlab.umd.js', 'wasm/build/names.js', ...api].sort());
+      'wasm/attn.js', 'wasm/async.js', 'wasm/attn-worker.js', 'wasm/build/attn-core.mjs', 'wasm/build/attnlab.umd.js', 'wasm/build/defaults.js', 'wasm/build/names.js', ...api].sort());
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module' }));
     execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed[0].filename)], { cwd: dir });
     writeFileSync(join(dir, 'main.mjs'), `

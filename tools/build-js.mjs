@@ -3,6 +3,7 @@
 // pages opened from disk (Chromium refuses ES modules from file://):
 //   <emcc output>                          -> wasm/build/attn-core.mjs
 //   the core's attn_<list>_name queries    -> wasm/build/names.js
+//   the core's attn_default_name/value     -> wasm/build/defaults.js
 //   wasm/attn.js and what it imports       -> wasm/build/attnlab.umd.js  (window.attnlab)
 //   web/src/app.js, element.js, worker.js  -> web/dist/lab.js, attn-figure.js, worker.js
 // Each output starts with the source-hash stamp; wasm/build/ and web/dist/
@@ -35,6 +36,7 @@ const list = (query) => {
 const NAMES = {
   FEATURES: list('feature_name'), NORMALIZE: list('normalize_name'), RULES: list('rule_name'),
   KERNELS: list('kernels_name'), CORE_MASK_KINDS: list('mask_kind_name'), MASK_BIT_NAMES: list('mask_bit_name'),
+  FEATURE_USES: list('feature_use_name'),
 };
 writeFileSync(join(ROOT, 'wasm/build/names.js'), stamped([
   "// The core's name lists (the X-macro lists of src/attn.h), each name at its",
@@ -44,6 +46,18 @@ writeFileSync(join(ROOT, 'wasm/build/names.js'), stamped([
   '',
 ].join('\n')));
 console.log('build-js: wasm/build/names.js');
+
+// The core's named defaults (ATTN_DEFAULT_LIST of src/attn.h), read from the
+// same module: the JS API writes no default of its own (createCore checks).
+const DEFAULTS = {};
+for (let id = 0, p; (p = mod._attn_default_name(id)) !== 0; id++) DEFAULTS[mod.UTF8ToString(p)] = mod._attn_default_value(id);
+writeFileSync(join(ROOT, 'wasm/build/defaults.js'), stamped([
+  "// The core's named defaults (ATTN_DEFAULT_LIST of src/attn.h), in its order:",
+  '// "<function or family>.<option>" -> value (enum defaults hold the enum value).',
+  `export const DEFAULTS = Object.freeze(${JSON.stringify(DEFAULTS, null, 2)});`,
+  '',
+].join('\n')));
+console.log('build-js: wasm/build/defaults.js');
 
 const bundles = [
   { entry: 'wasm/attn.js', out: 'wasm/build/attnlab.umd.js', globalName: 'attnlab' },

@@ -1120,6 +1120,313 @@ static void test_names(void) {
           "bigbird: window and global bits together");
 }
 
+/* ------------------------------------------------------------- defaults */
+
+static double mask_field(const attn_mask_spec *s, int field) {
+    double v = -1;
+    return attn_mask_spec_get(s, field, &v) == ATTN_OK ? v : -1;
+}
+
+/* Named defaults are a complete list; specs resolve fields not given (and 0)
+ * to the documented defaults, keep explicit zeros, and a call without a field
+ * equals a call with the field set to the value the query reports. */
+static void test_defaults(void) {
+    int ok = 1;
+    for (int id = 0; id < ATTN_DEFAULT_COUNT; id++) {
+        ok &= attn_default_name(id) != NULL && isfinite(attn_default_value(id));
+        for (int other = 0; other < id; other++) ok &= strcmp(attn_default_name(id), attn_default_name(other)) != 0;
+    }
+    CHECK(ok && attn_default_name(ATTN_DEFAULT_COUNT) == NULL && isnan(attn_default_value(ATTN_DEFAULT_COUNT)) &&
+              attn_default_name(-1) == NULL,
+          "named defaults: every id named once, NULL / NaN past the end");
+    CHECK(strcmp(attn_default_name(ATTN_DEFAULT_LINEAR_EPS), "linear.eps") == 0 &&
+              attn_default_value(ATTN_DEFAULT_LINEAR_EPS) == 1e-6,
+          "linear.eps");
+    /* derived defaults against their definitions, worked by hand */
+    CHECK(attn_default_scale(4) == 0.5 && attn_default_scale(64) == 0.125, "scale 1/sqrt(d)");
+    CHECK(attn_default_window(99) == 9 && attn_default_window(100) == 10 && attn_default_window(1) == 1,
+          "window floor(sqrt(n))");
+    CHECK(attn_default_root(50) == 7 && attn_default_root(56) == 7 && attn_default_root(57) == 8 &&
+              attn_default_root(0) == 1 && attn_default_root(2) == 1,
+          "root max(1, round(sqrt(n)))");
+    CHECK(attn_default_bigbird_block(60) == 6 && attn_default_bigbird_block(64) == 8 &&
+              attn_default_bigbird_block(97) == 1 && attn_default_bigbird_block(8) == 2,
+          "bigbird block: largest divisor not above sqrt(n)");
+    CHECK(attn_default_rank(10) == 10 && attn_default_rank(100) == 32 && attn_default_max_layers(1000) == 256 &&
+              attn_default_max_layers(7) == 7 && attn_default_per_row(2) == 2 && attn_default_per_row(100) == 3,
+          "rank, max layers, per row: capped by the size");
+
+    /* mask spec */
+    attn_mask_spec s, t;
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 100);
+    CHECK(mask_field(&s, 1) == 10 && s.window == 0, "local: window resolved to 10, the spec left as it is");
+    attn_mask_spec_set(&s, 1, 0);
+    CHECK(mask_field(&s, 1) == 0, "an explicit window 0 is kept");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 100);
+    s.window = 4;
+    CHECK(mask_field(&s, 1) == 4, "a non-zero field set directly is kept");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_STRIDED, 50);
+    CHECK(mask_field(&s, 3) == 7, "strided: stride round(sqrt(50)) = 7");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_DILATED, 16);
+    CHECK(mask_field(&s, 1) == 4 && mask_field(&s, 2) == 2, "dilated: window 4, dilation 2");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LONGFORMER, 16);
+    CHECK(mask_field(&s, 2) == 1 && mask_field(&s, 6) == 1, "longformer: dilation 1, one global token");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_FIXED, 30);
+    CHECK(mask_field(&s, 4) == 5 && mask_field(&s, 5) == 1, "fixed: block round(sqrt(30)) = 5, summary 1");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_RANDOM, 2);
+    CHECK(mask_field(&s, 7) == 2, "random: per row min(n, 3)");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 60);
+    CHECK(mask_field(&s, 4) == 6 && mask_field(&s, 8) == 3 && mask_field(&s, 9) == 1 && mask_field(&s, 10) == 3,
+          "bigbird: block 6, window 3, global 1, random 3 blocks");
+    attn_mask_spec_set(&s, 10, 0);
+    CHECK(mask_field(&s, 10) == 0, "bigbird: an explicit randomBlocks 0 is kept");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_FULL, 16);
+    CHECK(mask_field(&s, 1) == 0 && mask_field(&s, 3) == 0 && mask_field(&s, 99) == -1,
+          "full: no defaults; unknown field refused");
+    /* global: the one default token 0 (n + n - 1 cells); an explicit empty list: none */
+    uint8_t row[16];
+    size_t nnz = 0;
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_GLOBAL, 8);
+    CHECK(attn_mask_nnz(&s, &nnz, row) == ATTN_OK && nnz == 15 && s.tokens == NULL, "global: token 0 by default");
+    attn_mask_spec_set(&s, 6, 0);
+    CHECK(attn_mask_nnz(&s, &nnz, row) == ATTN_OK && nnz == 0, "global: nTokens 0 given: no cell");
+    /* every kind: the mask with defaults equals the mask with every field set to what the query reports */
+    int same = 1;
+    for (int kind = 0; kind < ATTN_MASK_KIND_CLUSTER; kind++) {
+        uint8_t a[24 * 24], b[24 * 24];
+        int32_t token0 = 0;
+        attn_mask_spec_init(&s, kind, 24);
+        attn_mask_spec_init(&t, kind, 24);
+        for (int field = 0; attn_mask_field_name(field); field++) attn_mask_spec_set(&t, field, mask_field(&s, field));
+        attn_mask_spec_set_arrays(&t, &token0, NULL);
+        same &= attn_mask_dense(&s, a) == ATTN_OK && attn_mask_dense(&t, b) == ATTN_OK && memcmp(a, b, sizeof a) == 0;
+    }
+    CHECK(same, "every kind: defaults = the queried values given explicitly");
+
+    /* feature spec */
+    attn_feature_spec f, g;
+    double v[6];
+    attn_feature_spec_init(&f);
+    g = f;
+    CHECK(attn_feature_spec_resolve(&g, ATTN_USE_LINEAR) == ATTN_OK && g.feature == ATTN_FEATURE_ELU1 &&
+              g.normalize == ATTN_NORMALIZE_NONE && g.m == 64 && g.nu == 1 && g.kernel_eps == 1e-3f && g.stabilize == 1,
+          "feature spec, linear: elu+1, none, m 64, nu 1, eps 1e-3, stabilize");
+    g = f;
+    CHECK(attn_feature_spec_resolve(&g, ATTN_USE_FAST_WEIGHTS) == ATTN_OK && g.feature == ATTN_FEATURE_DPFP &&
+              g.normalize == ATTN_NORMALIZE_SUM,
+          "feature spec, fast weights: dpfp, sum");
+    g = f;
+    CHECK(attn_feature_spec_resolve(&g, ATTN_USE_CAPACITY) == ATTN_OK && g.feature == ATTN_FEATURE_DPFP &&
+              g.normalize == ATTN_NORMALIZE_L2 && attn_feature_spec_resolve(&g, 3) == ATTN_ERR_KIND,
+          "feature spec, capacity: dpfp, l2; unknown use refused");
+    g = f;
+    attn_feature_spec_set_field(&g, 0, ATTN_FEATURE_IDENTITY);
+    attn_feature_spec_set_field(&g, 4, 0);
+    attn_feature_spec_resolve(&g, ATTN_USE_LINEAR);
+    for (int field = 0; field < 6; field++) attn_feature_spec_get(&g, field, &v[field]);
+    CHECK(v[0] == ATTN_FEATURE_IDENTITY && v[4] == 0 && v[1] == 64 && attn_feature_spec_get(&g, 6, v) == ATTN_ERR_KIND &&
+              strcmp(attn_feature_field_name(3), "kernelEpsilon") == 0 && attn_feature_field_name(6) == NULL,
+          "feature spec: explicit identity and stabilize 0 kept; fields read back");
+    CHECK(attn_feature_spec_set_field(&g, 1, -1) == ATTN_ERR_RANGE && attn_feature_spec_set_field(&g, 1, 0.5) == ATTN_ERR_RANGE &&
+              attn_feature_spec_set_field(&g, 7, 1) == ATTN_ERR_KIND,
+          "feature spec: negative, fractional, unknown fields refused");
+    /* a call with the spec left to its defaults equals the call with them given */
+    const size_t n = 6, d = 3, dv = 2;
+    float *q = random_matrix(n, d, 1), *k = random_matrix(n, d, 1), *val = random_matrix(n, dv, 1);
+    float y1[12], y2[12];
+    size_t floats = 0;
+    attn_feature_spec_init(&f);
+    attn_linear_workspace(&f, n, n, d, dv, &floats);
+    float *work = malloc(floats * sizeof *work);
+    g = f;
+    attn_feature_spec_resolve(&g, ATTN_USE_LINEAR);
+    for (int field = 0; field < 6; field++) attn_feature_spec_get(&g, field, &v[field]);
+    attn_feature_spec_set(&g, (int)v[0], (size_t)v[1], NULL, (size_t)v[2], (float)v[3], (int)v[4], (int)v[5]);
+    CHECK(attn_linear_attention(&f, n, n, d, dv, q, k, val, 1, 1e-6f, y1, work, floats) == ATTN_OK &&
+              attn_linear_attention(&g, n, n, d, dv, q, k, val, 1, 1e-6f, y2, work, floats) == ATTN_OK &&
+              memcmp(y1, y2, sizeof y1) == 0,
+          "linear attention: defaults = the queried values given");
+    free(q), free(k), free(val), free(work);
+}
+
+/* ------------------------------------------------------------- layouts */
+
+/* A workspace of exactly `floats` floats (ASan sees a read or write past it),
+ * or one float less; NULL-safe for 0. */
+static float *exact(size_t floats) { return malloc((floats ? floats : 1) * sizeof(float)); }
+
+/* Runs call(work, floats) with the queried size (must give ATTN_OK, and ASan
+ * checks that nothing past it is touched) and with one float less (must give
+ * ATTN_ERR_WORKSPACE). */
+#define WORKSPACE_CASE(label, query, call)                                    \
+    do {                                                                      \
+        size_t floats = 0;                                                    \
+        attn_status qs = (query);                                             \
+        float *work = exact(floats);                                          \
+        attn_status full = (call);                                            \
+        size_t given = floats;                                                \
+        floats = given - 1;                                                   \
+        attn_status less = given ? (call) : ATTN_ERR_WORKSPACE;               \
+        CHECK(qs == ATTN_OK && full == ATTN_OK && less == ATTN_ERR_WORKSPACE, \
+              "workspace %s: %zu floats ok (%d), one less refused (%d)", label, given, full, less); \
+        free(work);                                                           \
+    } while (0)
+
+/* Every *_workspace query is the size its function's body uses: with exactly
+ * that many floats the call succeeds without touching anything past them
+ * (under ASan), with one float less it is refused. */
+static void test_layouts(void) {
+    attn__layout L = ATTN__LAYOUT_INIT;
+    size_t a = attn__layout_add(&L, 3, 5), b = attn__layout_add(&L, 1, 2), total = 0;
+    attn__layout_align(&L, 4);
+    size_t c = attn__layout_add(&L, 2, 2);
+    CHECK(a == 0 && b == 15 && c == 20 && attn__layout_end(&L, &total) == ATTN_OK && total == 24,
+          "layout: parts one after another, aligned start");
+    attn__layout_add(&L, SIZE_MAX / 2, 3);
+    CHECK(attn__layout_end(&L, &total) == ATTN_ERR_MEMORY && total == 24, "layout: overflow refused");
+    L = (attn__layout)ATTN__LAYOUT_INIT;
+    attn__layout_add(&L, SIZE_MAX / 2, 2);
+    attn__layout_add(&L, 1, 2);
+    CHECK(attn__layout_end(&L, &total) == ATTN_ERR_MEMORY, "layout: sum overflow refused");
+
+    const size_t n = 37, m = 45, d = 6, dv = 11;
+    float *q = random_matrix(n, d, 1), *k = random_matrix(m, d, 1), *v = random_matrix(m, dv, 1);
+    float *out = malloc(n * m * sizeof *out), *big = malloc(m * m * sizeof *big);
+    WORKSPACE_CASE("softmax weights", attn_softmax_weights_workspace(n, m, d, &floats),
+                   attn_softmax_weights(n, m, d, q, k, 0.4f, 0, NULL, out, work, floats));
+    WORKSPACE_CASE("matmul_nt", attn_softmax_weights_workspace(n, m, d, &floats),
+                   attn_matmul_nt(n, m, d, 0.4f, q, k, out, work, floats));
+    for (int causal = 0; causal < 2; causal++)
+        WORKSPACE_CASE("softmax attention", attn_softmax_attention_workspace(n, m, d, dv, &floats),
+                       attn_softmax_attention(n, m, d, dv, q, k, v, 0.4f, causal, NULL, out, work, floats));
+    attn_rng rng;
+    attn_rng_seed(&rng, 3);
+    float omega[10 * 6];
+    attn_random_features(&rng, 10, d, 1, omega);
+    int features[] = {ATTN_FEATURE_FAVOR_POS, ATTN_FEATURE_FAVOR_TRIG, ATTN_FEATURE_DPFP, ATTN_FEATURE_ELU1};
+    for (int f = 0; f < 4; f++) {
+        attn_feature_spec spec;
+        attn_feature_spec_set(&spec, features[f], 10, omega, 2, 1e-3f, 1, ATTN_NORMALIZE_NONE);
+        size_t need;
+        if (attn_feature_map_workspace(&spec, d, &need) == ATTN_OK && need > 0)
+            WORKSPACE_CASE("feature map", attn_feature_map_workspace(&spec, d, &floats),
+                           attn_feature_map(&spec, ATTN_ROLE_KEY, m, d, k, big, work, floats));
+        WORKSPACE_CASE("kernel weights", attn_linear_workspace(&spec, n, m, d, 1, &floats),
+                       attn_kernel_weights(&spec, n, m, d, q, k, 1, 1e-6f, out, work, floats));
+        for (int causal = 0; causal < 2; causal++)
+            WORKSPACE_CASE("linear attention", attn_linear_workspace(&spec, n, m, d, dv, &floats),
+                           attn_linear_attention(&spec, n, m, d, dv, q, k, v, causal, 1e-6f, out, work, floats));
+        attn_feature_spec_set(&spec, features[f], 10, omega, 2, 1e-3f, 1, ATTN_NORMALIZE_L2);
+        float *fin = malloc(dv * 200 * sizeof *fin);
+        WORKSPACE_CASE("fast weights", attn_fast_weights_workspace(&spec, m, d, dv, &floats),
+                       attn_fast_weights(&spec, ATTN_RULE_DELTA, m, d, dv, k, v, NULL, NULL, 0.5f, NULL, 1, out, fin,
+                                         NULL, big, work, floats));
+        double e;
+        WORKSPACE_CASE("capacity", attn_capacity_workspace(&spec, d, 9, &floats),
+                       attn_capacity(&spec, ATTN_RULE_DELTA, d, 9, 1, 2, 5, &e, work, floats));
+        free(fin);
+    }
+    int32_t assign[2 * 45];
+    WORKSPACE_CASE("lsh", attn_lsh_workspace(d, 8, &floats), attn_lsh_buckets(m, d, k, 8, 2, 1, assign, work, floats));
+    WORKSPACE_CASE("kmeans", attn_kmeans_workspace(m, d, 5, &floats), attn_kmeans(m, d, k, 5, 3, 1, assign, work, floats));
+    WORKSPACE_CASE("kernel benchmark", attn_kernel_benchmark_workspace(&floats), attn_kernel_benchmark(2, work, floats));
+    /* attn_mask_layers counts 64-bit words */
+    {
+        size_t words = 0, layers;
+        uint8_t mask[70 * 70];
+        double reached[8];
+        attn_mask_spec s;
+        attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 70);
+        attn_mask_dense(&s, mask);
+        attn_status qs = attn_mask_layers_workspace(70, &words);
+        uint64_t *work = malloc(words * sizeof *work);
+        CHECK(qs == ATTN_OK && attn_mask_layers(70, mask, 8, reached, &layers, work, words) == ATTN_OK &&
+                  attn_mask_layers(70, mask, 8, reached, &layers, work, words - 1) == ATTN_ERR_WORKSPACE,
+              "workspace mask layers: %zu words ok, one less refused", words);
+        free(work);
+    }
+    free(q), free(k), free(v), free(out), free(big);
+}
+
+/* ------------------------------------------------------- which argument */
+
+/* got == want and *argument (read after the call) is name. */
+static int failed_with(attn_status got, attn_status want, const char **argument, const char *name) {
+    return got == want && (name ? *argument && strcmp(*argument, name) == 0 : *argument == NULL);
+}
+
+/* The spec checks name the field at fault, and agree with the status every
+ * function taking the spec returns. */
+static void test_arguments(void) {
+    attn_mask_spec s;
+    const char *arg = "unset";
+    int32_t bad_token[] = {9};
+    uint8_t one[16 * 16];
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 10);
+    attn_mask_spec_set(&s, 4, 4);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "block") &&
+              attn_mask_dense(&s, one) == ATTN_ERR_RANGE,
+          "mask: block 4 does not divide 10 -> block");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 16);
+    attn_mask_spec_set(&s, 8, 2);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "windowBlocks"), "mask: even windowBlocks");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_GLOBAL, 4);
+    attn_mask_spec_set(&s, 6, 1);
+    attn_mask_spec_set_arrays(&s, bad_token, NULL);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "tokens"), "mask: token 9 of n 4");
+    attn_mask_spec_set_arrays(&s, NULL, NULL);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_NULL, &arg, "tokens"), "mask: tokens NULL");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_FIXED, 16);
+    attn_mask_spec_set(&s, 4, 2);
+    attn_mask_spec_set(&s, 5, 3);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "summary"), "mask: summary > block");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_STRIDED, 16);
+    attn_mask_spec_set(&s, 3, 0);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_RANGE, &arg, "stride"), "mask: stride 0 given");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_CLUSTER, 16);
+    attn_mask_spec_set(&s, 12, 1);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_NULL, &arg, "assignments"), "mask: no assignments");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_LOCAL, 0);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_SHAPE, &arg, "n"), "mask: n 0");
+    attn_mask_spec_init(&s, 99, 4);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_ERR_KIND, &arg, "kind"), "mask: unknown kind");
+    attn_mask_spec_init(&s, ATTN_MASK_KIND_BIGBIRD, 64);
+    CHECK(failed_with(attn_mask_spec_check(&s, &arg), ATTN_OK, &arg, NULL) && attn_mask_spec_check(&s, NULL) == ATTN_OK,
+          "mask: a valid spec names nothing");
+    CHECK(failed_with(attn_mask_spec_check(NULL, &arg), ATTN_ERR_NULL, &arg, "spec"), "mask: NULL spec");
+
+    attn_feature_spec f;
+    float omega[4 * 5] = {0}, x[2 * 5] = {0}, out[64];
+    attn_feature_spec_set(&f, ATTN_FEATURE_DPFP, 0, NULL, 10, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_RANGE, &arg, "nu") &&
+              attn_feature_map(&f, ATTN_ROLE_KEY, 2, 5, x, out, NULL, 0) == ATTN_ERR_RANGE,
+          "feature: nu 10 = 2d -> nu");
+    attn_feature_spec_set(&f, ATTN_FEATURE_FAVOR_POS, 0, omega, 1, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_RANGE, &arg, "features"),
+          "feature: m 0 given -> features");
+    attn_feature_spec_set(&f, ATTN_FEATURE_FAVOR_POS, 4, NULL, 1, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_NULL, &arg, "projection"),
+          "feature: no projection");
+    omega[3] = NAN;
+    attn_feature_spec_set(&f, ATTN_FEATURE_FAVOR_POS, 4, omega, 1, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_NONFINITE, &arg, "projection"),
+          "feature: NaN in the projection");
+    attn_feature_spec_set(&f, ATTN_FEATURE_RELU, 0, NULL, 1, -1.0f, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_RANGE, &arg, "kernelEpsilon"),
+          "feature: negative kernel_eps");
+    attn_feature_spec_set(&f, ATTN_FEATURE_ELU1, 0, NULL, 1, 0, 1, 7);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_KIND, &arg, "normalize"),
+          "feature: unknown normalize");
+    attn_feature_spec_set(&f, 99, 0, NULL, 1, 0, 1, 0);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_LINEAR, 5, &arg), ATTN_ERR_KIND, &arg, "feature"),
+          "feature: unknown feature");
+    attn_feature_spec_init(&f);
+    CHECK(failed_with(attn_feature_spec_check(&f, ATTN_USE_FAST_WEIGHTS, 0, &arg), ATTN_ERR_SHAPE, &arg, "d") &&
+              failed_with(attn_feature_spec_check(&f, 5, 4, &arg), ATTN_ERR_KIND, &arg, "use") &&
+              failed_with(attn_feature_spec_check(&f, ATTN_USE_CAPACITY, 4, &arg), ATTN_OK, &arg, NULL),
+          "feature: width 0, unknown use; the defaults are valid");
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -1139,6 +1446,9 @@ int main(void) {
     test_three_paths_random();
     test_sizes();
     test_names();
+    test_defaults();
+    test_layouts();
+    test_arguments();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

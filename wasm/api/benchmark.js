@@ -1,6 +1,6 @@
 // Timing of the core alone, on seeded inputs already in wasm memory (no
 // copies in or out): what `npm run bench` and the Timing view use for GFLOP/s.
-import { check, checkBytes, fail, run } from './core.js';
+import { DEFAULTS, check, checkBytes, derivedDefault, fail, run } from './core.js';
 import { PROGRESS_KEYS, checkDim, optInt, optProgress, options } from './args.js';
 
 const KEYS = { softmax: ['n', 'd', 'runs'], matmul: ['n', 'k', 'm', 'runs'], kernel: ['reps', 'runs'] };
@@ -14,7 +14,7 @@ const KEYS = { softmax: ['n', 'd', 'runs'], matmul: ['n', 'k', 'm', 'runs'], ker
 export function benchmark(c, op, opts, where = 'benchmark') {
   if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(KEYS, op)) fail('ERR_KIND', where, `op must be 'softmax', 'matmul' or 'kernel', got ${op}`);
   const o = options(where, opts, [...KEYS[op], ...PROGRESS_KEYS]);
-  const runs = optInt(where, 'runs', o.runs, 1, 1, 1000);
+  const runs = optInt(where, 'runs', o.runs, DEFAULTS['benchmark.runs'], 1, 1000);
   const progress = optProgress(where, o, runs);
   const now = () => globalThis.performance.now();
   /** Times call() `runs` times; each status (of core function fn) checked after its timing. */
@@ -31,7 +31,7 @@ export function benchmark(c, op, opts, where = 'benchmark') {
     return ms;
   };
   if (op === 'kernel') {
-    const reps = optInt(where, 'reps', o.reps, 200, 1, 1e6);
+    const reps = optInt(where, 'reps', o.reps, DEFAULTS['benchmark.reps'], 1, 1e6);
     return run(c, where, (heap, mod) => {
       const work = heap.workspace('kernel_benchmark_workspace', 'the kernel benchmark');
       const ms = time('kernel_benchmark', `reps ${reps}`, () => mod._attn_kernel_benchmark(reps, work.ptr, work.floats));
@@ -51,10 +51,11 @@ export function benchmark(c, op, opts, where = 'benchmark') {
     if (op === 'softmax') {
       const { n, d } = o;
       const what = `n ${n}, d ${d}`;
+      const scale = derivedDefault(c, where, 'scale', d);
       const [q, k, v, out] = ['q', 'k', 'v', 'the output'].map((name) => gaussian(n * d, name));
       const work = heap.workspace('softmax_attention_workspace', what, n, n, d, d);
       const ms = time('softmax_attention', what,
-        () => mod._attn_softmax_attention(n, n, d, d, q, k, v, 1 / Math.sqrt(d), 0, 0, out, work.ptr, work.floats));
+        () => mod._attn_softmax_attention(n, n, d, d, q, k, v, scale, 0, 0, out, work.ptr, work.floats));
       return { ms, flops: 4 * n * n * d };
     }
     const { n, k, m } = o;

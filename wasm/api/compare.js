@@ -1,7 +1,7 @@
 // Comparisons of attention matrices: any approximation against a reference,
 // a kernel map's weights against softmax, and the Performer curve against
 // the number of random features.
-import { fail, newF32 } from './core.js';
+import { DEFAULTS, fail, newF32 } from './core.js';
 import { PROGRESS_KEYS, optBool, optInt, optIntList, optProgress, options, toMatrix } from './args.js';
 import { FEATURES, kernelWeightsOf, linearArgs } from './linear.js';
 import { softmaxWeights } from './softmax.js';
@@ -80,7 +80,7 @@ function readVariants(where, value) {
     const o = options(where, v, ['feature', 'orthogonal']);
     if (typeof o.feature !== 'string') fail('ERR_KIND', where, `variants[${i}].feature must be one of ${FEATURES.join(', ')}, got ${o.feature}`);
     if (!FEATURES.includes(o.feature)) fail('ERR_KIND', where, `variants[${i}].feature must be one of ${FEATURES.join(', ')}, got '${o.feature}'`);
-    return { feature: o.feature, orthogonal: optBool(where, `variants[${i}].orthogonal`, o.orthogonal, true) };
+    return { feature: o.feature, orthogonal: optBool(where, `variants[${i}].orthogonal`, o.orthogonal, DEFAULTS['feature.orthogonal'] === 1) };
   });
 }
 
@@ -92,10 +92,11 @@ function readVariants(where, value) {
  */
 export function kernelErrorSweep(c, q, k, opts, where = 'kernelErrorSweep') {
   const o = options(where, opts, SWEEP_KEYS);
-  const sizes = optIntList(where, 'features', o.features, [8, 16, 32, 64, 128, 256], 1, 1 << 20);
+  const sizes = optIntList(where, 'features', o.features, Array.from({ length: DEFAULTS['kernelErrorSweep.featuresCount'] },
+    (_, i) => DEFAULTS['kernelErrorSweep.featuresMin'] * 2 ** i), 1, 1 << 20);
   const variants = readVariants(where, o.variants);
-  const trials = optInt(where, 'trials', o.trials, 8, 1, 10000);
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
+  const trials = optInt(where, 'trials', o.trials, DEFAULTS['kernelErrorSweep.trials'], 1, 10000);
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
   const causal = optBool(where, 'causal', o.causal, false);
   const Q = toMatrix(where, 'q', q), K = toMatrix(where, 'k', k);
   const progress = optProgress(where, o, variants.length * sizes.length);

@@ -4,12 +4,16 @@
 // (rng.js, softmax.js, ...) takes this handle as its first argument.
 
 import * as NAMES from '../build/names.js';
+import { DEFAULTS } from '../build/defaults.js';
+
+/** The core's named defaults, "<function>.<option>" -> value (src/attn.h: ATTN_DEFAULT_LIST). */
+export { DEFAULTS };
 
 const { KERNELS } = NAMES;
 /** The core's name query behind each list of names.js. */
 const NAME_QUERIES = {
   FEATURES: 'feature_name', NORMALIZE: 'normalize_name', RULES: 'rule_name', KERNELS: 'kernels_name',
-  CORE_MASK_KINDS: 'mask_kind_name', MASK_BIT_NAMES: 'mask_bit_name',
+  CORE_MASK_KINDS: 'mask_kind_name', MASK_BIT_NAMES: 'mask_bit_name', FEATURE_USES: 'feature_use_name',
 };
 
 /** The largest single array handed to the core or made in JS, in bytes (wasm32 memory is 4 GiB). */
@@ -27,6 +31,17 @@ export class AttnError extends Error {
     this.name = 'AttnError';
     this.code = code;
   }
+}
+
+/**
+ * A default that depends on a size, from the core: attn_default_<fn>(size)
+ * (scale 1/sqrt(d), window, root, bigbird_block, rank, max_layers, per_row;
+ * src/attn.h documents each).
+ */
+export function derivedDefault(c, where, fn, size) {
+  if (!c.mod) fail('ERR_DISPOSED', where, 'this instance was disposed');
+  const value = c.mod[`_attn_default_${fn}`](size);
+  return fn === 'scale' ? value : value >>> 0;
 }
 
 /** Throws AttnError(code, "where: what"). */
@@ -87,6 +102,14 @@ export function createCore(mod, kernels) {
       if ((p === 0 ? undefined : str(p)) !== names[id]) stale(`${list}[${id}]`);
     }
   }
+  // So were the named defaults: the same names in the same order, the same values.
+  const names = Object.keys(DEFAULTS);
+  for (let id = 0; id <= names.length; id++) {
+    const p = mod._attn_default_name(id);
+    if ((p === 0 ? undefined : str(p)) !== names[id] || (p !== 0 && mod._attn_default_value(id) !== DEFAULTS[names[id]])) {
+      fail('ERR_KIND', 'createAttn', `wasm/build/defaults.js does not match the core (${names[id] ?? `default ${id}`}): rebuild with npm run build`);
+    }
+  }
   const simd = KERNELS.indexOf('simd');
   const want = kernels === 'simd' && mod._attn_simd_available() === 1 ? simd : KERNELS.indexOf('scalar');
   check(c, 'createAttn', mod._attn_use_kernels(want), 'attn_use_kernels', `kernels '${kernels}'`);
@@ -97,12 +120,18 @@ export function createCore(mod, kernels) {
 /**
  * Throws AttnError for a non-zero status from core function `fn`, with a
  * message naming the function the user called and the arguments involved.
+ * `what` is a string, or a function of the status giving either
+ * { argument: 'n 65536' } — the one argument the core named (its spec
+ * checks: attn_mask_spec_check, attn_feature_spec_check), which the message
+ * then gives alone — or a string describing every argument.
  */
 export function check(c, where, status, fn, what) {
   if (status === 0) return;
   const code = c.statusCodes[status] ?? 'ERR_UNKNOWN';
   const text = c.statusTexts[status] ?? `status ${status}`;
-  throw new AttnError(code, `${where}: ${what}: ${text} (${fn})`);
+  const described = typeof what === 'function' ? what(status) : what;
+  if (described && typeof described === 'object') throw new AttnError(code, `${where}: ${described.argument}: ${text}`);
+  throw new AttnError(code, `${where}: ${described}: ${text} (${fn})`);
 }
 
 /** Marks where a size_t out-parameter goes in heap.size's arguments when it is not the last. */
@@ -146,6 +175,14 @@ export function run(c, where, fn) {
     readI32: (p, n) => mod.HEAP32.slice(p >>> 2, (p >>> 2) + n),
     readU8: (p, n) => mod.HEAPU8.slice(p, p + n),
     readU32: (p) => mod.HEAPU32[p >>> 2],
+    /** The name of the argument a core check names through a `const char **` out-parameter (null if none). */
+    argument: (fn, ...args) => {
+      const out = heap.alloc(4, 'a name');
+      mod.HEAPU32[out >>> 2] = 0;
+      mod[`_attn_${fn}`](...args, out);
+      const p = mod.HEAPU32[out >>> 2];
+      return p === 0 ? null : mod.UTF8ToString(p);
+    },
     /** Calls attn_<fn>(...args) and throws for a non-zero status; `what` names the arguments. */
     call: (fn, what, ...args) => check(c, where, mod[`_attn_${fn}`](...args), `attn_${fn}`, what),
     /** A size_t out-parameter: calls attn_<fn>(...args, &out) (or with &out where args has OUT) and returns out. */

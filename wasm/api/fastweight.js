@@ -1,9 +1,9 @@
 // Fast weight memory (src/fastweight.c): causal linear attention as a memory
 // W_t written one outer product per step (sum, delta, gated delta rules),
 // and the capacity experiment.
-import { checkPlan, fail, run, seedWords, shapeOf } from './core.js';
+import { DEFAULTS, checkPlan, fail, run, seedWords, shapeOf } from './core.js';
 import { PROGRESS_KEYS, optBool, optInt, optIntList, optKind, optNumber, optProgress, options, toMatrix } from './args.js';
-import { FEATURE_KEYS, describeFeature, featureOptions, featureSpec } from './linear.js';
+import { FEATURE_KEYS, describeFeature, explainFeature, featureOptions, featureSpec } from './linear.js';
 
 import { RULES } from '../build/names.js';
 
@@ -49,17 +49,18 @@ export function fastWeights(c, opts, where = 'fastWeights') {
     if (Q.rows !== K.rows || Q.cols !== K.cols) fail('ERR_SHAPE', where, `queries is ${Q.rows}x${Q.cols}, keys is ${K.rows}x${K.cols}`);
   }
   const [T, d, dv] = [K.rows, K.cols, V.cols];
-  const rule = RULES.indexOf(optKind(where, 'rule', o.rule, 'sum', RULES));
-  const beta = unitOption(where, 'beta', o.beta, 1, T);
-  const alpha = unitOption(where, 'alpha', o.alpha, 1, T);
+  const rule = RULES.indexOf(optKind(where, 'rule', o.rule, RULES[DEFAULTS['fastWeights.rule']], RULES));
+  const beta = unitOption(where, 'beta', o.beta, DEFAULTS['fastWeights.beta'], T);
+  const alpha = unitOption(where, 'alpha', o.alpha, DEFAULTS['fastWeights.alpha'], T);
   const record = optKind(where, 'record', o.record, 'none', ['none', 'all']);
   const errors = optBool(where, 'errors', o.errors, false);
-  const f = featureOptions(c, where, o, d, { feature: 'dpfp', normalize: 'sum' });
+  const f = featureOptions(c, where, o, d, 'fastWeights');
   return run(c, where, (heap, mod) => {
     const what = `${shapeOf('keys', K)}, ${shapeOf('values', V)}, rule '${RULES[rule]}', ${describeFeature(f)}`;
     const spec = featureSpec(heap, mod, f);
-    const dim = heap.size('feature_dim', what, spec, d);
-    const floats = heap.size('fast_weights_workspace', what, spec, T, d, dv);
+    const explained = explainFeature(heap, spec, f, d, what);
+    const dim = heap.size('feature_dim', explained, spec, d);
+    const floats = heap.size('fast_weights_workspace', explained, spec, T, d, dv);
     // Every size checked before the first large allocation.
     checkPlan(where, [['keys', T * d, 4], ['values', T * dv, 4], ['queries', Q ? T * d : 0, 4],
       ['the outputs', T * dv, 4], ['the final state (values.cols x feature dim)', dv * dim, 4],
@@ -71,7 +72,7 @@ export function fastWeights(c, opts, where = 'fastWeights') {
     const states = record === 'all' ? heap.alloc(T * dv * dim * 4, 'the recorded states') : 0;
     const errs = errors ? heap.alloc(T * T * 4, 'the errors') : 0;
     const work = heap.alloc(floats * 4, 'the workspace');
-    heap.call('fast_weights', what, spec, rule, T, d, dv, pk, pv, pq, pb, beta.scalar, pa, alpha.scalar,
+    heap.call('fast_weights', explained, spec, rule, T, d, dv, pk, pv, pq, pb, beta.scalar, pa, alpha.scalar,
       out, fin, states, errs, work, floats);
     const result = {
       outputs: { rows: T, cols: dv, data: heap.readF32(out, T * dv) },
@@ -95,13 +96,14 @@ export function fastWeights(c, opts, where = 'fastWeights') {
  */
 export function capacity(c, opts, where = 'capacity') {
   const o = options(where, opts, CAPACITY_KEYS);
-  const dKey = optInt(where, 'dKey', o.dKey, 64, 1, 1 << 16);
-  const sizes = optIntList(where, 'sizes', o.sizes, Array.from({ length: 30 }, (_, i) => 20 * (i + 1)), 1, 1 << 14);
-  const rule = RULES.indexOf(optKind(where, 'rule', o.rule, 'sum', RULES));
-  const beta = optNumber(where, 'beta', o.beta, 1, { min: 0, max: 1 });
-  const trials = optInt(where, 'trials', o.trials, 3, 1, 10000);
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
-  const f = featureOptions(c, where, o, dKey, { feature: 'dpfp', normalize: 'l2' });
+  const dKey = optInt(where, 'dKey', o.dKey, DEFAULTS['capacity.dKey'], 1, 1 << 16);
+  const sizes = optIntList(where, 'sizes', o.sizes,
+    Array.from({ length: DEFAULTS['capacity.sizeCount'] }, (_, i) => DEFAULTS['capacity.sizeStep'] * (i + 1)), 1, 1 << 14);
+  const rule = RULES.indexOf(optKind(where, 'rule', o.rule, RULES[DEFAULTS['capacity.rule']], RULES));
+  const beta = optNumber(where, 'beta', o.beta, DEFAULTS['capacity.beta'], { min: 0, max: 1 });
+  const trials = optInt(where, 'trials', o.trials, DEFAULTS['capacity.trials'], 1, 10000);
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
+  const f = featureOptions(c, where, o, dKey, 'capacity');
   const progress = optProgress(where, o, sizes.length);
   return run(c, where, (heap, mod) => {
     const spec = featureSpec(heap, mod, f);
@@ -110,8 +112,9 @@ export function capacity(c, opts, where = 'capacity') {
     return sizes.map((size) => run(c, where, (inner) => {
       progress.check();
       const what = `dKey ${dKey}, size ${size}, rule '${RULES[rule]}', ${describeFeature(f)}`;
-      const work = inner.workspace('capacity_workspace', what, spec, dKey, size);
-      inner.call('capacity', what, spec, rule, dKey, size, beta, trials, ...seedWords(seed), error, work.ptr, work.floats);
+      const explained = explainFeature(inner, spec, f, dKey, what);
+      const work = inner.workspace('capacity_workspace', explained, spec, dKey, size);
+      inner.call('capacity', explained, spec, rule, dKey, size, beta, trials, ...seedWords(seed), error, work.ptr, work.floats);
       const point = { size, error: inner.readF64(error, 1)[0] };
       progress.step(point);
       return point;

@@ -2,7 +2,7 @@
 // matmul, slot pooling, row softmax and Sinkhorn; Linformer,
 // memory-compressed attention, Synthesizer, Sinkhorn attention / SortCut and
 // Funnel pooling, each with the n x m matrix it effectively applies.
-import { checkBytes, checkPlan, fail, newF32, newU8, run, shapeOf } from './core.js';
+import { DEFAULTS, checkBytes, checkPlan, derivedDefault, fail, newF32, newU8, run, shapeOf } from './core.js';
 import { optBool, optInt, optKind, optNumber, options, toMatrix, toQKV } from './args.js';
 import { gaussian, randn } from './rng.js';
 import { softmaxAttention, softmaxWeights } from './softmax.js';
@@ -22,7 +22,7 @@ export function matmulOf(c, where, A, B, alpha = 1, names = ['a', 'b']) {
 /** alpha * a b for a [n, k] and b [k, m]: the core's gemm (the benchmark's yardstick). */
 export function matmul(c, a, b, opts, where = 'matmul') {
   const A = toMatrix(where, 'a', a), B = toMatrix(where, 'b', b);
-  const alpha = optNumber(where, 'alpha', options(where, opts, ['alpha']).alpha, 1);
+  const alpha = optNumber(where, 'alpha', options(where, opts, ['alpha']).alpha, DEFAULTS['matmul.alpha']);
   return matmulOf(c, where, A, B, alpha);
 }
 
@@ -74,8 +74,8 @@ export function sinkhorn(c, logits, opts, where = 'sinkhorn') {
   const L = toMatrix(where, 'logits', logits);
   if (L.rows !== L.cols) fail('ERR_SHAPE', where, `logits must be square, got ${L.rows}x${L.cols}`);
   const o = options(where, opts, ['iterations', 'tau', 'causal']);
-  const iterations = optInt(where, 'iterations', o.iterations, 20, 0, 100000);
-  const tau = optNumber(where, 'tau', o.tau, 1, { min: 0, above: true });
+  const iterations = optInt(where, 'iterations', o.iterations, DEFAULTS['sinkhorn.iterations'], 0, 100000);
+  const tau = optNumber(where, 'tau', o.tau, DEFAULTS['sinkhorn.tau'], { min: 0, above: true });
   const causal = optBool(where, 'causal', o.causal, false);
   return sinkhornOf(c, where, L, iterations, tau, causal);
 }
@@ -94,9 +94,9 @@ export function linformer(c, q, k, v, opts, where = 'linformer') {
   required(where, v);
   const { Q, K, V } = toQKV(where, q, k, v);
   const o = options(where, opts, ['rank', 'seed', 'E', 'F', 'shareKV', 'scale']);
-  const rank = optInt(where, 'rank', o.rank, Math.min(K.rows, 32), 1, 1 << 20);
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
-  const scale = optNumber(where, 'scale', o.scale, 1 / Math.sqrt(Q.cols));
+  const rank = optInt(where, 'rank', o.rank, derivedDefault(c, where, 'rank', K.rows), 1, 1 << 20);
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
+  const scale = optNumber(where, 'scale', o.scale, derivedDefault(c, where, 'scale', Q.cols));
   const shareKV = optBool(where, 'shareKV', o.shareKV, false);
   const given = (name) => {
     if (o[name] === undefined || o[name] === null) return null;
@@ -124,7 +124,7 @@ export function compressedAttention(c, q, k, v, opts, where = 'compressedAttenti
   required(where, v);
   const { Q, K, V } = toQKV(where, q, k, v);
   const o = options(where, opts, ['factor', 'kernel', 'kernelK', 'kernelV', 'causal', 'scale']);
-  const f = optInt(where, 'factor', o.factor, 2, 1, K.rows);
+  const f = optInt(where, 'factor', o.factor, DEFAULTS['compressedAttention.factor'], 1, K.rows);
   const kernelOf = (name) => {
     const key = o[name] !== undefined ? name : 'kernel';
     const x = o[key];
@@ -139,7 +139,7 @@ export function compressedAttention(c, q, k, v, opts, where = 'compressedAttenti
   };
   const kK = kernelOf('kernelK'), kV = kernelOf('kernelV');
   const causal = optBool(where, 'causal', o.causal, false);
-  const scale = optNumber(where, 'scale', o.scale, 1 / Math.sqrt(Q.cols));
+  const scale = optNumber(where, 'scale', o.scale, derivedDefault(c, where, 'scale', Q.cols));
   const n = Q.rows, m = K.rows, slots = Math.ceil(m / f);
   // The n x m effective matrix is built here in JS: checked with the rest before any work.
   checkPlan(where, [['the weights', n * slots, 4], ['the causal mask', causal ? n * slots : 0, 1],
@@ -180,8 +180,8 @@ export function synthesizer(c, x, v, opts, where = 'synthesizer') {
   if (V.rows !== n) fail('ERR_SHAPE', where, `v has ${V.rows} rows, x has ${n}`);
   const o = options(where, opts, ['mode', 'seed', 'logits', 'factors', 'mix', 'q', 'k', 'scale', 'causal']);
   const mode = optKind(where, 'mode', o.mode, 'random', ['random', 'factorized', 'dense']);
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
-  const mix = optNumber(where, 'mix', o.mix, 0, { min: 0, max: 1 });
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
+  const mix = optNumber(where, 'mix', o.mix, DEFAULTS['synthesizer.mix'], { min: 0, max: 1 });
   const causal = optBool(where, 'causal', o.causal, false);
   checkPlan(where, [['the logits', n * n, 4], ['the weights', n * n, 4], ['the dot products', mix > 0 ? n * n : 0, 4]]);
   let logits;
@@ -189,7 +189,7 @@ export function synthesizer(c, x, v, opts, where = 'synthesizer') {
     logits = o.logits !== undefined ? toMatrix(where, 'logits', o.logits) : randn(c, n, n, { seed }, where);
     if (logits.rows !== n || logits.cols !== n) fail('ERR_SHAPE', where, `logits must be ${n}x${n}, got ${logits.rows}x${logits.cols}`);
   } else if (mode === 'factorized') {
-    const f = optInt(where, 'factors', o.factors, 8, 1, 1 << 16);
+    const f = optInt(where, 'factors', o.factors, DEFAULTS['synthesizer.factors'], 1, 1 << 16);
     const R1 = randn(c, n, f, { seed }, where), R2 = randn(c, f, n, { seed: seed + 1 }, where);
     logits = matmulOf(c, where, R1, R2, 1 / Math.sqrt(f), ['R1', 'R2']);
   } else {
@@ -202,7 +202,7 @@ export function synthesizer(c, x, v, opts, where = 'synthesizer') {
     const Q = o.q !== undefined ? toMatrix(where, 'q', o.q) : X;
     const K = o.k !== undefined ? toMatrix(where, 'k', o.k) : X;
     if (Q.rows !== n || K.rows !== n || Q.cols !== K.cols) fail('ERR_SHAPE', where, `q and k must be ${n} x d`);
-    const scale = optNumber(where, 'scale', o.scale, 1 / Math.sqrt(Q.cols));
+    const scale = optNumber(where, 'scale', o.scale, derivedDefault(c, where, 'scale', Q.cols));
     const dot = run(c, where, (heap) => {
       const what = `${shapeOf('q', Q)}, ${shapeOf('k', K)}, scale ${scale}`;
       const out = heap.alloc(n * n * 4, 'the dot products');
@@ -256,15 +256,15 @@ export function sinkhornAttention(c, q, k, v, opts, where = 'sinkhornAttention')
   const o = options(where, opts, ['block', 'iterations', 'tau', 'seed', 'causal', 'sortcut', 'scale']);
   const n = Q.rows, m = K.rows, d = Q.cols, dv = V.cols;
   if (n !== m) fail('ERR_SHAPE', where, `queries and keys must have the same length (${n} != ${m})`);
-  const b = optInt(where, 'block', o.block, 8, 1, n);
+  const b = optInt(where, 'block', o.block, DEFAULTS['sinkhornAttention.block'], 1, n);
   if (n % b !== 0) fail('ERR_RANGE', where, `block ${b} does not divide n = ${n}`);
   const nb = n / b;
-  const iterations = optInt(where, 'iterations', o.iterations, 8, 0, 10000);
-  const tau = optNumber(where, 'tau', o.tau, 0.75, { min: 0, above: true });
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
+  const iterations = optInt(where, 'iterations', o.iterations, DEFAULTS['sinkhornAttention.iterations'], 0, 10000);
+  const tau = optNumber(where, 'tau', o.tau, DEFAULTS['sinkhornAttention.tau'], { min: 0, above: true });
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
   const causal = optBool(where, 'causal', o.causal, false);
-  const sortcut = optInt(where, 'sortcut', o.sortcut, 0, 0, nb);
-  const scale = optNumber(where, 'scale', o.scale, 1 / Math.sqrt(d));
+  const sortcut = optInt(where, 'sortcut', o.sortcut, DEFAULTS['sinkhornAttention.sortcut'], 0, nb);
+  const scale = optNumber(where, 'scale', o.scale, derivedDefault(c, where, 'scale', d));
   const width = sortcut > 0 ? sortcut * b : 2 * n;
   checkPlan(where, [['the sorted keys and values', width * (d + dv), 4], ['the block mask', sortcut > 0 ? 0 : n * 2 * n, 1],
     ['the weights', n * width, 4], ['the effective matrix', n * m, 4], ['blockMask', n * m, 1]]);
@@ -330,8 +330,8 @@ export function funnelAttention(c, q, k, v, opts, where = 'funnelAttention') {
   required(where, v);
   const { Q, K, V } = toQKV(where, q, k, v);
   const o = options(where, opts, ['stride', 'scale']);
-  const stride = optInt(where, 'stride', o.stride, 2, 1, Q.rows);
-  const scale = optNumber(where, 'scale', o.scale, 1 / Math.sqrt(Q.cols));
+  const stride = optInt(where, 'stride', o.stride, DEFAULTS['funnelAttention.stride'], 1, Q.rows);
+  const scale = optNumber(where, 'scale', o.scale, derivedDefault(c, where, 'scale', Q.cols));
   const queries = meanPool(c, where, Q, stride, 'q');
   const weights = softmaxWeights(c, queries, K, { scale }, where);
   return { queries, weights, output: softmaxAttention(c, queries, K, V, { scale }, where) };

@@ -1,10 +1,10 @@
 // Kernel (linear) attention (src/features.c, src/linear.c): feature maps phi,
 // the n x m matrix a map applies implicitly, and outputs in O(n).
-import { checkBytes, fail, run, shapeOf } from './core.js';
+import { DEFAULTS, checkBytes, fail, run, shapeOf } from './core.js';
 import { optBool, optInt, optKind, optNumber, options, toMatrix, toQKV } from './args.js';
 import { randomFeatures } from './rng.js';
 
-import { FEATURES, NORMALIZE } from '../build/names.js';
+import { FEATURES, FEATURE_USES, NORMALIZE } from '../build/names.js';
 
 /** Feature maps phi and feature normalisations, in the core's numbering (read from the core at build time). */
 export { FEATURES, NORMALIZE };
@@ -18,13 +18,15 @@ export const LINEAR_KEYS = [...FEATURE_KEYS, 'causal', 'eps'];
 
 /**
  * Reads the feature options (o, already checked for unknown keys) for
- * inputs of width d; draws the projection when needed.
+ * inputs of width d; draws the projection when needed. `use` ('linear',
+ * 'fastWeights' or 'capacity') picks the core's defaults of feature and
+ * normalize ("linear.feature", ...).
  */
-export function featureOptions(c, where, o, d, fallbacks = {}) {
-  const feature = optKind(where, 'feature', o.feature, fallbacks.feature ?? 'elu+1', FEATURES);
+export function featureOptions(c, where, o, d, use = 'linear') {
+  const feature = optKind(where, 'feature', o.feature, FEATURES[DEFAULTS[`${use}.feature`]], FEATURES);
   const index = FEATURES.indexOf(feature);
   let projection = null;
-  let m = optInt(where, 'features', o.features, 64, 1, 1 << 20);
+  let m = optInt(where, 'features', o.features, DEFAULTS['feature.features'], 1, 1 << 20);
   if (PERFORMER.has(feature)) {
     if (o.projection !== undefined && o.projection !== null) {
       projection = toMatrix(where, 'projection', o.projection);
@@ -37,16 +39,29 @@ export function featureOptions(c, where, o, d, fallbacks = {}) {
       projection = randomFeatures(c, m, d, { seed: o.seed, orthogonal: o.orthogonal }, where);
     }
   }
-  const nu = optInt(where, 'nu', o.nu, 1, 1, Math.max(1, 2 * d - 1));
-  const kernelEpsilon = optNumber(where, 'kernelEpsilon', o.kernelEpsilon, 1e-3, { min: 0 });
-  const stabilize = optBool(where, 'stabilize', o.stabilize, true);
-  const normalize = optKind(where, 'normalize', o.normalize, fallbacks.normalize ?? 'none', NORMALIZE);
-  return { feature, index, m, projection, nu, kernelEpsilon, stabilize, normalize };
+  const nu = optInt(where, 'nu', o.nu, DEFAULTS['feature.nu'], 1, Math.max(1, 2 * d - 1));
+  const kernelEpsilon = optNumber(where, 'kernelEpsilon', o.kernelEpsilon, DEFAULTS['feature.kernelEpsilon'], { min: 0 });
+  const stabilize = optBool(where, 'stabilize', o.stabilize, DEFAULTS['feature.stabilize'] === 1);
+  const normalize = optKind(where, 'normalize', o.normalize, NORMALIZE[DEFAULTS[`${use}.normalize`]], NORMALIZE);
+  return { feature, index, m, projection, nu, kernelEpsilon, stabilize, normalize, use };
 }
 
 /** "feature 'favor+', m 64, ..." for messages. */
 export const describeFeature = (f) => `feature '${f.feature}'${f.projection ? `, features ${f.m}` : ''}`
   + `${f.feature === 'dpfp' ? `, nu ${f.nu}` : ''}${f.normalize !== 'none' ? `, normalize '${f.normalize}'` : ''}`;
+
+/**
+ * The description of a failed call with feature spec `spec` on inputs of
+ * width d, for heap.call: the field the core names (attn_feature_spec_check),
+ * else `everything`.
+ */
+export const explainFeature = (heap, spec, f, d, everything) => () => {
+  const name = heap.argument('feature_spec_check', spec, FEATURE_USES.indexOf(f.use), d);
+  const value = { feature: `'${f.feature}'`, features: f.m, nu: f.nu, kernelEpsilon: f.kernelEpsilon,
+    normalize: `'${f.normalize}'`, d };
+  if (name === null || !(name in value)) return name === 'projection' ? { argument: 'projection' } : everything;
+  return { argument: `${name} ${value[name]}` };
+};
 
 /** Writes a feature spec into wasm memory; returns its pointer. */
 export function featureSpec(heap, mod, f) {
@@ -66,12 +81,13 @@ export function featureMap(c, x, opts, where = 'featureMap') {
   return run(c, where, (heap, mod) => {
     const what = `${shapeOf('x', X)}, ${describeFeature(f)}`;
     const spec = featureSpec(heap, mod, f);
-    const dim = heap.size('feature_dim', what, spec, X.cols);
+    const explained = explainFeature(heap, spec, f, X.cols, what);
+    const dim = heap.size('feature_dim', explained, spec, X.cols);
     checkBytes(where, 'the features', X.rows * dim, 4);
     const px = heap.f32(X.data, 'x');
     const out = heap.alloc(X.rows * dim * 4, 'the features');
-    const work = heap.workspace('feature_map_workspace', what, spec, X.cols);
-    heap.call('feature_map', what, spec, role === 'key' ? 1 : 0, X.rows, X.cols, px, out, work.ptr, work.floats);
+    const work = heap.workspace('feature_map_workspace', explained, spec, X.cols);
+    heap.call('feature_map', explained, spec, role === 'key' ? 1 : 0, X.rows, X.cols, px, out, work.ptr, work.floats);
     return { rows: X.rows, cols: dim, data: heap.readF32(out, X.rows * dim) };
   });
 }
@@ -81,7 +97,7 @@ export function linearArgs(c, where, q, k, v, opts) {
   const { Q, K, V } = toQKV(where, q, k, v);
   const o = options(where, opts, LINEAR_KEYS);
   const causal = optBool(where, 'causal', o.causal, false);
-  const eps = optNumber(where, 'eps', o.eps, 1e-6, { min: 0 });
+  const eps = optNumber(where, 'eps', o.eps, DEFAULTS['linear.eps'], { min: 0 });
   const f = featureOptions(c, where, o, Q.cols);
   if (causal && f.feature === 'efficient') {
     fail('ERR_RANGE', where, "causal with feature 'efficient': efficient attention has no causal form: "
@@ -101,10 +117,11 @@ export function kernelWeightsOf(c, where, a) {
   return run(c, where, (heap, mod) => {
     const what = describe(Q, K, null, a);
     const spec = featureSpec(heap, mod, f);
+    const explained = explainFeature(heap, spec, f, d, what);
     const pq = heap.f32(Q.data, 'q'), pk = heap.f32(K.data, 'k');
     const out = heap.alloc(n * m * 4, 'the weights');
-    const work = heap.workspace('linear_workspace', what, spec, n, m, d, 1);
-    heap.call('kernel_weights', what, spec, n, m, d, pq, pk, causal ? 1 : 0, eps, out, work.ptr, work.floats);
+    const work = heap.workspace('linear_workspace', explained, spec, n, m, d, 1);
+    heap.call('kernel_weights', explained, spec, n, m, d, pq, pk, causal ? 1 : 0, eps, out, work.ptr, work.floats);
     return { rows: n, cols: m, data: heap.readF32(out, n * m) };
   });
 }
@@ -124,10 +141,11 @@ export function linearAttention(c, q, k, v, opts, where = 'linearAttention') {
   return run(c, where, (heap, mod) => {
     const what = describe(Q, K, V, a);
     const spec = featureSpec(heap, mod, f);
+    const explained = explainFeature(heap, spec, f, d, what);
     const pq = heap.f32(Q.data, 'q'), pk = heap.f32(K.data, 'k'), pv = heap.f32(V.data, 'v');
     const out = heap.alloc(n * dv * 4, 'the output');
-    const work = heap.workspace('linear_workspace', what, spec, n, m, d, dv);
-    heap.call('linear_attention', what, spec, n, m, d, dv, pq, pk, pv, causal ? 1 : 0, eps, out, work.ptr, work.floats);
+    const work = heap.workspace('linear_workspace', explained, spec, n, m, d, dv);
+    heap.call('linear_attention', explained, spec, n, m, d, dv, pq, pk, pv, causal ? 1 : 0, eps, out, work.ptr, work.floats);
     return { rows: n, cols: dv, data: heap.readF32(out, n * dv) };
   });
 }

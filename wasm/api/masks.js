@@ -2,7 +2,7 @@
 // masks, LSH buckets and k-means clusters, density, unions and
 // intersections, and how many stacked layers until every token reaches
 // every other.
-import { OUT, checkBytes, fail, newU8, run, seedWords, shapeOf } from './core.js';
+import { DEFAULTS, OUT, checkBytes, derivedDefault, fail, newU8, run, seedWords, shapeOf } from './core.js';
 import {
   checkDim, isCSR, isInt, optBool, optInt, optKind, options, toCSR, toMask, toMatrix,
 } from './args.js';
@@ -23,10 +23,10 @@ const KMEANS_KEYS = ['clusters', 'iterations', 'seed'];
 
 /** Reformer LSH buckets of the rows of X (a Matrix): Int32Array hashes x n. */
 function lsh(c, where, X, o) {
-  const buckets = optInt(where, 'buckets', o.buckets, 8, 2, 2 ** 30);
+  const buckets = optInt(where, 'buckets', o.buckets, DEFAULTS['lsh.buckets'], 2, 2 ** 30);
   if (buckets % 2 !== 0) fail('ERR_RANGE', where, `buckets must be even, got ${buckets}`);
-  const hashes = optInt(where, 'hashes', o.hashes, 1, 1, 1024);
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
+  const hashes = optInt(where, 'hashes', o.hashes, DEFAULTS['lsh.hashes'], 1, 1024);
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
   checkBytes(where, 'the assignments', X.rows * hashes, 4);
   return run(c, where, (heap) => {
     const what = `${shapeOf('x', X)}, buckets ${buckets}, hashes ${hashes}`;
@@ -40,9 +40,9 @@ function lsh(c, where, X, o) {
 
 /** Spherical k-means (Routing Transformer) of the rows of X: Int32Array n. */
 function clusters(c, where, X, o) {
-  const k = optInt(where, 'clusters', o.clusters, Math.max(1, Math.round(Math.sqrt(X.rows))), 1, X.rows);
-  const iterations = optInt(where, 'iterations', o.iterations, 10, 0, 10000);
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
+  const k = optInt(where, 'clusters', o.clusters, derivedDefault(c, where, 'root', X.rows), 1, X.rows);
+  const iterations = optInt(where, 'iterations', o.iterations, DEFAULTS['kmeans.iterations'], 0, 10000);
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
   return run(c, where, (heap) => {
     const what = `${shapeOf('x', X)}, clusters ${k}, iterations ${iterations}`;
     const px = heap.f32(X.data, 'x');
@@ -73,16 +73,36 @@ export function kmeans(c, x, opts, where = 'kmeans') {
   return clusters(c, where, X, options(where, opts, KMEANS_KEYS));
 }
 
-/** The core's spec fields of a mask kind, from the options: integers validated and clamped where they mean "at most". */
-function maskFields(where, kind, n, o) {
-  const root = Math.max(1, Math.round(Math.sqrt(n)));
+/**
+ * The core's defaults of every spec field for a kind and n, { window: 8, ... }:
+ * attn_mask_spec_get of a spec with no field given (src/attn.h lists them).
+ */
+function specDefaults(c, where, coreKind, n) {
+  return run(c, where, (heap, mod) => {
+    const spec = heap.alloc(mod._attn_mask_spec_size(), 'the mask spec');
+    heap.call('mask_spec_init', `n ${n}`, spec, coreKind, n);
+    const value = heap.alloc(8, 'a field');
+    const fields = {};
+    for (const [name, id] of c.maskFields) {
+      heap.call('mask_spec_get', name, spec, id, value);
+      fields[name] = heap.readF64(value, 1)[0];
+    }
+    return fields;
+  });
+}
+
+/**
+ * The core's spec fields of a mask kind, from the options (defaults D from
+ * the core): integers validated and clamped where they mean "at most".
+ */
+function maskFields(where, kind, n, o, D) {
   // "At most n" options (a window wider than the sequence is the sequence) are clamped; others refused.
   const upTo = (name, fallback, min, max) => optInt(where, name, o[name], fallback, min, max, true);
   const int = (name, fallback, min, max) => optInt(where, name, o[name], fallback, min, max);
   const fields = { causal: optBool(where, 'causal', o.causal, false) ? 1 : 0 };
   let tokens = null;
   const readTokens = () => {
-    const list = o.tokens ?? [0];
+    const list = o.tokens ?? [DEFAULTS['mask.token']];
     if (!Array.isArray(list) && !ArrayBuffer.isView(list)) fail('ERR_TYPE', where, 'tokens must be an array of indices');
     checkBytes(where, 'tokens', list.length, 4);
     tokens = Int32Array.from(list, (t, i) => {
@@ -94,31 +114,29 @@ function maskFields(where, kind, n, o) {
     fields.nTokens = tokens.length;
   };
   switch (kind) {
-    case 'local': fields.window = upTo('window', Math.floor(Math.sqrt(n)), 0, n); break;
-    case 'strided': case 'sparse-transformer': fields.stride = upTo('stride', root, 1, n); break;
+    case 'local': fields.window = upTo('window', D.window, 0, n); break;
+    case 'strided': case 'sparse-transformer': fields.stride = upTo('stride', D.stride, 1, n); break;
     case 'dilated': case 'longformer':
-      fields.window = upTo('window', Math.floor(Math.sqrt(n)), 0, n);
-      fields.dilation = upTo('dilation', kind === 'dilated' ? 2 : 1, 1, n);
+      fields.window = upTo('window', D.window, 0, n);
+      fields.dilation = upTo('dilation', D.dilation, 1, n);
       if (kind === 'longformer') readTokens();
       break;
     case 'fixed':
-      fields.block = int('block', root, 1, 2 ** 31 - 1);  // a block past n still has its summary past n
-      fields.summary = int('summary', 1, 0, fields.block);
+      fields.block = int('block', D.block, 1, 2 ** 31 - 1);  // a block past n still has its summary past n
+      fields.summary = int('summary', D.summary, 0, fields.block);
       break;
     case 'global': readTokens(); break;
-    case 'random': fields.perRow = upTo('perRow', Math.min(n, 3), 0, n); fields.seed = int('seed', 0, 0); break;
+    case 'random': fields.perRow = upTo('perRow', D.perRow, 0, n); fields.seed = int('seed', D.seed, 0); break;
     case 'bigbird': {
-      let fallback = 1;  // the largest divisor of n not above sqrt(n)
-      for (let b = root; b >= 1; b--) if (n % b === 0) { fallback = b; break; }
-      fields.block = int('block', fallback, 1, n);
+      fields.block = int('block', D.block, 1, n);
       if (n % fields.block !== 0) fail('ERR_RANGE', where, `block ${fields.block} does not divide n = ${n}`);
       const nb = n / fields.block;
-      const w = int('windowBlocks', 3, 1, Infinity);
+      const w = int('windowBlocks', D.windowBlocks, 1, Infinity);
       if (w % 2 === 0) fail('ERR_RANGE', where, `windowBlocks must be odd, got ${w}`);
       fields.windowBlocks = Math.min(w, 2 * nb - 1);  // 2 nb - 1 blocks already cover every block
-      fields.globalBlocks = upTo('globalBlocks', 1, 0, nb);
-      fields.randomBlocks = upTo('randomBlocks', 3, 0, nb);
-      fields.seed = int('seed', 0, 0);
+      fields.globalBlocks = upTo('globalBlocks', D.globalBlocks, 0, nb);
+      fields.randomBlocks = upTo('randomBlocks', D.randomBlocks, 0, nb);
+      fields.seed = int('seed', D.seed, 0);
       break;
     }
     default: break;
@@ -141,7 +159,8 @@ export function mask(c, kind, n, opts, where = 'mask') {
   const o = options(where, opts, MASK_KEYS);
   const format = optKind(where, 'format', o.format, 'dense', ['dense', 'csr']);
   if (format === 'dense') checkBytes(where, 'the mask', n * n, 1);
-  const { fields, tokens } = maskFields(where, kind, n, o);
+  const coreKind = CORE_MASK_KINDS.includes(kind) ? CORE_MASK_KINDS.indexOf(kind) : CLUSTER_KIND;
+  const { fields, tokens } = maskFields(where, kind, n, o, specDefaults(c, where, coreKind, n));
   let assignments = null;
   if (kind === 'lsh') assignments = lsh(c, where, points(where, o.x, n), o);
   if (kind === 'kmeans') assignments = clusters(c, where, points(where, o.x, n), o);
@@ -149,7 +168,7 @@ export function mask(c, kind, n, opts, where = 'mask') {
   return run(c, where, (heap, mod) => {
     const what = `kind '${kind}', n ${n}`;
     const spec = heap.alloc(mod._attn_mask_spec_size(), 'the mask spec');
-    heap.call('mask_spec_init', what, spec, assignments ? CLUSTER_KIND : kindIndex, n);
+    heap.call('mask_spec_init', what, spec, coreKind, n);
     for (const [name, value] of Object.entries(fields)) {
       heap.call('mask_spec_set', `${name} ${value}`, spec, c.maskFields.get(name), value);
     }
@@ -157,7 +176,16 @@ export function mask(c, kind, n, opts, where = 'mask') {
     const passign = assignments ? heap.i32(assignments, 'the assignments') : 0;
     heap.call('mask_spec_set_arrays', 'tokens or assignments', spec, ptok, passign);
     const extra = assignments ? { assignments } : {};
-    const described = `${what}, ${Object.entries(fields).map(([name, value]) => `${name} ${value}`).join(', ')}`;
+    const everything = `${what}, ${Object.entries(fields).map(([name, value]) => `${name} ${value}`).join(', ')}`;
+    // The core names the field at fault (attn_mask_spec_check); a count of
+    // cells beyond memory is about n (attn.h, attn_mask_spec_check).
+    const described = (status) => {
+      const name = heap.argument('mask_spec_check', spec) ?? (c.statusCodes[status] === 'ERR_MEMORY' ? 'n' : null);
+      if (name === null) return everything;
+      if (name === 'n') return { argument: `n ${n}` };
+      if (name === 'kind') return { argument: `kind '${kind}'` };
+      return { argument: name in fields ? `${name} ${fields[name]}` : name };
+    };
     if (format === 'dense') {
       const out = heap.alloc(n * n, 'the mask');
       heap.call('mask_dense', described, spec, out);
@@ -173,7 +201,7 @@ export function mask(c, kind, n, opts, where = 'mask') {
     } catch (err) {
       // n^2 >= 2^32: a 32-bit size_t count can wrap, and the cells then outnumber the capacity.
       if (err.code === 'ERR_WORKSPACE' && n * n >= 2 ** 32) {
-        fail('ERR_MEMORY', where, `${described}: more allowed cells than a 32-bit count holds; they do not fit in memory`);
+        fail('ERR_MEMORY', where, `n ${n}: more allowed cells than a 32-bit count holds; they do not fit in memory`);
       }
       throw err;
     }
@@ -242,7 +270,7 @@ export function maskLayers(c, m, opts, where = 'maskLayers') {
   const M = toMask(where, 'mask', m);
   if (M.rows !== M.cols) fail('ERR_SHAPE', where, `mask must be square, got ${M.rows}x${M.cols}`);
   const n = M.rows;
-  const maxLayers = optInt(where, 'maxLayers', options(where, opts, ['maxLayers']).maxLayers, Math.min(n, 256), 1, 1e6);
+  const maxLayers = optInt(where, 'maxLayers', options(where, opts, ['maxLayers']).maxLayers, derivedDefault(c, where, 'max_layers', n), 1, 1e6);
   return run(c, where, (heap) => {
     const what = `mask [${n}x${n}], maxLayers ${maxLayers}`;
     const pm = heap.u8(M.data, 'mask');

@@ -1,6 +1,6 @@
 // Seeded random numbers (src/rng.c): N(0, 1) matrices and Performer projections,
 // the same for the same seed in Node and every browser.
-import { checkBytes, run, seedWords } from './core.js';
+import { DEFAULTS, checkBytes, run, seedWords } from './core.js';
 import { checkDim, optBool, optInt, options } from './args.js';
 
 const RANDN_KEYS = ['seed'];
@@ -11,7 +11,7 @@ export function randn(c, rows, cols, opts, where = 'randn') {
   checkDim(where, 'rows', rows);
   checkDim(where, 'cols', cols);
   checkBytes(where, 'the result', rows * cols, 4);
-  const seed = optInt(where, 'seed', options(where, opts, RANDN_KEYS).seed, 0, 0);
+  const seed = optInt(where, 'seed', options(where, opts, RANDN_KEYS).seed, DEFAULTS.seed, 0);
   return run(c, where, (heap, mod) => {
     const rng = heap.alloc(mod._attn_rng_size());
     heap.call('rng_seed', `seed ${seed}`, rng, ...seedWords(seed));
@@ -34,8 +34,8 @@ export function randomFeatures(c, m, d, opts, where = 'randomFeatures') {
   checkDim(where, 'd', d);
   checkBytes(where, 'the result', m * d, 4);
   const o = options(where, opts, FEATURES_KEYS);
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
-  const orthogonal = optBool(where, 'orthogonal', o.orthogonal, true);
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
+  const orthogonal = optBool(where, 'orthogonal', o.orthogonal, DEFAULTS['feature.orthogonal'] === 1);
   return run(c, where, (heap, mod) => {
     const rng = heap.alloc(mod._attn_rng_size());
     heap.call('rng_seed', `seed ${seed}`, rng, ...seedWords(seed));

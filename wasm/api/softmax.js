@@ -1,15 +1,15 @@
 // Softmax attention (src/softmax.c): the n x m weights, and the outputs
 // computed streaming so the weights are never stored.
-import { checkBytes, fail, run, shapeOf } from './core.js';
+import { checkBytes, derivedDefault, fail, run, shapeOf } from './core.js';
 import { optBool, optNumber, options, toMask, toQKV } from './args.js';
 
 export const SOFTMAX_KEYS = ['scale', 'causal', 'mask'];
 
 /** Validates q, k (and v) and the options shared by weights and outputs. */
-function softmaxArgs(where, q, k, v, opts) {
+function softmaxArgs(c, where, q, k, v, opts) {
   const { Q, K, V } = toQKV(where, q, k, v);
   const o = options(where, opts, SOFTMAX_KEYS);
-  const scale = optNumber(where, 'scale', o.scale, 1 / Math.sqrt(Q.cols));
+  const scale = optNumber(where, 'scale', o.scale, derivedDefault(c, where, 'scale', Q.cols));
   const causal = optBool(where, 'causal', o.causal, false);
   const mask = o.mask === undefined || o.mask === null ? null : toMask(where, 'mask', o.mask, Q.rows, K.rows);
   return { Q, K, V, scale, causal, mask };
@@ -20,7 +20,7 @@ const describe = (Q, K, V, scale, causal, mask) => [shapeOf('q', Q), shapeOf('k'
 
 /** The n x m softmax attention weights; rows sum to 1 (0 where nothing is allowed). */
 export function softmaxWeights(c, q, k, opts, where = 'softmaxWeights') {
-  const { Q, K, scale, causal, mask } = softmaxArgs(where, q, k, undefined, opts);
+  const { Q, K, scale, causal, mask } = softmaxArgs(c, where, q, k, undefined, opts);
   const [n, m, d] = [Q.rows, K.rows, Q.cols];
   checkBytes(where, 'the weights', n * m, 4);
   return run(c, where, (heap) => {
@@ -37,7 +37,7 @@ export function softmaxWeights(c, q, k, opts, where = 'softmaxWeights') {
 /** softmaxWeights(q, k) * v, streaming: the n x m matrix is never stored. */
 export function softmaxAttention(c, q, k, v, opts, where = 'softmaxAttention') {
   if (v === undefined) fail('ERR_TYPE', where, 'v is required');
-  const { Q, K, V, scale, causal, mask } = softmaxArgs(where, q, k, v, opts);
+  const { Q, K, V, scale, causal, mask } = softmaxArgs(c, where, q, k, v, opts);
   const [n, m, d, dv] = [Q.rows, K.rows, Q.cols, V.cols];
   checkBytes(where, 'the output', n * dv, 4);
   return run(c, where, (heap) => {

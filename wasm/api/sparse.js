@@ -1,6 +1,6 @@
 // Sparse attention (src/sparse.c): softmax over the allowed keys of a dense
 // or CSR mask only, in O(nnz d).
-import { checkBytes, checkPlan, fail, run, shapeOf } from './core.js';
+import { checkBytes, checkPlan, derivedDefault, fail, run, shapeOf } from './core.js';
 import { isCSR, optNumber, options, toCSR, toMask, toQKV } from './args.js';
 
 /** softmax attention over the allowed keys of a mask (dense or CSR). */
@@ -8,7 +8,7 @@ export function sparseAttention(c, q, k, v, mask, opts, where = 'sparseAttention
   if (v === undefined) fail('ERR_TYPE', where, 'v is required');
   const { Q, K, V } = toQKV(where, q, k, v);
   const [n, m, d, dv] = [Q.rows, K.rows, Q.cols, V.cols];
-  const scale = optNumber(where, 'scale', options(where, opts, ['scale']).scale, 1 / Math.sqrt(d));
+  const scale = optNumber(where, 'scale', options(where, opts, ['scale']).scale, derivedDefault(c, where, 'scale', d));
   checkBytes(where, 'the output', n * dv, 4);
   if (mask === undefined || mask === null) fail('ERR_TYPE', where, 'mask is required (a dense mask or a CSR mask)');
   const csr = isCSR(mask) ? toCSR(where, mask, n, m) : null;
