@@ -183,7 +183,12 @@ typedef enum attn_status {
     X(ATTN_DEFAULT_SINKHORN_ATTENTION_SORTCUT, "sinkhornAttention.sortcut", 0, "SortCut blocks (0: all)") \
     X(ATTN_DEFAULT_FUNNEL_STRIDE, "funnelAttention.stride", 2, "query pooling stride") \
     X(ATTN_DEFAULT_BENCHMARK_RUNS, "benchmark.runs", 1, "timed calls") \
-    X(ATTN_DEFAULT_BENCHMARK_REPS, "benchmark.reps", 200, "kernel: repetitions per call")
+    X(ATTN_DEFAULT_BENCHMARK_REPS, "benchmark.reps", 200, "kernel: repetitions per call") \
+    X(ATTN_DEFAULT_INPUTS_KIND, "inputs.kind", ATTN_INPUT_MIXTURE, "structured inputs: the kind") \
+    X(ATTN_DEFAULT_INPUTS_SCALE, "inputs.scale", 1, "structured inputs: multiplies Q and K") \
+    X(ATTN_DEFAULT_INPUTS_WIDTH, "inputs.width", 4, "local, mixture: window of most of a row's mass (at most n)") \
+    X(ATTN_DEFAULT_INPUTS_CLUSTERS, "inputs.clusters", 4, "clustered: clusters (at most n)") \
+    X(ATTN_DEFAULT_INPUTS_TOKENS, "inputs.tokens", 2, "global, mixture: sink tokens (at most n)")
 #define ATTN__DEFAULT_ITEM(name, text, value, doc) name,
 typedef enum attn_default_id { ATTN_DEFAULT_LIST(ATTN__DEFAULT_ITEM) ATTN_DEFAULT_COUNT } attn_default_id;
 #undef ATTN__DEFAULT_ITEM
@@ -926,6 +931,11 @@ typedef struct attn_inputs_spec {
 size_t attn_inputs_spec_size(void);
 attn_status attn_inputs_spec_set(attn_inputs_spec *spec, int kind, uint64_t seed, double scale,
                                  size_t width, size_t clusters, size_t tokens);
+
+/* The values attn_inputs uses for n and d: fields left 0 take their defaults
+ * ("inputs.*" in ATTN_DEFAULT_LIST, at most n); the same checks as attn_inputs. */
+attn_status attn_inputs_resolved(const attn_inputs_spec *spec, size_t n, size_t d,
+                                 double *scale, size_t *width, size_t *clusters, size_t *tokens);
 
 /* Workspace length in floats for attn_inputs: 0 for RANDOM, else
  * d^2 + 33 d, plus clusters d for CLUSTERED with clusters > d. Checks the

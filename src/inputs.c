@@ -50,6 +50,8 @@ attn_status attn_inputs_spec_set(attn_inputs_spec *spec, int kind, uint64_t seed
 }
 
 /* The spec with its defaults filled in, checked against n and d. */
+struct inputs_plan;
+static attn_status plan_inputs(const attn_inputs_spec *spec, size_t n, size_t d, struct inputs_plan *p);
 typedef struct inputs_plan {
     int kind;
     double scale;
@@ -67,10 +69,11 @@ static attn_status plan_inputs(const attn_inputs_spec *spec, size_t n, size_t d,
     attn_status st = attn__matrix_fits(n, d);
     if (st != ATTN_OK) return st;
     p->kind = spec->kind;
-    p->scale = spec->scale == 0 ? 1.0 : spec->scale;
-    p->width = attn__min(spec->width == 0 ? 4 : spec->width, n);
-    p->clusters = spec->clusters == 0 ? attn__min(4, n) : spec->clusters;
-    p->tokens = spec->tokens == 0 ? attn__min(2, n) : spec->tokens;
+    p->scale = spec->scale == 0 ? attn_default_value(ATTN_DEFAULT_INPUTS_SCALE) : spec->scale;
+    p->width = attn__min(spec->width == 0 ? (size_t)attn_default_value(ATTN_DEFAULT_INPUTS_WIDTH) : spec->width, n);
+    p->clusters = spec->clusters == 0 ? attn__min((size_t)attn_default_value(ATTN_DEFAULT_INPUTS_CLUSTERS), n)
+                                      : spec->clusters;
+    p->tokens = spec->tokens == 0 ? attn__min((size_t)attn_default_value(ATTN_DEFAULT_INPUTS_TOKENS), n) : spec->tokens;
     p->work = 0;
     if (p->kind == ATTN_INPUT_RANDOM) return ATTN_OK;
     size_t dd, rows, total;
@@ -295,4 +298,17 @@ attn_status attn_inputs(const attn_inputs_spec *spec, size_t n, size_t d, size_t
             k[t] = to_float(p.scale * (k[t] + ATTN_INPUTS_NOISE * attn_rng_normal(&rng)), &overflow);
     }
     return overflow ? ATTN_ERR_OVERFLOW : ATTN_OK;
+}
+
+attn_status attn_inputs_resolved(const attn_inputs_spec *spec, size_t n, size_t d,
+                                 double *scale, size_t *width, size_t *clusters, size_t *tokens) {
+    if (!scale || !width || !clusters || !tokens) return ATTN_ERR_NULL;
+    inputs_plan p;
+    attn_status st = plan_inputs(spec, n, d, &p);
+    if (st != ATTN_OK) return st;
+    *scale = p.scale;
+    *width = p.width;
+    *clusters = p.clusters;
+    *tokens = p.tokens;
+    return ATTN_OK;
 }

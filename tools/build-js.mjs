@@ -36,7 +36,7 @@ const list = (query) => {
 const NAMES = {
   FEATURES: list('feature_name'), NORMALIZE: list('normalize_name'), RULES: list('rule_name'),
   KERNELS: list('kernels_name'), CORE_MASK_KINDS: list('mask_kind_name'), MASK_BIT_NAMES: list('mask_bit_name'),
-  FEATURE_USES: list('feature_use_name'),
+  FEATURE_USES: list('feature_use_name'), INPUT_KINDS: list('input_kind_name'),
 };
 writeFileSync(join(ROOT, 'wasm/build/names.js'), stamped([
   "// The core's name lists (the X-macro lists of src/attn.h), each name at its",

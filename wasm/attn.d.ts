@@ -258,6 +258,7 @@ export const VERSION: string;
 export const RULES: readonly Rule[];
 export const FEATURES: readonly Feature[];
 export const NORMALIZE: readonly ('none' | 'sum' | 'l2')[];
+export const INPUT_KINDS: readonly InputKind[];
 export const MASK_BITS: MaskBits;
 export const MASK_KINDS: readonly MaskKind[];
 
@@ -319,6 +320,7 @@ export interface Attn {
   readonly sourceHash: string;
   readonly MASK_BITS: MaskBits;
   readonly MASK_KINDS: readonly MaskKind[];
+  readonly INPUT_KINDS: readonly InputKind[];
   readonly FEATURES: readonly Feature[];
   readonly RULES: readonly Rule[];
   /** The core's status codes, index = numeric status ('OK' first). */

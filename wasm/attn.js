@@ -22,6 +22,7 @@ export { createAttnWorker } from './async.js';
 /** The library version (the core's ATTN_VERSION; package.json must agree, tests/build.test.mjs checks). */
 export { VERSION };
 export const { MASK_BITS, MASK_KINDS } = masks;
+export const { INPUT_KINDS } = inputs;
 export const { FEATURES, NORMALIZE } = linear;
 export const { RULES } = fastweight;
 
@@ -41,6 +42,7 @@ export async function createAttn(opts) {
     sourceHash: c.sourceHash,
     MASK_BITS,
     MASK_KINDS,
+    INPUT_KINDS,
     FEATURES,
     RULES,
     /** Every status code of the core, index = numeric status. */

@@ -14,6 +14,7 @@ const { KERNELS } = NAMES;
 const NAME_QUERIES = {
   FEATURES: 'feature_name', NORMALIZE: 'normalize_name', RULES: 'rule_name', KERNELS: 'kernels_name',
   CORE_MASK_KINDS: 'mask_kind_name', MASK_BIT_NAMES: 'mask_bit_name', FEATURE_USES: 'feature_use_name',
+  INPUT_KINDS: 'input_kind_name',
 };
 
 /** The largest single array handed to the core or made in JS, in bytes (wasm32 memory is 4 GiB). */

@@ -2,20 +2,14 @@
 // structure real heads have — local, clustered, global sinks, previous token,
 // a mixture — beside plain N(0, scale^2) inputs, from the seeded generator of
 // the core, so Node and every browser get the same numbers.
-import { checkPlan, run, seedWords } from './core.js';
+import { DEFAULTS, checkPlan, run, seedWords } from './core.js';
+import { INPUT_KINDS } from '../build/names.js';
 import { checkDim, optInt, optKind, optNumber, options } from './args.js';
 
 const INPUTS_KEYS = ['seed', 'dv', 'scale', 'width', 'clusters', 'tokens'];
 
-/** The core's input kinds ('random' .. 'mixture'), read once per instance from attn_input_kind_name. */
-export function inputKinds(c) {
-  if (!c.inputKinds) {
-    const names = [];
-    for (let id = 0, p; c.mod && (p = c.mod._attn_input_kind_name(id)) !== 0; id++) names.push(c.mod.UTF8ToString(p));
-    c.inputKinds = Object.freeze(names);
-  }
-  return c.inputKinds;
-}
+/** The core's kinds of structured inputs ('random' .. 'mixture'). */
+export { INPUT_KINDS };
 
 /**
  * Generated q [n, d], k [n, d], v [n, dv] (Matrices) of a kind, with what
@@ -25,24 +19,30 @@ export function inputKinds(c) {
  * and cluster (clustered: the cluster of each token, Int32Array n).
  */
 export function inputs(c, kind, n, d, opts, where = 'inputs') {
-  kind = optKind(where, 'kind', kind, 'mixture', inputKinds(c));
+  kind = optKind(where, 'kind', kind, INPUT_KINDS[DEFAULTS['inputs.kind']], INPUT_KINDS);
   checkDim(where, 'n', n);
   checkDim(where, 'd', d);
   const o = options(where, opts, INPUTS_KEYS);
-  const seed = optInt(where, 'seed', o.seed, 0, 0);
+  const seed = optInt(where, 'seed', o.seed, DEFAULTS.seed, 0);
   const dv = optInt(where, 'dv', o.dv, d, 1);
-  const scale = optNumber(where, 'scale', o.scale, 1, { min: 0, above: true });
-  // The defaults of attn.h ("0 means ..."), passed explicitly so that meta can name them.
-  const width = optInt(where, 'width', o.width, Math.min(4, n), 1, n, true);
-  const clusters = optInt(where, 'clusters', o.clusters, Math.min(4, n), 1, n);
-  const tokens = optInt(where, 'tokens', o.tokens, Math.min(2, n), 1, n);
-  checkPlan(where, [['q', n * d, 4], ['k', n * d, 4], ['v', n * dv, 4], ['the clusters', n, 4],
-    ['the workspace', kind === 'random' ? 0 : d * d + 33 * d + (kind === 'clustered' && clusters > d ? clusters * d : 0), 4]]);
-  const kinds = inputKinds(c);
+  // 0 leaves an option to the core's default ("inputs.*", at most n); the values used are read back for meta.
+  const UNSET = 0;
+  const given = {
+    scale: o.scale === undefined ? UNSET : optNumber(where, 'scale', o.scale, undefined, { min: 0, above: true }),
+    width: o.width === undefined ? UNSET : optInt(where, 'width', o.width, undefined, 1, n, true),
+    clusters: o.clusters === undefined ? UNSET : optInt(where, 'clusters', o.clusters, undefined, 1, n),
+    tokens: o.tokens === undefined ? UNSET : optInt(where, 'tokens', o.tokens, undefined, 1, n),
+  };
+  checkPlan(where, [['q', n * d, 4], ['k', n * d, 4], ['v', n * dv, 4], ['the clusters', n, 4]]);
   return run(c, where, (heap, mod) => {
     const what = `kind '${kind}', n ${n}, d ${d}, dv ${dv}`;
     const spec = heap.alloc(mod._attn_inputs_spec_size(), 'the spec');
-    heap.call('inputs_spec_set', what, spec, kinds.indexOf(kind), ...seedWords(seed), scale, width, clusters, tokens);
+    heap.call('inputs_spec_set', what, spec, INPUT_KINDS.indexOf(kind), ...seedWords(seed), given.scale, given.width,
+      given.clusters, given.tokens);
+    const used = heap.alloc(8 + 3 * 4, 'the values used');
+    heap.call('inputs_resolved', what, spec, n, d, used, used + 8, used + 12, used + 16);
+    const scale = heap.readF64(used, 1)[0];
+    const [width, clusters, tokens] = [8, 12, 16].map((offset) => heap.readU32(used + offset));
     const q = heap.alloc(n * d * 4, 'q'), k = heap.alloc(n * d * 4, 'k'), v = heap.alloc(n * dv * 4, 'v');
     const cluster = heap.alloc(n * 4, 'the clusters');
     const work = heap.workspace('inputs_workspace', what, spec, n, d);
