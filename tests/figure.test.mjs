@@ -5,7 +5,8 @@
 // figures draw, the worker is that same script, and the script's bytes cross
 // the wire once (the worker's request is a 304). With the script on another
 // origin (no worker can start) the jobs run on the page thread and the
-// figures still draw. The bytes a figure page downloads are printed.
+// figures still draw; so do they from a bundle that imports 'attnlab/figure'
+// (a copy without a URL of its own). The bytes a figure page downloads are printed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, statSync, rmSync } from 'node:fs';
@@ -34,8 +35,13 @@ const PAGE = (src) => `<!doctype html><html lang="en"><head><meta charset="utf-8
 before(async () => {
   ({ dir } = packAndInstall('attnlab-figure-'));
   writeFileSync(join(dir, 'figure.html'), PAGE(SCRIPT));
-  // Only the page and the packed script are served.
-  const allow = (segments) => ['figure.html', SCRIPT].includes(segments.join('/'));
+  // A bundler's copy: `import 'attnlab/figure'` in an app bundled by esbuild.
+  writeFileSync(join(dir, 'app.mjs'), "import 'attnlab/figure';\n");
+  const { build } = await import('esbuild');
+  await build({ absWorkingDir: dir, entryPoints: ['app.mjs'], bundle: true, format: 'esm', outfile: 'app.js', logLevel: 'error' });
+  writeFileSync(join(dir, 'bundled.html'), PAGE('app.js').replace('<script ', '<script type="module" '));
+  // Only the pages, the packed script and the bundle are served.
+  const allow = (segments) => ['figure.html', 'bundled.html', 'app.js', SCRIPT].includes(segments.join('/'));
   server = createLabServer({ root: dir, allow });
   server.on('request', (req, res) => res.on('finish', () => requests.push({ url: req.url, status: res.statusCode })));
   server.on('connection', (socket) => sockets.add(socket));
@@ -115,6 +121,19 @@ test('attnlab/figure from another origin: no worker can start, the jobs run on t
   await page.waitForSelector('#masks[data-state="ready"]', { timeout: 30000 });
   await page.waitForSelector('#chart[data-state="ready"]', { timeout: 60000 });
   assertDrawn(await drawn(page, 'chart'), 'chart on the page thread');
+  const inWorker = await page.$eval('#chart', (el) => el.runner.workersWork);
+  await close();
+  assert.deepEqual(problems, []);
+  assert.equal(inWorker, false);
+  assert.deepEqual(workers, []);
+});
+
+test('import \'attnlab/figure\' in a bundled app defines the element; the jobs run on the page and the figures draw', async () => {
+  const { page, problems, workers, close } = await open();
+  await page.goto(`${base}/bundled.html`);
+  await page.waitForSelector('#masks[data-state="ready"]', { timeout: 30000 });
+  await page.waitForSelector('#chart[data-state="ready"]', { timeout: 60000 });
+  assertDrawn(await drawn(page, 'chart'), 'chart from a bundle');
   const inWorker = await page.$eval('#chart', (el) => el.runner.workersWork);
   await close();
   assert.deepEqual(problems, []);
