@@ -6,7 +6,10 @@
 #   wasm/build/names.js        the core's name lists, read from the built core
 #   wasm/build/defaults.js     the core's named defaults, read from the built core
 #   wasm/build/attnlab.umd.js  the JS API and the core as one classic script
-#   web/dist/*.js              the page, the <attn-figure> element, the worker
+#   wasm/build/attnlab.cjs     the same as CommonJS (require('attnlab')), and
+#   wasm/build/attnlab.d.cts   its types (a copy of wasm/attn.d.ts)
+#   web/dist/*.js              the lab page and its worker; attn-figure.js, the
+#                              <attn-figure> element and its worker in one file
 # wasm/build/ and web/dist/ hold only these generated files.
 #
 # Needs Debian's emscripten (apt-get install emscripten) and `npm ci`.

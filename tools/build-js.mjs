@@ -5,7 +5,10 @@
 //   the core's attn_<list>_name queries    -> wasm/build/names.js
 //   the core's attn_default_name/value     -> wasm/build/defaults.js
 //   wasm/attn.js and what it imports       -> wasm/build/attnlab.umd.js  (window.attnlab)
-//   web/src/app.js, element.js, worker.js  -> web/dist/lab.js, attn-figure.js, worker.js
+//                                          -> wasm/build/attnlab.cjs     (require('attnlab'))
+//   wasm/attn.d.ts                         -> wasm/build/attnlab.d.cts   (its types)
+//   web/src/app.js, lab-worker.js          -> web/dist/lab.js, worker.js (the lab page)
+//   web/src/element.js                     -> web/dist/attn-figure.js    (page and worker in one)
 // Each output starts with the source-hash stamp; wasm/build/ and web/dist/
 // hold only generated files.
 //
@@ -61,29 +64,45 @@ console.log('build-js: wasm/build/defaults.js');
 
 const bundles = [
   { entry: 'wasm/attn.js', out: 'wasm/build/attnlab.umd.js', globalName: 'attnlab' },
-  // The page, the embeddable element and the worker each carry the core and
-  // Chart.js, so each works alone, offline and from file://.
+  // CommonJS for require('attnlab'). It sits in wasm/build/, so import.meta.url
+  // (the worker of createAttnWorker is found beside it) becomes wasm/attn.js's
+  // URL: createAttnWorker starts the ES-module worker, wasm/attn-worker.js.
+  { entry: 'wasm/attn.js', out: 'wasm/build/attnlab.cjs', format: 'cjs', platform: 'node',
+    banner: "var __attnlabUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '..', 'attn.js')).href;",
+    define: { 'import.meta.url': '__attnlabUrl' } },
+  // The lab page and its worker carry the core and Chart.js each, so the page
+  // works alone, offline and from file://.
   { entry: 'web/src/app.js', out: 'web/dist/lab.js', minify: true },
+  { entry: 'web/src/lab-worker.js', out: 'web/dist/worker.js', minify: true },
+  // The embeddable element is also its own worker: a figure page fetches the core once.
   { entry: 'web/src/element.js', out: 'web/dist/attn-figure.js', minify: true },
-  { entry: 'web/src/worker.js', out: 'web/dist/worker.js', minify: true },
 ];
 
-for (const { entry, out, globalName, minify = false } of bundles) {
+for (const { entry, out, globalName, minify = false, format = 'iife', platform = 'browser', banner, define } of bundles) {
   const result = await build({
     entryPoints: [join(ROOT, entry)],
     bundle: true,
-    format: 'iife',
+    format,
+    platform,
     globalName,
     target: 'es2020',
     write: false,
     logLevel: 'error',
     minify,
     loader: { '.css': 'text' },
+    banner: banner ? { js: banner } : undefined,
     // The Emscripten module reads import.meta.url only to find its own
     // directory; with the wasm inlined (SINGLE_FILE) it needs none.
-    define: { 'import.meta.url': 'undefined' },
+    define: define ?? { 'import.meta.url': 'undefined' },
   });
   mkdirSync(dirname(join(ROOT, out)), { recursive: true });
   writeFileSync(join(ROOT, out), stamped(result.outputFiles[0].text));
   console.log(`build-js: ${out}`);
 }
+
+// The types for require('attnlab'): the same declarations, read as CommonJS.
+writeFileSync(join(ROOT, 'wasm/build/attnlab.d.cts'), stamped([
+  '// The types of wasm/build/attnlab.cjs: a copy of wasm/attn.d.ts.',
+  readFileSync(join(ROOT, 'wasm/attn.d.ts'), 'utf8'),
+].join('\n')));
+console.log('build-js: wasm/build/attnlab.d.cts');

@@ -241,11 +241,19 @@ export function createLabServer(options = {}) {
       }
       const stat = await file.stat();  // of what was opened, not of what was checked
       if (!stat.isFile()) return send(res, 404);
+      // A validator, so a revalidation (no-cache) is a 304: a page and its
+      // worker loading the same script (<attn-figure>) fetch it once.
+      const etag = `"${stat.size.toString(16)}-${Math.trunc(stat.mtimeMs).toString(16)}"`;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { ...headers, ETag: etag, 'Cache-Control': 'no-cache' });
+        return res.end();
+      }
       res.writeHead(200, {
         ...headers,
         'Content-Type': TYPES[extname(real)] ?? 'application/octet-stream',
         'Content-Length': stat.size,
         'Cache-Control': 'no-cache',
+        ETag: etag,
       });
       if (req.method === 'HEAD' || stat.size === 0) return res.end();
       await pipeline(Readable.from(readChunks(file, stat.size)), res);

@@ -4,82 +4,113 @@
 // view. Attributes are state fields (lower-case: window-blocks or
 // windowblocks for windowBlocks); `controls` shows the controls, `notext`
 // hides the caption.
+//
+// One file for the page and its worker (web/dist/attn-figure.js): loaded by a
+// <script> tag it defines <attn-figure> and starts its Web Worker from its own
+// URL, so the browser fetches the file, and with it the core, once (the second
+// request is answered by the HTTP cache); loaded in a worker it runs the jobs
+// of jobs.js (worker.js). Where a worker cannot start (file://, the script on
+// another origin, a bundler that inlined this file) the jobs run on the page.
 import { createAttn } from '../../wasm/attn.js';
 import { FIELDS, parseState } from './state.js';
 import { renderView } from './render.js';
 import { JobRunner } from './runner.js';
+import { serveJobs } from './worker.js';
 import styles from '../style.css';
 
-// The worker sits beside this script; cross-origin pages fall back to the page thread.
-const scriptUrl = typeof document !== 'undefined' && document.currentScript ? document.currentScript.src : null;
-const workerUrl = scriptUrl ? new URL('worker.js', scriptUrl).href : null;
-let shared = null;  // one attnlab instance for every figure on the page
-const attn = () => (shared ??= createAttn());
+const inWorker = typeof document === 'undefined' && typeof self !== 'undefined' && typeof self.postMessage === 'function';
 
-const fieldFor = new Map(Object.keys(FIELDS).flatMap((k) => [[k.toLowerCase(), k],
-  [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), k]]));
-
-class AttnFigure extends HTMLElement {
-  static get observedAttributes() { return [...fieldFor.keys(), 'notext']; }
-
-  constructor() {
-    super();
-    this.root = this.attachShadow({ mode: 'open' });
-    this.root.innerHTML = `<style>${styles}</style><div class="attn-figure" part="figure"><p class="status">attnlab figure</p></div>`;
-    this.state = null;
-    this.visible = false;
-  }
-
-  connectedCallback() {
-    if (this.observer) return;
-    this.observer = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) {
-        this.visible = true;
-        this.observer.disconnect();
-        this.update();
-      }
-    }, { rootMargin: '200px' });
-    this.observer.observe(this);
-  }
-
-  disconnectedCallback() {
-    this.observer?.disconnect();
-    this.observer = null;
-  }
-
-  attributeChangedCallback() {
-    if (this.visible) this.update();
-  }
-
-  /** The state from the attributes. */
-  readState() {
-    const values = { controls: '0', text: this.hasAttribute('notext') ? '0' : '1' };
-    for (const { name, value } of this.attributes) {
-      const key = fieldFor.get(name);
-      if (key) values[key] = key === 'controls' && value === '' ? '1' : value;
-    }
-    return parseState(values);
-  }
-
-  async update(partial) {
-    const container = this.root.querySelector('.attn-figure');
-    this.state = partial ? parseState({ ...this.state, ...partial }) : this.readState();
-    this.dataset.state = 'rendering';
-    try {
-      const A = await attn();
-      this.runner ??= new JobRunner(attn, workerUrl);
-      renderView(container, {
-        A, state: this.state, runner: this.runner, user: this.user ?? {},
-        set: (p) => this.update(p),
-        setUser: (u) => { this.user = u; this.update({}); },
-        onDone: () => { this.dataset.state = 'ready'; },
-      });
-    } catch (err) {
-      container.textContent = `attnlab figure failed: ${err.message}`;
-      this.dataset.state = 'error';
-      throw err;
-    }
-  }
+if (inWorker) serveJobs();
+else if (typeof customElements !== 'undefined' && !customElements.get('attn-figure')) {
+  customElements.define('attn-figure', figureClass(typeof document.currentScript?.src === 'string' ? document.currentScript.src : null));
 }
 
-if (!customElements.get('attn-figure')) customElements.define('attn-figure', AttnFigure);
+/**
+ * The element's class (built here, not at load: workers have no HTMLElement).
+ * @param {string|null} workerUrl this script's URL, started as the worker
+ */
+function figureClass(workerUrl) {
+  let shared = null;  // one attnlab instance for every figure on the page
+  const attn = () => (shared ??= createAttn());
+
+  const fieldFor = new Map(Object.keys(FIELDS).flatMap((k) => [[k.toLowerCase(), k],
+    [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), k]]));
+
+  // A constructed style sheet where the browser has them (a page's CSP does not
+  // govern them: no inline <style> needed), else a <style> element.
+  let sheet = null;
+  try {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(styles);
+  } catch {
+    sheet = null;
+  }
+
+  return class AttnFigure extends HTMLElement {
+    static get observedAttributes() { return [...fieldFor.keys(), 'notext']; }
+
+    constructor() {
+      super();
+      this.root = this.attachShadow({ mode: 'open' });
+      if (sheet && 'adoptedStyleSheets' in this.root) {
+        this.root.adoptedStyleSheets = [sheet];
+        this.root.innerHTML = '<div class="attn-figure" part="figure"><p class="status">attnlab figure</p></div>';
+      } else {
+        this.root.innerHTML = `<style>${styles}</style><div class="attn-figure" part="figure"><p class="status">attnlab figure</p></div>`;
+      }
+      this.state = null;
+      this.visible = false;
+    }
+
+    connectedCallback() {
+      if (this.observer) return;
+      this.observer = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) {
+          this.visible = true;
+          this.observer.disconnect();
+          this.update();
+        }
+      }, { rootMargin: '200px' });
+      this.observer.observe(this);
+    }
+
+    disconnectedCallback() {
+      this.observer?.disconnect();
+      this.observer = null;
+    }
+
+    attributeChangedCallback() {
+      if (this.visible) this.update();
+    }
+
+    /** The state from the attributes. */
+    readState() {
+      const values = { controls: '0', text: this.hasAttribute('notext') ? '0' : '1' };
+      for (const { name, value } of this.attributes) {
+        const key = fieldFor.get(name);
+        if (key) values[key] = key === 'controls' && value === '' ? '1' : value;
+      }
+      return parseState(values);
+    }
+
+    async update(partial) {
+      const container = this.root.querySelector('.attn-figure');
+      this.state = partial ? parseState({ ...this.state, ...partial }) : this.readState();
+      this.dataset.state = 'rendering';
+      try {
+        const A = await attn();
+        this.runner ??= new JobRunner(attn, workerUrl);
+        renderView(container, {
+          A, state: this.state, runner: this.runner, user: this.user ?? {},
+          set: (p) => this.update(p),
+          setUser: (u) => { this.user = u; this.update({}); },
+          onDone: () => { this.dataset.state = 'ready'; },
+        });
+      } catch (err) {
+        container.textContent = `attnlab figure failed: ${err.message}`;
+        this.dataset.state = 'error';
+        throw err;
+      }
+    }
+  };
+}

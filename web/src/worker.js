@@ -2,11 +2,10 @@
 // at a time and posting their progress and result (typed arrays transferred,
 // not copied). Errors keep their name and AttnError code. It says `ready`
 // once loaded, so the page can tell a worker that cannot start from a job
-// that failed.
+// that failed. serveJobs() starts it: lab-worker.js (web/dist/worker.js) and
+// element.js (web/dist/attn-figure.js, loaded in a worker) call it.
 import { createAttn } from '../../wasm/attn.js';
 import { JOBS } from './jobs.js';
-
-let attn = null;
 
 /**
  * What a result can hand over instead of copying: the buffers of its typed
@@ -23,15 +22,18 @@ function transferables(value, found = new Set()) {
   return found;
 }
 
-self.onmessage = async ({ data: { name, args } }) => {
-  try {
-    if (!Object.hasOwn(JOBS, name)) throw new Error(`worker: no job named ${name}`);
-    attn ??= await createAttn();
-    const result = await JOBS[name](attn, args, (progress) => self.postMessage({ progress }));
-    self.postMessage({ result }, [...transferables(result)]);
-  } catch (err) {
-    self.postMessage({ error: { name: err?.name ?? 'Error', message: err?.message ?? String(err), code: err?.code } });
-  }
-};
-
-self.postMessage({ ready: true });
+/** Runs the jobs posted to this worker scope. */
+export function serveJobs(scope = self) {
+  let attn = null;
+  scope.onmessage = async ({ data: { name, args } }) => {
+    try {
+      if (!Object.hasOwn(JOBS, name)) throw new Error(`worker: no job named ${name}`);
+      attn ??= await createAttn();
+      const result = await JOBS[name](attn, args, (progress) => scope.postMessage({ progress }));
+      scope.postMessage({ result }, [...transferables(result)]);
+    } catch (err) {
+      scope.postMessage({ error: { name: err?.name ?? 'Error', message: err?.message ?? String(err), code: err?.code } });
+    }
+  };
+  scope.postMessage({ ready: true });
+}
