@@ -10,8 +10,11 @@ const DASHES = [[], [6, 4], [2, 3], [8, 3, 2, 3]];
  * on canvas, replacing the chart it had: `dashed` marks a reference line,
  * `group` picks the colour and `style` the dash pattern. Returns the Chart.
  */
-export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog = false, title } = {}) {
+export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog = false, title, xMin, xMax, yMin, yMax } = {}) {
   Chart.getChart(canvas)?.destroy();
+  // Text in the page's colour (light on a dark scheme), grid lines a faint version of it.
+  const fg = (canvas.isConnected && getComputedStyle(canvas).color) || '#1a1a1a';
+  const grid = fg.replace(/^rgb\((.*)\)$/, 'rgba($1, 0.15)');
   return new Chart(canvas, {
     type: 'line',
     data: {
@@ -27,18 +30,21 @@ export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog =
       })),
     },
     options: {
+      color: fg,
       animation: false,
       responsive: true,
       maintainAspectRatio: false,
       parsing: false,
       interaction: { mode: 'nearest', intersect: false },
       plugins: {
-        legend: { position: 'bottom', labels: { boxWidth: 18, font: { size: 11 } } },
-        title: title ? { display: true, text: title } : undefined,
+        legend: { position: 'bottom', labels: { boxWidth: 18, font: { size: 11 }, color: fg } },
+        title: title ? { display: true, text: title, color: fg } : undefined,
       },
       scales: {
-        x: { type: xLog ? 'logarithmic' : 'linear', title: { display: Boolean(xLabel), text: xLabel } },
-        y: { type: yLog ? 'logarithmic' : 'linear', title: { display: Boolean(yLabel), text: yLabel } },
+        x: { type: xLog ? 'logarithmic' : 'linear', min: xMin, max: xMax, title: { display: Boolean(xLabel), text: xLabel, color: fg },
+          ticks: { color: fg }, grid: { color: grid } },
+        y: { type: yLog ? 'logarithmic' : 'linear', min: yMin, max: yMax, title: { display: Boolean(yLabel), text: yLabel, color: fg },
+          ticks: { color: fg }, grid: { color: grid } },
       },
     },
   });
