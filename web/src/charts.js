@@ -15,7 +15,7 @@ export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog =
   // Text in the page's colour (light on a dark scheme), grid lines a faint version of it.
   const fg = (canvas.isConnected && getComputedStyle(canvas).color) || '#1a1a1a';
   const grid = fg.replace(/^rgb\((.*)\)$/, 'rgba($1, 0.15)');
-  return new Chart(canvas, {
+  const chart = new Chart(canvas, {
     type: 'line',
     data: {
       datasets: series.map((s, i) => ({
@@ -48,4 +48,14 @@ export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog =
       },
     },
   });
+  markRange(chart);
+  return chart;
+}
+
+/** Records the drawn axis ranges on the canvas (data-x-range, data-y-range): call after chart.update(). */
+export function markRange(chart) {
+  for (const axis of ['x', 'y']) {
+    const scale = chart.scales?.[axis];
+    if (scale) chart.canvas.dataset[`${axis}Range`] = `${scale.min},${scale.max}`;
+  }
 }

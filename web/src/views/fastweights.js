@@ -3,7 +3,7 @@
 import { h, figure, stats } from '../ui.js';
 import { drawHeatmap, extent } from '../heatmap.js';
 import { PUOR } from '../colors.js';
-import { lineChart } from '../charts.js';
+import { lineChart, markRange } from '../charts.js';
 
 let cache = { key: null, runs: null };
 
@@ -93,6 +93,7 @@ export default {
       errFig.setTitle(`retrieval error of each stored key after step ${t}`);
       runs.forEach(([, r], i) => { chart.data.datasets[i].data = Array.from(errorsAt(r, t), (y, s) => ({ x: s + 1, y })); });
       chart.update('none');
+      markRange(chart);
       label.textContent = `t = ${t} of ${T} `;
       if (Number(slider.value) !== t) slider.value = t;
       summary.replaceChildren(stats([
