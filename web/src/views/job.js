@@ -28,11 +28,13 @@ export function runJobView(el, { name, runner, done, announce = () => {} }, { id
     if (!result) return;  // replaced by a newer job
     show(result);
     status.textContent = finished(result);
+    status.hidden = true;  // the view's status line (the live region) says it
     announce(`${title}: ${status.textContent}`);
     const extra = details?.(result);
     if (extra) status.after(extra);
     done();
   }).catch((err) => {
+    status.hidden = false;
     status.className = 'message error';
     status.setAttribute('role', 'alert');
     status.textContent = `failed: ${errorText(err)}${last ? ' (the curves show what was computed before)' : ''}`;
