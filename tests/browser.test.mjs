@@ -18,6 +18,7 @@ import { createAttn } from '../wasm/attn.js';
 import { labServer, listen } from '../tools/serve.mjs';
 import { ROOT } from '../tools/source-hash.mjs';
 import { parseState, formatHash, VIEWS } from '../web/src/state.js';
+import { crossovers as crossoversOf } from '../web/src/benchsuite.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results');
@@ -124,6 +125,26 @@ test('the Timing view reports crossovers and the core\'s kernel figures measured
   // the ratio shown is the one of the two timings shown (to their printed precision)
   assert.ok(Math.abs(parseFloat(ratio[1]) - Number(scalar[1]) / Number(simd[1])) < 0.06 + 0.01 * parseFloat(ratio[1]), `ratio ${ratio}`);
   assert.match(fraction[1], /^\d+%$/);
+  // Each point is the median of interleaved rounds, with its spread; the crossover table is computed from
+  // the very points the chart draws (its JSON export), and shows the two medians it compares.
+  const figure = page.locator('figure', { has: page.locator('canvas[data-figure="timing"]') });
+  const [json] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'JSON' }).click()]);
+  const series = JSON.parse(readFileSync(await json.path(), 'utf8'));
+  for (const s of series) {
+    for (const p of s.points) {
+      assert.ok(p.lo <= p.y && p.y <= p.hi, `${s.id} at ${p.x}: ${p.lo} <= ${p.y} <= ${p.hi}`);
+      assert.ok(p.rounds >= 3 || p.lo > 200, `${s.id} at ${p.x}: several rounds (${p.rounds})`);
+    }
+  }
+  const expected = crossoversOf(series);
+  assert.deepEqual(tables.crossovers.map((r) => r[1]), expected.map((c) => (c.crossover === null ? `not up to ${c.measuredTo}` : String(c.crossover))));
+  const ms = (p) => (p.y < 10 ? p.y.toFixed(2) : p.y.toFixed(1));
+  for (const [i, c] of expected.entries()) {
+    const n = c.crossover ?? c.measuredTo;
+    const pick = (id) => series.find((s) => s.id === id).points.find((p) => p.x === n);
+    assert.deepEqual(tables.crossovers[i].slice(2), [ms(pick(c.id)), ms(pick('streaming'))], `${c.label}: the medians the chart shows`);
+    if (c.crossover !== null) assert.ok(pick(c.id).y < pick('streaming').y);
+  }
   await page.screenshot({ path: join(SHOTS, 'timing-tables.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.closeAll();

@@ -2,6 +2,30 @@
 // and inside shadow DOM). Colours from the Okabe-Ito palette.
 import Chart from 'chart.js/auto';
 
+/** Draws a vertical bar from lo to hi through every point that has them (the spread of repeated timings). */
+const spreadBars = {
+  id: 'spreadBars',
+  afterDatasetsDraw(chart) {
+    const { ctx, scales: { x, y } } = chart;
+    chart.data.datasets.forEach((set, i) => {
+      if (!chart.isDatasetVisible(i)) return;
+      ctx.save();
+      ctx.strokeStyle = set.borderColor;
+      ctx.lineWidth = 1.5;
+      for (const p of set.data) {
+        if (p.lo === undefined || p.hi === undefined || p.hi <= p.lo || (p.lo <= 0 && y.type === 'logarithmic')) continue;
+        const px = x.getPixelForValue(p.x), top = y.getPixelForValue(p.hi), bottom = y.getPixelForValue(p.lo);
+        ctx.beginPath();
+        ctx.moveTo(px, top); ctx.lineTo(px, bottom);
+        ctx.moveTo(px - 3, top); ctx.lineTo(px + 3, top);
+        ctx.moveTo(px - 3, bottom); ctx.lineTo(px + 3, bottom);
+        ctx.stroke();
+      }
+      ctx.restore();
+    });
+  },
+};
+
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#000000', '#F0E442'];
 const DASHES = [[], [6, 4], [2, 3], [8, 3, 2, 3]];
 
@@ -17,6 +41,7 @@ export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog =
   const grid = fg.replace(/^rgb\((.*)\)$/, 'rgba($1, 0.15)');
   const chart = new Chart(canvas, {
     type: 'line',
+    plugins: [spreadBars],
     data: {
       datasets: series.map((s, i) => ({
         label: s.label,
