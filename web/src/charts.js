@@ -39,6 +39,9 @@ export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog =
   // Text in the page's colour (light on a dark scheme), grid lines a faint version of it.
   const fg = (canvas.isConnected && getComputedStyle(canvas).color) || '#1a1a1a';
   const grid = fg.replace(/^rgb\((.*)\)$/, 'rgba($1, 0.15)');
+  // Room for the spread bars: the y range covers every point's lo .. hi.
+  const spread = series.flatMap((x) => x.points).filter((p) => p.lo !== undefined && (!yLog || p.lo > 0));
+  const yFit = spread.length ? { suggestedMin: Math.min(...spread.map((p) => p.lo)), suggestedMax: Math.max(...spread.map((p) => p.hi)) } : {};
   const chart = new Chart(canvas, {
     type: 'line',
     plugins: [spreadBars],
@@ -68,7 +71,7 @@ export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog =
       scales: {
         x: { type: xLog ? 'logarithmic' : 'linear', min: xMin, max: xMax, title: { display: Boolean(xLabel), text: xLabel, color: fg },
           ticks: { color: fg }, grid: { color: grid } },
-        y: { type: yLog ? 'logarithmic' : 'linear', min: yMin, max: yMax, title: { display: Boolean(yLabel), text: yLabel, color: fg },
+        y: { type: yLog ? 'logarithmic' : 'linear', min: yMin, max: yMax, ...yFit, title: { display: Boolean(yLabel), text: yLabel, color: fg },
           ticks: { color: fg }, grid: { color: grid } },
       },
     },
