@@ -271,14 +271,15 @@ test('the Matrices job (run in the worker): softmax against float64, error = app
 });
 
 test('invalid values are named in state.problems (what was given and what is used); valid ones give none', () => {
-  const s = parseState('#view=masks&kind=nonsense&n=5000&d=abc&sorted=maybe&maps=identity,bogus');
+  const s = parseState('#view=masks&kind=nonsense&n=5000&d=abc&sorted=maybe&maps=identity,bogus&T=-4');
   const text = s.problems.join('\n');
   assert.match(text, /^kind=nonsense is not one of full, .*bigbird.*: showing bigbird$/m);
   assert.match(text, /^n=5000 is above the largest, 1024: using 1024$/m);
   assert.match(text, /^d=abc is not a number: using 16$/m);
   assert.match(text, /^sorted=maybe is not 0 or 1/m);
-  assert.match(text, /^maps: bogus not one of/m);
-  assert.equal(s.problems.length, 5);
+  assert.equal(s.problems.length, 4, 'maps and T are not read by Masks: not reported');
+  assert.match(parseState('#view=capacity&maps=identity,bogus').problems.join(), /^maps: bogus not one of/);
+  assert.match(parseState('#view=nope').problems.join(), /^view=nope is not one of matrices/);
   assert.ok(!Object.keys(s).includes('problems'), 'not a field: not written to the hash');
   assert.deepEqual(parseState(formatHash(s)).problems, [], 'a normalised hash has none');
   assert.deepEqual(parseState({ view: 'masks', kind: 'local', n: '32', controls: '0', text: '1' }).problems, []);

@@ -143,7 +143,8 @@ export function fieldProblem(key, field, text) {
  * The full state (every field) from a hash or a plain object of strings.
  * What could not be used as given is listed in the non-enumerable
  * `state.problems` (strings naming the field; see fieldProblem), so a page or
- * an embedded figure can say so instead of silently falling back.
+ * an embedded figure can say so instead of silently falling back (only the
+ * fields the view reads are checked).
  */
 export function parseState(source) {
   const get = typeof source === 'string'
@@ -155,8 +156,11 @@ export function parseState(source) {
     const text = get(key);
     state[key] = readField(field, text);
     const problem = fieldProblem(key, field, text);
-    if (problem) problems.push(problem);
+    if (problem) problems.push([key, problem]);
   }
+  // Only what the view shown reads (a mask kind does not matter to Fast weights).
+  const read = new Set(['view', 'seed', 'controls', 'text', ...VIEW_FIELDS[state.view]]);
+  problems.splice(0, problems.length, ...problems.filter(([key]) => read.has(key)).map(([, p]) => p));
   Object.defineProperty(state, 'problems', { value: problems, enumerable: false });
   return state;
 }
