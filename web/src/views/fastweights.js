@@ -81,7 +81,7 @@ export default {
     );
     const chart = lineChart(errFig.canvas, [...runs.map(([rule]) => ({ label: `${rule} rule`, points: [] })),
       { label: 'nothing retrieved (0.5)', dashed: true, colour: '#777', points: [{ x: 1, y: 0.5 }, { x: T, y: 0.5 }] }],
-    { xLabel: 'key written at step s', yLabel: '½‖v_s − W_t φ(k_s)‖²', xMin: 1, xMax: Math.max(T, 2), yMin: 0, yMax: Math.ceil(yMax * 10) / 10 });
+    { xLabel: 'key written at step s', yLabel: '½‖v_s − W_t φ(k_s)‖²', xMin: 1, xMax: Math.max(T, 2), yMin: 0, yMax: Math.ceil(yMax * 2) / 2 });
 
     /** Shows step t in place: heatmaps, titles, curve, figures; the slider and the panel stay. */
     function show(t) {
