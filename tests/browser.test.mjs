@@ -19,6 +19,7 @@ import { labServer, listen } from '../tools/serve.mjs';
 import { ROOT } from '../tools/source-hash.mjs';
 import { parseState, formatHash, VIEWS } from '../web/src/state.js';
 import { PRINTED_RATIO_ABS, PRINTED_RATIO_REL, ROW_SUM } from './tolerances.mjs';
+import { crossovers as crossoversOf } from '../web/lib/benchsuite.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results');
@@ -125,6 +126,26 @@ test('the Timing view reports crossovers and the core\'s kernel figures measured
   // the ratio shown is the one of the two timings shown (to their printed precision)
   assert.ok(Math.abs(parseFloat(ratio[1]) - Number(scalar[1]) / Number(simd[1])) < PRINTED_RATIO_ABS + PRINTED_RATIO_REL * parseFloat(ratio[1]), `ratio ${ratio}`);
   assert.match(fraction[1], /^\d+%$/);
+  // Each point is the median of interleaved rounds, with its spread; the crossover table is computed from
+  // the very points the chart draws (its JSON export), and shows the two medians it compares.
+  const figure = page.locator('figure', { has: page.locator('canvas[data-figure="timing"]') });
+  const [json] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'JSON' }).click()]);
+  const series = JSON.parse(readFileSync(await json.path(), 'utf8'));
+  for (const s of series) {
+    for (const p of s.points) {
+      assert.ok(p.lo <= p.y && p.y <= p.hi, `${s.id} at ${p.x}: ${p.lo} <= ${p.y} <= ${p.hi}`);
+      assert.ok(p.rounds >= 3 || p.lo > 200, `${s.id} at ${p.x}: several rounds (${p.rounds})`);
+    }
+  }
+  const expected = crossoversOf(series);
+  assert.deepEqual(tables.crossovers.map((r) => r[1]), expected.map((c) => (c.crossover === null ? `not up to ${c.measuredTo}` : String(c.crossover))));
+  const ms = (p) => (p.y < 10 ? p.y.toFixed(2) : p.y.toFixed(1));
+  for (const [i, c] of expected.entries()) {
+    const n = c.crossover ?? c.measuredTo;
+    const pick = (id) => series.find((s) => s.id === id).points.find((p) => p.x === n);
+    assert.deepEqual(tables.crossovers[i].slice(2), [ms(pick(c.id)), ms(pick('streaming'))], `${c.label}: the medians the chart shows`);
+    if (c.crossover !== null) assert.ok(pick(c.id).y < pick('streaming').y);
+  }
   await page.screenshot({ path: join(SHOTS, 'timing-tables.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.closeAll();
@@ -314,7 +335,7 @@ test('figures export as PNG (white background, state in the name) and as CSV', a
   await ready(page);
   const figure = page.locator('figure', { has: page.locator('canvas[data-figure="softmax"]') });
   const [png] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'PNG' }).click()]);
-  assert.match(png.suggestedFilename(), /^attnlab_matrices_mechanism=kernel_n=24_d=4_seed=3_.*_softmax\.png$/);
+  assert.equal(png.suggestedFilename(), 'attnlab_matrices_kernel_favor+_m64_n24_d4_scale1_seed3_softmax.png', 'a short name: view and the fields that matter');
   const bytes = readFileSync(await png.path());
   assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG file');
   const [csv] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'CSV' }).click()]);
@@ -348,7 +369,8 @@ test('the page fits a 360 px screen and every control has a label', async () => 
     await page.keyboard.press('Tab');
     reached.push(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName));
   }
-  assert.ok(reached.includes('tab-matrices') && reached.includes('ctl-kind'), `focus order: ${reached}`);
+  // The tablist is one tab stop (its selected tab); arrow keys move within it.
+  assert.ok(reached.includes('tab-masks') && !reached.includes('tab-matrices') && reached.includes('ctl-kind'), `focus order: ${reached}`);
   assert.deepEqual(problems, []);
   await page.closeAll();
 });
@@ -621,4 +643,332 @@ test('opened from disk (no worker), the heavy link is refused with a message ins
   await shows(page, 64);
   assert.deepEqual(problems, []);
   await page.closeAll();
+});
+
+// ---- Issue 14: controls that behave, figures that stand alone, access and themes.
+
+/** The hash of the page as an object. */
+const hashOf = (page) => page.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.slice(1))));
+
+test('dragging the Fast weights step slider from 1 to the end ends at the last step, on the same slider', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=fastweights&T=24&fwD=6&step=1`);
+  await ready(page);
+  await page.$eval('#fw-step', (el) => { el.dataset.original = 'yes'; });
+  const box = await page.locator('#fw-step').boundingBox();
+  await page.mouse.move(box.x + 2, box.y + box.height / 2);
+  await page.mouse.down();
+  for (let i = 1; i <= 20; i++) await page.mouse.move(box.x + 2 + ((box.width + 20) * i) / 20, box.y + box.height / 2);
+  await page.mouse.up();
+  assert.equal(await page.inputValue('#fw-step'), '24', 'the slider reached the last step');
+  assert.equal((await hashOf(page)).step, '24', 'and the hash says so');
+  assert.equal(await page.$eval('#fw-step', (el) => el.dataset.original), 'yes', 'the slider was not replaced while dragged');
+  assert.match(await page.textContent('figcaption strong'), /after step 24$/);
+  assert.equal(await page.inputValue('#ctl-step'), '24', 'the panel follows');
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('three ArrowUp presses in a number box step three times and keep focus; arrows in a select too', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=masks&kind=local&n=32`);
+  await ready(page);
+  await page.focus('#ctl-n');
+  for (let i = 0; i < 3; i++) {
+    await page.keyboard.press('ArrowUp');
+    await ready(page);
+  }
+  assert.equal((await hashOf(page)).n, '35');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'ctl-n', 'focus stays in the number box');
+  assert.equal((await canvases(page, '#view')).find((c) => c.id === 'mask').width, 35, 'the figure follows');
+  await page.focus('#ctl-kind');
+  await page.keyboard.press('ArrowDown');
+  await ready(page);
+  await page.keyboard.press('ArrowDown');
+  await ready(page);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'ctl-kind', 'focus stays in the select');
+  assert.equal((await hashOf(page)).kind, 'dilated', 'two steps down from local');
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('after Play then switching view, nothing re-renders; Back returns to the previous view, settings replace', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=fastweights&T=64&fwD=6&step=1`);
+  await ready(page);
+  await page.click('#fw-play');
+  await page.waitForFunction(() => Number(new URLSearchParams(location.hash.slice(1)).get('step')) >= 3);
+  await page.click('#tab-masks');
+  await ready(page);
+  await page.focus('#ctl-n');
+  const changes = await page.evaluate(() => new Promise((resolve) => {
+    let count = 0;
+    const observer = new MutationObserver((records) => { count += records.length; });
+    observer.observe(document.getElementById('view'), { subtree: true, childList: true, attributes: true, characterData: true });
+    setTimeout(() => { observer.disconnect(); resolve({ count, hash: location.hash, focus: document.activeElement.id }); }, 1500);
+  }));
+  assert.equal(changes.count, 0, 'the Play timer stopped with its view');
+  assert.match(changes.hash, /^#view=masks/);
+  assert.equal(changes.focus, 'ctl-n', 'focus in a Masks input stays');
+
+  // History: matrices -> masks (tab) -> masks with n = 40 (a setting: replaces) -> Back: matrices.
+  await page.goto(`${base}/web/#view=matrices&n=16&d=4`);
+  await ready(page);
+  const start = await page.evaluate(() => history.length);
+  await page.click('#tab-masks');
+  await ready(page);
+  await page.fill('#ctl-n', '40');
+  await page.press('#ctl-n', 'Enter');
+  await ready(page);
+  assert.equal(await page.evaluate(() => history.length), start + 1, 'one entry for the view switch, none for the setting');
+  await page.goBack();
+  await page.waitForFunction(() => location.hash.startsWith('#view=matrices'));
+  await ready(page);
+  assert.equal(await page.getAttribute('#tab-matrices', 'aria-selected'), 'true');
+  await page.goForward();
+  await page.waitForFunction(() => location.hash.startsWith('#view=masks'));
+  await ready(page);
+  assert.equal((await hashOf(page)).n, '40', 'Forward returns to the tweaked masks');
+  // A preset is an ordinary link: following it adds an entry too.
+  await page.evaluate(() => { const a = document.createElement('a'); a.href = '#view=capacity&maxS=60&trials=1'; a.id = 'preset'; a.textContent = 'preset'; document.body.append(a); });
+  await page.click('#preset');
+  await page.waitForFunction(() => location.hash.startsWith('#view=capacity'));
+  await ready(page);
+  await page.goBack();
+  await page.waitForFunction(() => location.hash.startsWith('#view=masks'));
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('tabs are an ARIA tablist with arrow keys; one small status line is the only live region', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=masks&kind=local&n=32`);
+  await ready(page);
+  const aria = await page.evaluate(() => ({
+    tabs: [...document.querySelectorAll('[role=tab]')].map((t) => [t.id, t.getAttribute('aria-controls'), t.getAttribute('aria-selected'), t.tabIndex]),
+    panel: [document.getElementById('view').getAttribute('role'), document.getElementById('view').getAttribute('aria-labelledby')],
+  }));
+  assert.equal(aria.tabs.length, VIEWS.length);
+  for (const [id, controls, selected, tabIndex] of aria.tabs) {
+    assert.equal(controls, 'view', id);
+    assert.equal(tabIndex, selected === 'true' ? 0 : -1, `${id}: roving tab stop`);
+  }
+  assert.deepEqual(aria.panel, ['tabpanel', 'tab-masks']);
+  await page.focus('#tab-masks');
+  await page.keyboard.press('ArrowRight');
+  await ready(page);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-fastweights');
+  assert.equal(await page.getAttribute('#view', 'aria-labelledby'), 'tab-fastweights');
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('ArrowLeft');
+  await ready(page);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-matrices');
+  await page.keyboard.press('End');
+  await ready(page);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-timing');
+  for (const view of VIEWS) {
+    await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+    await ready(page);
+    const live = await page.evaluate(() => [...document.querySelectorAll('[aria-live], [role=status], [role=log]')]
+      .map((el) => ({ cls: el.className, text: el.textContent.length, children: el.children.length })));
+    assert.equal(live.length, 1, `${view}: one live region (${JSON.stringify(live)})`);
+    assert.equal(live[0].children, 0, `${view}: the live region is a line of text, not the view`);
+  }
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('heatmaps have axes, ticks and a colour bar beside them; negative matrices get a diverging scale centred at 0', async () => {
+  const { page, problems } = await openPage();
+  for (const [hash, signed] of [['mechanism=linformer&n=64&d=16&rank=8', true], ['mechanism=kernel&feature=favor-trig&features=16&n=48&d=8', true],
+    ['mechanism=kernel&feature=favor+&n=48&d=8', false]]) {
+    await page.goto(`${base}/web/#view=matrices&${hash}`);
+    await page.reload();
+    await ready(page);
+    const figs = await page.evaluate(() => [...document.querySelectorAll('#view figure')].map((f) => {
+      const canvas = f.querySelector('canvas').getBoundingClientRect(), bar = f.querySelector('.hm-bar');
+      const barBox = bar.getBoundingClientRect();
+      return { id: f.querySelector('canvas').dataset.figure, x: f.querySelector('.hm-xlabel').textContent, y: f.querySelector('.hm-ylabel').textContent,
+        xticks: [...f.querySelectorAll('.hm-xticks span')].map((s) => Number(s.textContent)), yticks: f.querySelectorAll('.hm-yticks span').length,
+        min: Number(bar.dataset.min), max: Number(bar.dataset.max), beside: barBox.left >= canvas.right - 1 && barBox.top < canvas.bottom,
+        barText: bar.textContent, onScreen: barBox.bottom <= innerHeight + 400 };
+    }));
+    assert.equal(figs.length, 3);
+    for (const f of figs) {
+      assert.equal(f.x, 'key j →');
+      assert.equal(f.y, 'query i ↓');
+      assert.ok(f.xticks.length >= 3 && f.xticks[0] === 0 && f.yticks >= 3, `${f.id}: ticks ${f.xticks}`);
+      assert.ok(f.beside, `${f.id}: colour bar beside the figure`);
+      assert.ok(f.max > 0 && /\d/.test(f.barText), `${f.id}: values on the bar`);
+    }
+    const [P, W, E] = figs;
+    assert.equal(P.min, 0, 'softmax weights: 0 .. max');
+    assert.equal(E.min, -E.max, 'error: centred at 0');
+    if (signed) assert.ok(W.min < 0 && W.min === -W.max, `${hash}: the approximation has negatives, drawn centred at 0 (${W.min} .. ${W.max})`);
+    else assert.equal(W.min, 0, `${hash}: non-negative weights on the sequential scale`);
+  }
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('fast-weight axes stay fixed over the played steps', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=fastweights&T=30&fwD=6&step=2`);
+  await ready(page);
+  const ranges = new Set(), bars = new Set();
+  for (let i = 0; i < 6; i++) {
+    ranges.add(await page.$eval('canvas[data-figure="retrieval"]', (c) => `${c.dataset.xRange}|${c.dataset.yRange}`));
+    bars.add(await page.$eval('.hm-bar', (b) => `${b.dataset.min},${b.dataset.max}`));
+    await page.click('[aria-label="next step"]');
+  }
+  assert.equal((await hashOf(page)).step, '8');
+  assert.equal(ranges.size, 1, `one error axis for every step: ${[...ranges]}`);
+  const [x0, x1] = [...ranges][0].split('|')[0].split(',').map(Number);
+  assert.deepEqual([x0, x1], [1, 30], 'x spans the T steps');
+  assert.equal(bars.size, 1, 'one colour scale for W');
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('exported PNGs carry title, axes and colour bar (larger than the heatmap), under a short name', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=masks&kind=bigbird&n=64&block=8`);
+  await ready(page);
+  const figure = page.locator('figure', { has: page.locator('canvas[data-figure="mask"]') });
+  const [png] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'PNG' }).click()]);
+  assert.equal(png.suggestedFilename(), 'attnlab_masks_bigbird_n64_seed0_mask.png');
+  const bytes = readFileSync(await png.path());
+  const [width, height] = [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+  assert.ok(width >= 512 + 64 + 100 && height >= 512 + 64, `room for axes, title and key: ${width}×${height}`);
+  writeFileSync(join(SHOTS, 'export-mask.png'), bytes);
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('an invalid hash value or <attn-figure> attribute shows an error naming it instead of silently falling back', async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${base}/web/#view=masks&kind=nonsense&n=32`);
+  await ready(page);
+  const message = await page.textContent('[data-problem]');
+  assert.match(message, /kind=nonsense is not one of .*bigbird/);
+  assert.ok(await page.isVisible('[data-problem]'));
+  await page.fill('#ctl-n', '33');
+  await page.press('#ctl-n', 'Enter');
+  await ready(page);
+  assert.equal(await page.$('[data-problem]'), null, 'gone once the reader changes a setting');
+
+  const host = join(SHOTS, 'host-invalid.html');
+  writeFileSync(host, `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body>
+    <attn-figure id="bad" view="masks" kind="nonsense" n="32"></attn-figure>
+    <script src="../web/dist/attn-figure.js"></script></body></html>`);
+  await page.route(`${base}/test-results/host-invalid.html`, (route) => route.fulfill({ path: host }));
+  await page.goto(`${base}/test-results/host-invalid.html`);
+  await page.waitForSelector('#bad[data-state="ready"]', { timeout: 30000 });
+  const inside = await page.$eval('#bad', (el) => {
+    const p = el.shadowRoot.querySelector('[data-problem]');
+    return p && { text: p.textContent, visible: p.getBoundingClientRect().height > 0 };
+  });
+  assert.ok(inside?.visible, 'the element shows the problem inside the figure');
+  assert.match(inside.text, /kind=nonsense/);
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+/** WCAG contrast of two "rgb(a)(r, g, b)" strings. */
+function ratio(fg, bg) {
+  const lum = (s) => s.match(/[\d.]+/g).slice(0, 3).map(Number).map((c) => { const x = c / 255; return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; })
+    .reduce((a, x, i) => a + x * [0.2126, 0.7152, 0.0722][i], 0);
+  const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** Every visible text's colour and the colour behind it (the nearest opaque background). */
+const textColours = (page) => page.evaluate(() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el.checkVisibility?.() || el.closest('.stale, option')) continue;
+    let bg = null;
+    for (let at = el; at && !bg; at = at.parentElement) {
+      const c = getComputedStyle(at).backgroundColor;
+      if (c && !/rgba\(.*, 0\)$/.test(c) && c !== 'transparent') bg = c;
+    }
+    out.push({ text: node.textContent.trim().slice(0, 30), fg: getComputedStyle(el).color, bg: bg ?? getComputedStyle(document.documentElement).backgroundColor });
+  }
+  return out;
+});
+
+test('a dark scheme follows prefers-color-scheme: every text at least 4.5:1 on its background (light too)', async () => {
+  for (const colorScheme of ['dark', 'light']) {
+    const { page, problems } = await openPage({ colorScheme });
+    for (const view of ['matrices', 'masks', 'fastweights', 'timing']) {
+      await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+      await page.reload();
+      await ready(page);
+      const texts = await textColours(page);
+      assert.ok(texts.length > 20, `${view}: texts found`);
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      if (colorScheme === 'dark') assert.ok(ratio(bg, 'rgb(0, 0, 0)') < 1.5, `${view}: a dark page (${bg})`);
+      const poor = texts.filter((t) => ratio(t.fg, t.bg) < 4.5).map((t) => `${t.text}: ${t.fg} on ${t.bg} (${ratio(t.fg, t.bg).toFixed(2)})`);
+      assert.deepEqual(poor, [], `${colorScheme} ${view}`);
+    }
+    await page.screenshot({ path: join(SHOTS, `scheme-${colorScheme}-timing.png`), fullPage: true });
+    assert.deepEqual(problems, []);
+    await page.closeAll();
+  }
+  // The element inherits its host's text colour, so it reads on a dark documentation theme.
+  const host = join(SHOTS, 'host-dark.html');
+  writeFileSync(host, `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+    <style>body { background: rgb(27, 27, 31); color: rgb(230, 230, 230); }</style></head><body>
+    <attn-figure id="dark" view="masks" kind="local" n="32" controls></attn-figure>
+    <script src="../web/dist/attn-figure.js"></script></body></html>`);
+  const { page, problems } = await openPage({ colorScheme: 'dark' });
+  await page.route(`${base}/test-results/host-dark.html`, (route) => route.fulfill({ path: host }));
+  await page.goto(`${base}/test-results/host-dark.html`);
+  await page.waitForSelector('#dark[data-state="ready"]', { timeout: 30000 });
+  const colours = await page.$eval('#dark', (el) => [...el.shadowRoot.querySelectorAll('.caption p, .stats dd, .controls label span')]
+    .map((e) => getComputedStyle(e).color));
+  assert.ok(colours.length > 3);
+  for (const c of colours) assert.ok(ratio(c, 'rgb(27, 27, 31)') >= 4.5, `element text ${c} on the host's dark background`);
+  await page.screenshot({ path: join(SHOTS, 'element-dark-host.png') });
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('on a 360 px screen touch targets are at least 32 px and captions fold; print hides the controls', async () => {
+  const { page, problems } = await openPage({ viewport: { width: 360, height: 740 } });
+  for (const view of VIEWS) {
+    await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+    await page.reload();
+    await ready(page);
+    const small = await page.evaluate(() => [...document.querySelectorAll('button, select, input:not([type=checkbox]), summary, label.check, a')]
+      .filter((el) => el.checkVisibility())
+      .map((el) => ({ what: el.id || el.textContent.trim().slice(0, 20) || el.tagName, box: el.getBoundingClientRect() }))
+      .filter(({ box }) => box.height < 32 || box.width < 32).map(({ what, box }) => `${what} ${box.width.toFixed(0)}×${box.height.toFixed(0)}`));
+    assert.deepEqual(small, [], `${view}: targets under 32 px`);
+    assert.equal(await page.$eval('.caption', (d) => d.open), false, `${view}: the caption is folded on a phone`);
+  }
+  await page.click('.caption summary');
+  assert.equal(await page.$eval('.caption', (d) => d.open), true);
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.isVisible('.controls'), false, 'print: no controls');
+  assert.equal(await page.isVisible('nav[role=tablist]'), false, 'print: no tabs');
+  assert.deepEqual(problems, []);
+  await page.closeAll();
+});
+
+test('screenshots of every view at 1280×800 and 360×740 (test-results/lab-*.png)', async () => {
+  for (const [width, height] of [[1280, 800], [360, 740]]) {
+    const { page, problems } = await openPage({ viewport: { width, height } });
+    for (const view of VIEWS) {
+      await page.goto(`${base}/web/#view=${view}${view === 'timing' ? '&maxN=1024' : ''}`);
+      await page.reload();
+      await ready(page, 120000);
+      assertDrawn(await canvases(page, '#view'), `${view} at ${width}`);
+      await page.screenshot({ path: join(SHOTS, `lab-${view}-${width}.png`) });
+    }
+    assert.deepEqual(problems, []);
+    await page.closeAll();
+  }
 });

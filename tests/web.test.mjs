@@ -3,10 +3,11 @@
 // page-thread cost bound of the Matrices view.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIELDS, VIEWS, VIEW_FIELDS, parseState, formatHash, describe } from '../web/src/state.js';
+import { FIELDS, VIEWS, VIEW_FIELDS, parseState, formatHash, describe, fileName } from '../web/src/state.js';
 import { parseMatrix, parseNPY, parseCSV, parseJSON, DataError, LIMITS, toCSV } from '../web/src/data.js';
 import { estimateMs, computeMatrices } from '../web/src/approximate.js';
-import { VIRIDIS, PUOR } from '../web/src/colors.js';
+import { VIRIDIS, PUOR, MASK_COLOURS, BLOCKED, contrast, maskRGB } from '../web/src/colors.js';
+import { ticks } from '../web/src/heatmap.js';
 import { createAttn } from '../wasm/attn.js';
 import { matrix as testMatrix, softmaxWeightsRef, weightsExcess } from './reference.mjs';
 import { errorText } from '../web/src/errors.js';
@@ -268,4 +269,52 @@ test('the Matrices job (run in the worker): softmax against float64, error = app
   await assert.rejects(run('#view=matrices', { q, k: testMatrix(7, 5, 2) }), (e) => e instanceof DataError && /K has 5 columns but Q has 4/.test(e.message));
   await assert.rejects(run('#view=matrices', { q, k, v: testMatrix(6, 3, 3) }), (e) => e instanceof DataError && /V has 6 rows but K has 7/.test(e.message));
   await assert.rejects(run('#view=matrices&mechanism=synthesizer'), (e) => e instanceof DataError && /as many queries as keys/.test(e.message));
+});
+
+test('invalid values are named in state.problems (what was given and what is used); valid ones give none', () => {
+  const s = parseState('#view=masks&kind=nonsense&n=5000&d=abc&sorted=maybe&maps=identity,bogus&T=-4');
+  const text = s.problems.join('\n');
+  assert.match(text, /^kind=nonsense is not one of full, .*bigbird.*: showing bigbird$/m);
+  assert.match(text, /^n=5000 is above the largest, 1024: using 1024$/m);
+  assert.match(text, /^d=abc is not a number: using 16$/m);
+  assert.match(text, /^sorted=maybe is not 0 or 1/m);
+  assert.equal(s.problems.length, 4, 'maps and T are not read by Masks: not reported');
+  assert.match(parseState('#view=capacity&maps=identity,bogus').problems.join(), /^maps: bogus not one of/);
+  assert.match(parseState('#view=nope').problems.join(), /^view=nope is not one of matrices/);
+  assert.ok(!Object.keys(s).includes('problems'), 'not a field: not written to the hash');
+  assert.deepEqual(parseState(formatHash(s)).problems, [], 'a normalised hash has none');
+  assert.deepEqual(parseState({ view: 'masks', kind: 'local', n: '32', controls: '0', text: '1' }).problems, []);
+});
+
+test('file names are short: the view and the few fields that name the picture', () => {
+  assert.equal(fileName(parseState('#view=masks&kind=bigbird&n=256&seed=3&block=16')), 'masks_bigbird_n256_seed3');
+  assert.equal(fileName(parseState('#view=matrices&mechanism=linformer&rank=8&n=64')), 'matrices_linformer_rank8_n64_d16_scale1_seed0');
+  for (const view of VIEWS) {
+    const state = parseState(`#view=${view}`);
+    for (const key of VIEW_FIELDS[view]) if (FIELDS[key].type === 'set') state[key] = FIELDS[key].options;  // the longest sets
+    assert.ok(fileName(state).length <= 60, `${view}: ${fileName(state)}`);
+  }
+});
+
+test('mask component colours are at least 3:1 against blocked cells and a white background', () => {
+  assert.deepEqual(maskRGB(0), BLOCKED);
+  assert.ok(contrast([0, 0, 0], [255, 255, 255]) > 20.9 && contrast([0, 0, 0], [255, 255, 255]) < 21.01, 'black on white is 21:1');
+  assert.equal(contrast([119, 119, 119], [119, 119, 119]), 1);
+  for (const { name, rgb, bit } of MASK_COLOURS) {
+    assert.deepEqual(maskRGB(bit), rgb, name);
+    assert.ok(contrast(rgb, BLOCKED) >= 3, `${name} against blocked: ${contrast(rgb, BLOCKED).toFixed(2)}`);
+    assert.ok(contrast(rgb, [255, 255, 255]) >= 3, `${name} against white: ${contrast(rgb, [255, 255, 255]).toFixed(2)}`);
+  }
+  assert.equal(new Set(MASK_COLOURS.map((c) => c.rgb.join())).size, MASK_COLOURS.length, 'distinct colours');
+});
+
+test('heatmap ticks are round, start at 0, stay inside the axis and number at most about five', () => {
+  assert.deepEqual(ticks(1), [0]);
+  assert.deepEqual(ticks(8), [0, 2, 4, 6]);
+  assert.deepEqual(ticks(64), [0, 20, 40, 60]);
+  assert.deepEqual(ticks(256), [0, 100, 200]);
+  for (let n = 2; n <= 1100; n += 7) {
+    const t = ticks(n);
+    assert.ok(t[0] === 0 && t.at(-1) <= n - 1 && t.length >= 2 && t.length <= 6, `${n}: ${t}`);
+  }
 });

@@ -4,7 +4,7 @@
 // summary figures. No DOM.
 import { DataError } from './data.js';
 import { heatmapPixels } from './heatmap.js';
-import { PUOR } from './colors.js';
+import { PUOR, VIRIDIS } from './colors.js';
 
 const scaled = (m, s) => (s === 1 ? m : { ...m, data: m.data.map((x) => x * s) });
 
@@ -150,10 +150,16 @@ export async function computeMatrices(A, { state, user = {} }, pause) {
   const top = Math.max(maxOf(exact.data), maxOf(approx.data));
   const span = Math.max(err.maxAbs, 1e-12);
   // The heatmaps' pixels, coloured here (in the worker): the page only puts them on canvases.
-  const images = [heatmapPixels(exact, { max: top }), heatmapPixels(approx, { max: top }),
-    heatmapPixels(err.error, { lut: PUOR, min: -span, max: span })];
+  // An approximation with negative entries (Linformer, trigonometric features) is drawn
+  // on the diverging scale centred at 0, so its negative weights show as such.
+  let low = 0;
+  for (let i = 0; i < approx.data.length; i++) if (approx.data[i] < low) low = approx.data[i];
+  const wSpan = Math.max(top, -low);
+  const scales = [{ lut: 'viridis', min: 0, max: top }, low < 0 ? { lut: 'puor', min: -wSpan, max: wSpan } : { lut: 'viridis', min: 0, max: top },
+    { lut: 'puor', min: -span, max: span }];
+  const images = [exact, approx, err.error].map((M, i) => heatmapPixels(M, { ...scales[i], lut: scales[i].lut === 'puor' ? PUOR : VIRIDIS }));
   return {
-    label, P: plain(exact), W: plain(approx), E: plain(err.error), top, span, images,
+    label, P: plain(exact), W: plain(approx), E: plain(err.error), top, span, scales, images,
     maxAbs: err.maxAbs, meanAbs: err.meanAbs, relFrobenius: err.relFrobenius, meanKL: err.meanKL, yErr,
     ms: performance.now() - t0,
     inputs: { user: Boolean(user.q), n: q.rows, m: k.rows, d: q.cols },

@@ -111,3 +111,17 @@ export function cellAt(canvas, event, rows, cols) {
   const row = Math.floor(((event.clientY - box.top) / box.height) * rows);
   return row < 0 || col < 0 || row >= rows || col >= cols ? null : { row, col };
 }
+
+/** Up to about `most` round tick positions in 0 .. count - 1 (steps of 1, 2 or 5 × 10^k). */
+export function ticks(count, most = 5) {
+  if (count <= 1) return [0];
+  const raw = (count - 1) / Math.max(1, most - 1);
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = Math.max(1, [1, 2, 5, 10].map((f) => f * p).find((s) => s >= raw));
+  const out = [];
+  for (let t = 0; t < count; t += step) out.push(t);
+  return out;
+}
+
+/** Short text for a colour-bar value. */
+export const fmt = (x) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(1) : String(Number(x.toPrecision(3))));

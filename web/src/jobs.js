@@ -80,12 +80,18 @@ export async function approximation(A, { n, d, scale, maxM, trials, seed }, prog
 }
 
 /**
- * Time vs n (doubling from 256) for each mechanism; one that took over a
- * second stops growing. Then the kernel figures of `npm run bench` at n =
- * kernelN: streaming softmax in the core with SIMD and scalar kernels, and the
- * core's matmul, interleaved round by round.
+ * Time vs n (doubling from 256) for each mechanism. At each n, after one
+ * untimed warm-up call each, the mechanisms run in interleaved rounds (one
+ * call each per round, so a machine slowing down or speeding up affects them
+ * alike): `rounds` rounds, or one for a mechanism whose warm-up took over
+ * `slowMs`. Each point is the median of its rounds with the fastest and
+ * slowest ({ x: n, y: median, lo, hi, rounds }); the crossover table is
+ * computed from these same points. A mechanism that took over a second stops
+ * growing. Then the kernel figures of `npm run bench` at n = kernelN:
+ * streaming softmax in the core with SIMD and scalar kernels, and the core's
+ * matmul, interleaved round by round.
  */
-export async function timing(A, { maxN, mechanisms, d = 64, kernelN = 1024, kernelRounds = 5 }, progress) {
+export async function timing(A, { maxN, mechanisms, d = 64, kernelN = 1024, kernelRounds = 5, rounds = 5, slowMs = 250 }, progress) {
   const series = mechanisms.map((id) => ({ id, label: MECHANISM_LABELS[id], points: [], stopped: false }));
   // Warm-up: the engine first runs wasm from a quick baseline compiler and
   // swaps in optimised code once a function has run a while.
@@ -98,16 +104,28 @@ export async function timing(A, { maxN, mechanisms, d = 64, kernelN = 1024, kern
   for (let n = 256; n <= maxN; n *= 2) {
     const [q, k, v] = [1, 2, 3].map((seed) => A.randn(n, d, { seed }));
     const masks = {};
-    for (const s of series) {
-      if (s.stopped || (s.id === 'softmax' && n > 8192)) continue;  // dense weights: n^2 floats
+    const active = series.filter((s) => !s.stopped && !(s.id === 'softmax' && n > 8192));  // dense weights: n^2 floats
+    const runs = new Map();
+    for (const s of active) {
       const run = mechanismRunner(A, s.id, n, q, k, v, masks);
-      const first = timeMs(run, 1);
-      const ms = first > 200 ? first : timeMs(run, 3);
-      s.points.push({ x: n, y: ms });
-      if (ms > 1000) s.stopped = true;
-      progress({ series, crossovers: crossovers(series) });
+      runs.set(s, { run, ms: [], rounds: timeMs(run, 1) > slowMs ? 1 : rounds });
       await pause();
     }
+    for (let round = 0; round < rounds; round++) {
+      for (const [, r] of runs) {
+        if (round >= r.rounds) continue;
+        r.ms.push(timeMs(r.run, 1));
+        await pause();
+      }
+    }
+    for (const [s, r] of runs) {
+      const sorted = [...r.ms].sort((x, y) => x - y);
+      const y = sorted[Math.floor(sorted.length / 2)];
+      s.points.push({ x: n, y, lo: sorted[0], hi: sorted.at(-1), rounds: sorted.length });
+      if (y > 1000) s.stopped = true;
+    }
+    progress({ series, crossovers: crossovers(series) });
+    await pause();
   }
   const scalar = await createAttn({ kernels: 'scalar' });
   const contenders = coreContenders(A, scalar, kernelN, d);

@@ -1,41 +1,88 @@
 // Renders one view into a container: caption, controls, figures, and errors
 // as a message (the page stays usable). Shared by the page and <attn-figure>.
 // A view that fails keeps the figures of its previous picture on screen.
-import { VIEW_FIELDS, describe } from './state.js';
+//
+// A visit to a view lasts from switching to it until switching away: its
+// caption and control panel are built once and updated in place (so focus,
+// drags and typed numbers survive a change), only the figures are redrawn.
+// Timers and jobs of a visit stop when it ends (visit.signal aborts).
+import { VIEW_FIELDS, fileName } from './state.js';
 import { VIEW_MODULES } from './views/index.js';
 import { h, controls } from './ui.js';
 import { errorText, isReaderError } from './errors.js';
 
+const visits = new WeakMap();  // container -> its current visit
+
+/** Ends the visit shown in container (timers, jobs); the next render starts a new one. */
+export function leaveView(container, runner) {
+  const visit = visits.get(container);
+  if (!visit) return;
+  visit.controller.abort();
+  runner?.cancel('view');
+  visits.delete(container);
+}
+
+/** Writes state into the visit's control panel without redrawing anything. */
+export function syncControls(container, state) {
+  visits.get(container)?.panel?.update(state);
+}
+
+/** A caption: open on wide screens, folded behind "About this view" on phones. */
+function caption(text) {
+  const narrow = typeof matchMedia === 'function' && matchMedia('(max-width: 480px)').matches;
+  return h('details', { class: 'caption', open: !narrow, part: 'caption' },
+    h('summary', {}, 'About this view'), h('p', {}, text));
+}
+
 /**
- * ctx: { A, state, set(partial), runner, user, setUser, onDone() }.
+ * ctx: { A, state, set(partial, { render: false }?), runner, user, setUser, onDone() }.
  * Returns after synchronous drawing; views marked `async` (their figures come
  * from a job) call onDone later. A view receives `previous`: the element
  * holding its last figures (class "result"), or null, to keep until it has
- * new ones.
+ * new ones; `visit`: { signal } plus whatever the view keeps for the visit;
+ * `announce(text)`: the status line, the one live region.
  */
 export function renderView(container, ctx) {
   const { state } = ctx;
   const view = VIEW_MODULES[state.view];
-  const sameView = container.dataset.view === view.id;
-  const oldBody = sameView ? container.querySelector(':scope > .view-body') : null;
-  const previous = oldBody?.querySelector(':scope > .result') ?? null;
+  const layout = `${view.id}|${state.text}|${state.controls}`;
+  let visit = visits.get(container);
   ctx.runner?.cancel('view');  // the previous picture's job, if it is still running
-  container.replaceChildren();
-  container.dataset.view = view.id;
-  if (state.text) container.append(h('p', { class: 'caption' }, view.text));
-  if (state.controls) container.append(controls(VIEW_FIELDS[view.id], state, ctx.set));
-  const body = h('div', { class: 'view-body' });
-  container.append(body);
+  const live = container.querySelector(':scope > .live')
+    ?? h('p', { class: 'live', role: 'status', 'aria-live': 'polite', part: 'status' });
+  if (!visit || visit.layout !== layout) {
+    const sameView = visit?.view === view.id;
+    const oldBody = sameView ? visit.body : null;
+    if (visit && !sameView) leaveView(container, ctx.runner);
+    visit = { layout, view: view.id, controller: new AbortController(), panel: null, body: null, notice: null };
+    visit.signal = visit.controller.signal;
+    visits.set(container, visit);
+    visit.notice = h('div', { class: 'notices' });
+    visit.panel = state.controls ? controls(VIEW_FIELDS[view.id], state, (p) => ctx.set(p)) : null;
+    visit.body = h('div', { class: 'view-body' });
+    if (oldBody) visit.body.append(...oldBody.children);  // previous figures, kept until new ones arrive
+    container.replaceChildren(visit.notice, state.text ? caption(view.text) : '', visit.panel ?? '', visit.body, live);
+    container.dataset.view = view.id;
+  } else {
+    visit.panel?.update(state);
+  }
+  visit.notice.replaceChildren(...(state.problems?.length
+    ? [h('p', { class: 'message error', role: 'alert', 'data-problem': '' }, `Not used: ${state.problems.join('; ')}.`)] : []));
+  const body = visit.body;
+  const previous = body.querySelector(':scope > .result');
+  const oldChildren = [...body.children];
+  body.replaceChildren();
   let finished = false;
   const done = () => { if (!finished) { finished = true; ctx.onDone?.(); } };
+  const announce = (text) => { live.textContent = text; };
   try {
-    view.render(body, { ...ctx, name: () => `attnlab_${describe(state)}`, done, previous });
+    view.render(body, { ...ctx, name: () => `attnlab_${fileName(state)}`, done, previous, visit, announce });
     if (!view.async) done();
   } catch (err) {
     // Bad parameters or data (AttnError, DataError) are the reader's to fix: say so,
     // and keep what the view showed before.
     if (!isReaderError(err)) throw err;
-    const kept = previous ? [previous] : [...(oldBody?.children ?? [])].filter((c) => !c.matches('.message.error'));
+    const kept = previous ? [previous] : oldChildren.filter((c) => !c.matches('.message.error'));
     body.replaceChildren(h('p', { class: 'message error', role: 'alert' },
       kept.length ? `${errorText(err)} (the figures below are the previous ones)` : errorText(err)), ...kept);
     done();

@@ -110,13 +110,58 @@ export function readField(field, text) {
 const writeField = (field, value) => (field.type === 'bool' ? (value ? '1' : '0')
   : field.type === 'set' ? value.join(',') : String(value));
 
-/** The full state (every field) from a hash or a plain object of strings. */
+/**
+ * What is wrong with one field's text, or null: a value that is not one of
+ * the options, not a number, or out of bounds (then clamped). The message
+ * names the field as written (kind=nonsense) and what is used instead.
+ */
+export function fieldProblem(key, field, text) {
+  if (text === null || text === undefined) return null;
+  const shown = `${key}=${String(text).slice(0, 40)}`;
+  const used = writeField(field, readField(field, text));
+  switch (field.type) {
+    case 'bool':
+      return ['', '0', '1', 'true', 'false'].includes(text) ? null : `${shown} is not 0 or 1: using ${used}`;
+    case 'enum':
+      return field.options.includes(text) ? null
+        : `${shown} is not one of ${field.options.join(', ')}: showing ${used}`;
+    case 'set': {
+      const bad = String(text).split(',').filter((x) => x !== '' && !field.options.includes(x));
+      return bad.length ? `${key}: ${bad.join(', ')} not one of ${field.options.join(', ')}: using ${used || 'none'}` : null;
+    }
+    default: {
+      const x = Number(text);
+      if (text === '' || !Number.isFinite(x)) return `${shown} is not a number: using ${used}`;
+      if (x < field.min) return `${shown} is below the smallest, ${field.min}: using ${used}`;
+      if (x > field.max) return `${shown} is above the largest, ${field.max}: using ${used}`;
+      return null;
+    }
+  }
+}
+
+/**
+ * The full state (every field) from a hash or a plain object of strings.
+ * What could not be used as given is listed in the non-enumerable
+ * `state.problems` (strings naming the field; see fieldProblem), so a page or
+ * an embedded figure can say so instead of silently falling back (only the
+ * fields the view reads are checked).
+ */
 export function parseState(source) {
   const get = typeof source === 'string'
     ? ((params) => (key) => params.get(key))(new URLSearchParams(source.replace(/^#/, '')))
     : (key) => (source[key] === undefined ? null : String(source[key]));
   const state = {};
-  for (const [key, field] of Object.entries(FIELDS)) state[key] = readField(field, get(key));
+  const problems = [];
+  for (const [key, field] of Object.entries(FIELDS)) {
+    const text = get(key);
+    state[key] = readField(field, text);
+    const problem = fieldProblem(key, field, text);
+    if (problem) problems.push([key, problem]);
+  }
+  // Only what the view shown reads (a mask kind does not matter to Fast weights).
+  const read = new Set(['view', 'seed', 'controls', 'text', ...VIEW_FIELDS[state.view]]);
+  problems.splice(0, problems.length, ...problems.filter(([key]) => read.has(key)).map(([, p]) => p));
+  Object.defineProperty(state, 'problems', { value: problems, enumerable: false });
   return state;
 }
 
@@ -134,4 +179,24 @@ export function formatHash(state) {
 export function describe(state) {
   return [state.view, ...VIEW_FIELDS[state.view].filter((k) => k !== 'step')
     .map((k) => `${k}=${writeField(FIELDS[k], state[k])}`)].join('_').replace(/[^\w=.,+-]/g, '');
+}
+
+/** The fields that name a picture in a file name, per view (the rest are left to the hash). */
+const NAME_FIELDS = {
+  matrices: (s) => ['mechanism', ...(s.mechanism === 'kernel' ? ['feature'] : []),
+    ...(s.mechanism === 'kernel' && s.feature.startsWith('favor') ? ['features'] : []),
+    ...({ linformer: ['rank'], compressed: ['factor'], synthesizer: ['synthMode'], sinkhorn: ['sBlock'], sortcut: ['sBlock'] }[s.mechanism] ?? []),
+    'n', 'd', 'scale', 'seed'],
+  masks: () => ['kind', 'n', 'seed'],
+  fastweights: () => ['fwFeature', 'T', 'step'],
+  capacity: () => ['dKey', 'maxS'],
+  approximation: () => ['n', 'd', 'scale'],
+  timing: () => ['maxN'],
+};
+
+/** A short file name stem: the view and the few fields that name its picture, e.g. masks_bigbird_n256_seed0. */
+export function fileName(state) {
+  const short = { mechanism: '', kind: '', feature: '', fwFeature: '', synthMode: '', features: 'm', sBlock: 'block' };
+  return [state.view, ...NAME_FIELDS[state.view](state).map((k) => `${short[k] ?? k}${writeField(FIELDS[k], state[k])}`)]
+    .join('_').replace(/[^\w.+-]/g, '');
 }

@@ -2,14 +2,13 @@
 // step under the sum rule and the delta rule, side by side.
 import { h, figure, stats } from '../ui.js';
 import { drawHeatmap, extent } from '../heatmap.js';
-import { PUOR, lutCSS } from '../colors.js';
-import { lineChart } from '../charts.js';
+import { PUOR } from '../colors.js';
+import { lineChart, markRange } from '../charts.js';
 
-// What a view instance keeps between its renders (the runs of its parameters,
-// the player's timer and what the timer reads), on the element it renders
-// into, so that two figures on one page never share a player or a cache.
-const INSTANCE = Symbol('attnlab fastweights view');
-const instanceOf = (host) => (host[INSTANCE] ??= { cache: { key: null, runs: null }, timer: null, latest: null });
+// The runs of the last parameters, kept per view container (the element the
+// view renders into stays the same across renders), so that two figures on one
+// page never share a cache. Timers live on the visit (see render.js).
+const CACHE = Symbol('attnlab fastweights runs');
 
 const unitRows = (m) => {
   const data = Float32Array.from(m.data);
@@ -20,6 +19,7 @@ const unitRows = (m) => {
   }
   return { ...m, data };
 };
+
 export default {
   id: 'fastweights',
   title: 'Fast weights',
@@ -29,68 +29,91 @@ export default {
     'and writes only the difference (scaled by β), so it can overwrite. Play the writes and watch how much each ' +
     'earlier memory is damaged by later ones (values have unit length, so 0.5 means nothing is retrieved).',
 
-  render(el, { A, state, name, set }) {
-    const host = el.parentElement ?? el;  // the view's container, the same across renders
-    const me = instanceOf(host);
+  render(el, { A, state, name, set, visit, announce = () => {} }) {
     const { T, fwD: d, dv, seed } = state;
     const key = JSON.stringify([T, d, dv, seed, state.fwFeature, state.nu, state.normalize, state.beta]);
-    if (me.cache.key !== key) {
+    const host = el.parentElement ?? el;
+    const cache = host[CACHE] ?? { key: null, runs: null };
+    if (cache.key !== key) {
       // Unit-length values: a retrieval error of 0.5 then means nothing was retrieved.
       const keys = A.randn(T, d, { seed }), values = unitRows(A.randn(T, dv, { seed: seed + 1 }));
       const common = { keys, values, feature: state.fwFeature, nu: state.nu, normalize: state.normalize, record: 'all', errors: true,
         features: 2 * d, seed };  // FAVOR+: m = 2d
-      me.cache = { key, runs: [['sum', A.fastWeights({ ...common, rule: 'sum' })], ['delta', A.fastWeights({ ...common, rule: 'delta', beta: state.beta })]] };
+      host[CACHE] = { key, runs: [['sum', A.fastWeights({ ...common, rule: 'sum' })], ['delta', A.fastWeights({ ...common, rule: 'delta', beta: state.beta })]] };
     }
-    const { runs } = me.cache;
+    const { runs } = host[CACHE];
     const dim = runs[0][1].dim;
-    const step = Math.min(state.step, T);
-    me.latest = { step, T, set };  // read by the player's timer
+    let step = Math.min(state.step, T);
+    const errorsAt = (r, t) => r.errors.data.subarray((t - 1) * T, (t - 1) * T + t);
     const figs = runs.map(([rule, r]) => {
       const at = (t) => ({ rows: dv, cols: dim, data: r.states.subarray((t - 1) * dv * dim, t * dv * dim) });
-      const f = figure({ id: `W-${rule}`, title: `${rule} rule: W after step ${step}`, name, data: () => at(step),
-        hover: (i, j) => `W[${i}, ${j}] = ${at(step).data[i * dim + j].toPrecision(3)}`, rows: () => dv, cols: () => dim });
-      return { f, at };
+      const f = figure({ id: `W-${rule}`, title: '', name, data: () => at(step),
+        hover: (i, j) => `W[${i}, ${j}] = ${at(step).data[i * dim + j].toPrecision(3)}`, rows: () => dv, cols: () => dim,
+        axes: { x: 'feature φ(k)ⱼ →', y: 'value component ↓' } });
+      f.setAxes(dv, dim);
+      return { f, at, rule };
     });
+    // One colour scale and one error axis over all steps, so playing shows change, not rescaling.
     const span = Math.max(...runs.map(([, r]) => { const { min, max } = extent(r.states); return Math.max(-min, max); }), 1e-9);
-    const drawStep = (t) => figs.forEach(({ f, at }) => drawHeatmap(f.canvas, at(t), { lut: PUOR, min: -span, max: span }));
-    drawStep(step);
+    let yMax = 0.5;
+    for (const [, r] of runs) for (let t = 1; t <= T; t++) for (const e of errorsAt(r, t)) yMax = Math.max(yMax, e);
+    for (const { f } of figs) f.setScale({ lut: PUOR, min: -span, max: span, label: 'W' });
 
-    const errFig = figure({ id: 'retrieval', title: `retrieval error of each stored key after step ${step}`, kind: 'chart', name,
-      data: () => runs.map(([rule, r]) => ({ rule, errors: Array.from(r.errors.data.subarray((step - 1) * T, (step - 1) * T + step)) })) });
+    const errFig = figure({ id: 'retrieval', title: '', kind: 'chart', name,
+      data: () => runs.map(([rule, r]) => ({ rule, errors: Array.from(errorsAt(r, step)) })) });
     const slider = h('input', { type: 'range', min: 1, max: T, value: step, id: 'fw-step', 'aria-label': 'shown step t',
-      oninput: (e) => set({ step: Number(e.target.value) }) });
-    const playing = me.timer !== null;
-    const stop = () => { clearInterval(me.timer); me.timer = null; };
-    const play = h('button', { type: 'button', id: 'fw-play', 'aria-pressed': String(playing), onclick: () => {
-      if (me.timer) { stop(); set({}); return; }
-      if (step >= T) set({ step: 1 });
-      me.timer = setInterval(() => {
-        // another view took the container, or the figure left the page: stop quietly
-        if (!host.isConnected || host.dataset.view !== 'fastweights') { stop(); return; }
-        if (me.latest.step >= me.latest.T) { stop(); me.latest.set({}); return; }
-        me.latest.set({ step: me.latest.step + 1 });
-      }, 400);
-      set({});
-    } }, playing ? 'pause' : 'play');
+      oninput: (e) => go(Number(e.target.value)) });
+    const label = h('label', { for: 'fw-step' });
+    const playing = () => Boolean(visit?.timer);
+    const stop = () => { clearInterval(visit.timer); visit.timer = null; play.textContent = 'play'; play.setAttribute('aria-pressed', 'false'); };
+    const play = h('button', { type: 'button', id: 'fw-play', 'aria-pressed': String(playing()), onclick: () => {
+      if (playing()) { stop(); return; }
+      if (step >= T) go(1);
+      // The timer belongs to the visit: it calls whichever render is current, and stops when the view is left.
+      visit.timer = setInterval(() => visit.advance(), 400);
+      if (!visit.stopOnLeave) { visit.stopOnLeave = true; visit.signal.addEventListener('abort', () => clearInterval(visit.timer)); }
+      play.textContent = 'pause';
+      play.setAttribute('aria-pressed', 'true');
+    } }, playing() ? 'pause' : 'play');
+    const summary = h('div', {});
     el.append(
       h('div', { class: 'player' }, play,
-        h('button', { type: 'button', onclick: () => set({ step: Math.max(1, step - 1) }), 'aria-label': 'previous step' }, '◀ step'),
-        h('button', { type: 'button', onclick: () => set({ step: Math.min(T, step + 1) }), 'aria-label': 'next step' }, 'step ▶'),
-        h('label', { for: 'fw-step' }, `t = ${step} of ${T} `), slider),
+        h('button', { type: 'button', onclick: () => go(Math.max(1, step - 1)), 'aria-label': 'previous step' }, '◀ step'),
+        h('button', { type: 'button', onclick: () => go(Math.min(T, step + 1)), 'aria-label': 'next step' }, 'step ▶'),
+        label, slider),
       h('div', { class: 'figures' }, figs.map(({ f }) => f.root), errFig.root),
-      h('p', { class: 'legend' }, h('span', {}, (-span).toPrecision(2)), h('span', { class: 'ramp', style: `background: ${lutCSS(PUOR)}` }),
-        h('span', {}, span.toPrecision(2))),
-      stats([
-        ['feature dimension dφ', `${dim} (keys stored: ${step}${step > dim ? ', more than dφ' : ''})`],
-        ...runs.map(([rule, r]) => {
-          const e = r.errors.data.subarray((step - 1) * T, (step - 1) * T + step);
-          return [`${rule} rule: mean retrieval error`, (e.reduce((a, b) => a + b, 0) / step).toPrecision(3)];
-        }),
-      ]),
+      summary,
     );
-    lineChart(errFig.canvas, [...runs.map(([rule, r]) => ({
-      label: `${rule} rule`, points: Array.from(r.errors.data.subarray((step - 1) * T, (step - 1) * T + step), (y, s) => ({ x: s + 1, y })),
-    })), { label: 'nothing retrieved (0.5)', dashed: true, colour: '#777', points: [{ x: 1, y: 0.5 }, { x: Math.max(step, 2), y: 0.5 }] }],
-    { xLabel: 'key written at step s', yLabel: '½‖v_s − W_t φ(k_s)‖²' });
+    const chart = lineChart(errFig.canvas, [...runs.map(([rule]) => ({ label: `${rule} rule`, points: [] })),
+      { label: 'nothing retrieved (0.5)', dashed: true, colour: '#777', points: [{ x: 1, y: 0.5 }, { x: T, y: 0.5 }] }],
+    { xLabel: 'key written at step s', yLabel: '½‖v_s − W_t φ(k_s)‖²', xMin: 1, xMax: Math.max(T, 2), yMin: 0, yMax: Math.ceil(yMax * 2) / 2 });
+
+    /** Shows step t in place: heatmaps, titles, curve, figures; the slider and the panel stay. */
+    function show(t) {
+      step = t;
+      for (const { f, at, rule } of figs) {
+        drawHeatmap(f.canvas, at(t), { lut: PUOR, min: -span, max: span });
+        f.setTitle(`${rule} rule: W after step ${t}`);
+      }
+      errFig.setTitle(`retrieval error of each stored key after step ${t}`);
+      runs.forEach(([, r], i) => { chart.data.datasets[i].data = Array.from(errorsAt(r, t), (y, s) => ({ x: s + 1, y })); });
+      chart.update('none');
+      markRange(chart);
+      label.textContent = `t = ${t} of ${T} `;
+      if (Number(slider.value) !== t) slider.value = t;
+      summary.replaceChildren(stats([
+        ['feature dimension dφ', `${dim} (keys stored: ${t}${t > dim ? ', more than dφ' : ''})`],
+        ...runs.map(([rule, r]) => [`${rule} rule: mean retrieval error`, (errorsAt(r, t).reduce((a, b) => a + b, 0) / t).toPrecision(3)]),
+      ]));
+    }
+    /** Goes to step t: drawn here, recorded in the hash and the panel without a redraw. */
+    function go(t) {
+      if (t === step) return;
+      show(t);
+      set({ step: t }, { render: false });
+      announce(playing() ? '' : `step ${t} of ${T}`);
+    }
+    if (visit) visit.advance = () => { if (step >= T) stop(); else go(step + 1); };
+    show(step);
   },
 };

@@ -10,10 +10,11 @@ import { errorText, isReaderError } from '../errors.js';
  * details(result) -> a node shown under the status, or null (optional) }.
  * Skips the job and says why when `problem` is set.
  */
-export function runJobView(el, { name, runner, done }, { id, title, job, args, draw, finished, details, problem }) {
+export function runJobView(el, { name, runner, done, announce = () => {} }, { id, title, job, args, draw, finished, details, problem }) {
   let last = null;  // the latest series, for export
   const f = figure({ id, title, kind: 'chart', name, data: () => last });
-  const status = h('p', { class: 'status', role: 'status' }, problem ?? 'computing…');
+  const status = h('p', { class: 'status' }, problem ?? 'computing…');
+  announce(problem ?? `${title}: computing…`);
   el.append(h('div', { class: 'figures' }, f.root), status);
   if (problem) {
     done();
@@ -27,13 +28,17 @@ export function runJobView(el, { name, runner, done }, { id, title, job, args, d
     if (!result) return;  // replaced by a newer job
     show(result);
     status.textContent = finished(result);
+    status.hidden = true;  // the view's status line (the live region) says it
+    announce(`${title}: ${status.textContent}`);
     const extra = details?.(result);
     if (extra) status.after(extra);
     done();
   }).catch((err) => {
+    status.hidden = false;
     status.className = 'message error';
     status.setAttribute('role', 'alert');
     status.textContent = `failed: ${errorText(err)}${last ? ' (the curves show what was computed before)' : ''}`;
+    announce('');
     if (!isReaderError(err)) console.error(err);
     done();
   });

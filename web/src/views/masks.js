@@ -1,7 +1,7 @@
 // Masks: every sparse pattern of the seeds, coloured by component.
 import { h, figure, stats } from '../ui.js';
 import { drawMask } from '../heatmap.js';
-import { MASK_COLOURS, css } from '../colors.js';
+import { MASK_COLOURS, BLOCKED } from '../colors.js';
 import { lineChart } from '../charts.js';
 
 export default {
@@ -35,14 +35,16 @@ export default {
     const figs = [];
     const main = figure({ id: 'mask', title: `${kind} mask`, name, data: () => mask, hover: hover(null), rows: () => n, cols: () => n });
     drawMask(main.canvas, mask);
+    main.setAxes(n, n);
     figs.push(main);
     let order = null;
     if (mask.assignments) {
       const a = mask.assignments;  // sort by first-round bucket, then position
       order = Array.from({ length: n }, (_, i) => i).sort((i, j) => a[i] - a[j] || i - j);
       const sortedFig = figure({ id: 'sorted', title: 'sorted by bucket', name, data: () => ({ order, assignments: Array.from(a) }),
-        hover: hover(order), rows: () => n, cols: () => n });
+        hover: hover(order), rows: () => n, cols: () => n, axes: { x: 'key (by bucket) →', y: 'query (by bucket) ↓' } });
       drawMask(sortedFig.canvas, mask, order);
+      sortedFig.setAxes(n, n);
       if (state.sorted) figs.unshift(sortedFig);  // the sorted picture first
       else figs.push(sortedFig);
     }
@@ -51,10 +53,10 @@ export default {
       data: () => ({ counts }) });
     const layers = n <= 512 ? A.maskLayers(mask, { maxLayers: 64 }) : null;
     const present = MASK_COLOURS.filter((p) => mask.data.some((v) => v & p.bit));
+    const key = [...present, { name: 'blocked', rgb: BLOCKED }];
+    for (const f of figs) f.setKey(key);
     el.append(
       h('div', { class: 'figures' }, figs.map((f) => f.root), rowFig.root),
-      h('p', { class: 'legend' }, present.map((p) => h('span', { class: 'swatch' }, h('i', { style: `background: ${css(p.rgb)}` }), p.name)),
-        h('span', { class: 'swatch' }, h('i', { style: 'background: rgb(242, 242, 242)' }), 'blocked')),
       stats([
         ['allowed cells', `${info.nnz} of ${n * n} (density ${info.density.toFixed(3)})`],
         ['keys per query', `min ${info.perRow.min}, mean ${info.perRow.mean.toFixed(1)}, max ${info.perRow.max}`],
@@ -65,6 +67,6 @@ export default {
       ]),
     );
     lineChart(rowFig.canvas, [{ label: 'allowed keys', points: counts.map((c, i) => ({ x: i, y: c })) }],
-      { xLabel: 'query i', yLabel: 'keys' });
+      { xLabel: 'query i', yLabel: 'keys', xMin: 0, xMax: n - 1, yMin: 0 });
   },
 };

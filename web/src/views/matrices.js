@@ -3,7 +3,7 @@
 // approximate.js); the page only draws.
 import { h, figure, stats } from '../ui.js';
 import { drawPixels } from '../heatmap.js';
-import { PUOR, VIRIDIS, lutCSS } from '../colors.js';
+import { PUOR, VIRIDIS } from '../colors.js';
 import { DataError, LIMITS, checkBytes } from '../data.js';
 import { estimateMs } from '../approximate.js';
 import { errorText, isReaderError } from '../errors.js';
@@ -27,8 +27,8 @@ export default {
    * figures stay on screen (dimmed while computing); the data panel stays
    * usable throughout.
    */
-  render(el, { state, name, user, setUser, runner, previous, done }) {
-    const status = h('p', { class: 'status', role: 'status', id: 'matrices-status' }, 'computing…');
+  render(el, { state, name, user, setUser, runner, previous, done, announce }) {
+    const status = h('p', { class: 'status', id: 'matrices-status' }, 'computing…');
     const result = previous ?? h('div', { class: 'result' });
     result.classList.toggle('stale', Boolean(previous));
     el.append(status, result, dataPanel(user, setUser, { n: state.n, d: state.d }, runner));
@@ -55,6 +55,7 @@ export default {
       result.classList.remove('stale');
       status.textContent = '';
       status.hidden = true;
+      announce(`${r.label}: relative error ${r.relFrobenius.toPrecision(2)}`);
       // Large heatmaps are put on screen one per frame: each costs the page a raster.
       for (const paint of paints) {
         if (large) await nextFrame();
@@ -71,11 +72,11 @@ export default {
 };
 
 /**
- * The three heatmaps, their legends and the summary figures of a result of
+ * The three heatmaps (each with its colour bar) and the summary figures of a result of
  * jobs.matrices: { nodes, paints (one function per heatmap), large }.
  */
 function figures(r, state, name) {
-  const { P, W, E, top, span, inputs } = r;
+  const { P, W, E, inputs } = r;
   const [n, m] = [P.rows, P.cols];
   const hover = (M) => (i, j) => `(${i}, ${j}) = ${M.data[i * m + j].toPrecision(4)}`;
   const figs = [
@@ -84,15 +85,17 @@ function figures(r, state, name) {
     figure({ id: 'approx', title: r.label, name, data: () => W, hover: hover(W), rows: () => n, cols: () => m }),
     figure({ id: 'error', title: 'approximation − softmax', name, data: () => E, hover: hover(E), rows: () => n, cols: () => m }),
   ];
-  for (const { canvas } of figs) {  // sized now, so the layout does not move as they are drawn
-    [canvas.width, canvas.height] = [m, n];
-    canvas.style.aspectRatio = `${m} / ${n}`;
+  for (const [i, f] of figs.entries()) {  // sized now, so the layout does not move as they are drawn
+    [f.canvas.width, f.canvas.height] = [m, n];
+    f.canvas.style.aspectRatio = `${m} / ${n}`;
+    f.setAxes(n, m);
+    const s = r.scales[i];
+    f.setScale({ lut: s.lut === 'puor' ? PUOR : VIRIDIS, min: s.min, max: s.max,
+      label: i === 2 ? 'error' : s.min < 0 ? 'weight (±)' : 'weight' });
   }
   const paints = figs.map((f, i) => () => drawPixels(f.canvas, n, m, r.images[i]));
   const nodes = [
     h('div', { class: 'figures' }, figs.map((f) => f.root)),
-    h('div', { class: 'legends' },
-      legend(VIRIDIS, '0', top.toPrecision(3), 'weights'), legend(PUOR, (-span).toPrecision(2), span.toPrecision(2), 'error')),
     stats([
       ['inputs', inputs.user ? `your data, n = ${inputs.n}, m = ${inputs.m}, d = ${inputs.d}`
         : `random N(0, ${state.scale}²), n = ${state.n}, d = ${state.d}`],
@@ -108,9 +111,6 @@ function figures(r, state, name) {
 /** Resolves after the next frame has been drawn. */
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
-function legend(lut, lo, hi, label) {
-  return h('span', { class: 'legend' }, h('span', {}, label, ' ', lo), h('span', { class: 'ramp', style: `background: ${lutCSS(lut)}` }), h('span', {}, hi));
-}
 
 /** The inputs that would be used with `next` matrices: a message if their shapes disagree. */
 function shapeProblem({ q, k, v }, { n, d }) {
