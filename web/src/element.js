@@ -13,7 +13,7 @@
 // another origin, a bundler that inlined this file) the jobs run on the page.
 import { createAttn } from '../../wasm/attn.js';
 import { FIELDS, parseState } from './state.js';
-import { renderView } from './render.js';
+import { leaveView, renderView } from './render.js';
 import { JobRunner } from './runner.js';
 import { serveJobs } from './worker.js';
 import styles from '../style.css';
@@ -77,6 +77,9 @@ function figureClass(workerUrl) {
     disconnectedCallback() {
       this.observer?.disconnect();
       this.observer = null;
+      // A figure taken off the page stops its player and its jobs.
+      const container = this.root.querySelector('.attn-figure');
+      if (container) leaveView(container, this.runner);
     }
 
     attributeChangedCallback() {
