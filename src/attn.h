@@ -657,9 +657,13 @@ attn_status attn_softmax_rows(size_t n, size_t m,
  * then `iterations` rounds of L -= logsumexp over each row, L -= logsumexp
  * over each column; finally exp(L), a nearly doubly stochastic matrix. With
  * causal, entries above the diagonal are -inf throughout (0 at the end).
- * tau: finite, > 0 (else ATTN_ERR_RANGE); ATTN_ERR_OVERFLOW if L / tau
- * leaves float32 (tau = 1e-35 with a logit of 1e4) or, with iterations = 0,
- * exp(L / tau) does. */
+ * Since the first row step cancels any shift of a row, L = (L - max_row) / tau
+ * is used when iterations >= 1 (max over the allowed entries, in double):
+ * tau = 1e-38 with finite logits gives a finite S. iterations = 0 means no
+ * normalisation: S = exp(L / tau), unnormalised.
+ * tau: finite, > 0 (else ATTN_ERR_RANGE); ATTN_ERR_OVERFLOW if an allowed
+ * (L - max_row) / tau leaves float32 (tau = 1e-35 with logits 0 and 1e4 in a
+ * row) or, with iterations = 0, L / tau or exp(L / tau) does (exp(100)). */
 attn_status attn_sinkhorn(size_t n,
                           float *logits,   // [n, n] in: logits, out: S
                           size_t iterations, float tau, int causal);

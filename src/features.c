@@ -94,6 +94,9 @@ static void performer(const attn_feature_spec *spec, int role, size_t n, size_t 
         for (size_t l = 0; l < d; l++) omega_t[l * m + f] = spec->projection[f * d + l];
     kern->gemm(n, m, d, (float)xscale, x, d, omega_t, m, out, dim, 0);  /* u = x' Omega^T */
 
+    /* Pass 1 (exponents in double, so that a large h cancels exactly against
+     * the stabiliser instead of being rounded to float first): each row's
+     * largest exponent, and the keys' global maximum. */
     double global_max = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         float *row = out + i * dim;
@@ -106,10 +109,9 @@ static void performer(const attn_feature_spec *spec, int role, size_t n, size_t 
         } else {
             row_max = -INFINITY;
             for (size_t f = 0; f < m; f++) {
-                if (feature == ATTN_FEATURE_FAVOR_HYP) row[m + f] = (float)(-row[f] - h);
-                row[f] = (float)(row[f] - h);
+                row_max = attn__maxd(row_max, (double)row[f] - h);
+                if (feature == ATTN_FEATURE_FAVOR_HYP) row_max = attn__maxd(row_max, -(double)row[f] - h);
             }
-            for (size_t f = 0; f < width; f++) row_max = attn__maxd(row_max, row[f]);
         }
         global_max = attn__maxd(global_max, row_max);
     }
@@ -126,13 +128,28 @@ static void performer(const attn_feature_spec *spec, int role, size_t n, size_t 
                 row[f] = mag * sinf(u);
                 row[m + f] = mag * cosf(u);
             }
+            continue;
+        }
+        /* Pass 2: u - h - shift in double (h again from x: O(d) beside the
+         * O(m d) of u), rounded once; the largest exponent is then exactly 0. */
+        double h = 0, shift = 0;
+        for (size_t l = 0; l < d; l++) h += (double)x[i * d + l] * x[i * d + l];
+        h *= xscale * xscale * 0.5;
+        if (spec->stabilize && role == ATTN_ROLE_KEY) {
+            shift = global_max;
         } else if (spec->stabilize) {
-            float shift = (float)global_max;
-            if (role == ATTN_ROLE_QUERY) {
-                shift = -INFINITY;
-                for (size_t f = 0; f < width; f++) shift = attn__maxf(shift, row[f]);
+            shift = -INFINITY;
+            for (size_t f = 0; f < m; f++) {
+                shift = attn__maxd(shift, (double)row[f] - h);
+                if (feature == ATTN_FEATURE_FAVOR_HYP) shift = attn__maxd(shift, -(double)row[f] - h);
             }
-            kern->exp_shift_sum(row, width, shift);
+        }
+        for (size_t f = 0; f < m; f++) {
+            if (feature == ATTN_FEATURE_FAVOR_HYP) row[m + f] = (float)(-(double)row[f] - h - shift);
+            row[f] = (float)((double)row[f] - h - shift);
+        }
+        if (spec->stabilize) {
+            kern->exp_shift_sum(row, width, 0.0f);
             kern->scale(row, width, c);
         } else {  /* the plain estimator; may overflow for large inputs */
             for (size_t f = 0; f < width; f++) row[f] = c * expf(row[f]);

@@ -96,13 +96,22 @@ attn_status attn_sinkhorn(size_t n,
     if (!attn__all_finite(logits, n * n)) return ATTN_ERR_NONFINITE;
     float *L = logits;
     int overflow = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        /* The first row normalisation cancels any shift of a row: subtract
+         * its largest allowed logit first (in double), so that a tiny tau
+         * only overflows where (L - max_row) / tau itself leaves float32.
+         * No iteration: nothing cancels it, S = exp(L / tau). */
+        size_t visible = causal ? i + 1 : n;
+        double mx = 0;
+        if (iterations > 0)
+            for (size_t j = 0; j < visible; j++) mx = j == 0 ? L[i * n] : attn__maxd(mx, L[i * n + j]);
         for (size_t j = 0; j < n; j++) {
-            float x = L[i * n + j] / tau;
-            overflow |= !isfinite(x) && !(causal && j > i);
-            L[i * n + j] = causal && j > i ? -INFINITY : x;
+            float x = (float)(((double)L[i * n + j] - mx) / tau);
+            overflow |= !isfinite(x) && j < visible;
+            L[i * n + j] = j < visible ? x : -INFINITY;
         }
-    if (overflow) return ATTN_ERR_OVERFLOW;  /* logits / tau beyond float32 */
+    }
+    if (overflow) return ATTN_ERR_OVERFLOW;  /* (logits - max_row) / tau beyond float32 */
     for (size_t it = 0; it < iterations; it++) {
         for (size_t i = 0; i < n; i++) {  /* rows */
             double lse = logsumexp(L + i * n, n, 1);
