@@ -543,8 +543,9 @@ attn_status attn_linear_workspace(const attn_feature_spec *spec, size_t n, size_
  * matrix that linear attention applies implicitly. eps: finite, >= 0. A row
  * whose denominator is exactly 0 (eps = 0 and phi(q_i).phi(k_j) summing to
  * 0, e.g. ReLU features with kernel_eps = 0 and a negative q_i) is all 0,
- * like a row with no allowed key (and its output is 0). Causal with
- * ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE. */
+ * like a row with no allowed key (and its output is 0). A row whose float32
+ * dots overflow is computed in double: ATTN_ERR_OVERFLOW only for a W beyond
+ * float32. Causal with ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE. */
 attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
                                 const float *q,  // [n, d]
                                 const float *k,  // [m, d]

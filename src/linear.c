@@ -120,6 +120,18 @@ attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t 
         memset(row + allowed, 0, (m - allowed) * sizeof *row);
         double sum = 0;
         for (size_t j = 0; j < allowed; j++) sum += row[j];
+        if (!isfinite(sum)) {  /* a float32 dot (or a partial sum of one) overflowed: the row in double */
+            const float *fq = work + L.fq + i * L.dim, *fk = work + L.fk;
+            sum = 0;
+            for (int pass = 0; pass < 2; pass++)
+                for (size_t j = 0; j < allowed; j++) {
+                    double a = 0;
+                    for (size_t f = 0; f < L.dim; f++) a += (double)fq[f] * fk[j * L.dim + f];
+                    if (pass == 0) sum += a;
+                    else row[j] = sum + eps == 0 ? 0.0f : (float)(a / (sum + eps));
+                }
+            continue;
+        }
         attn__divide_row(row, allowed, sum + eps);  /* a normaliser of 0: the row is 0 */
     }
     return attn__all_finite(w, n * m) ? ATTN_OK : ATTN_ERR_OVERFLOW;

@@ -842,9 +842,13 @@ static void test_values(void) {
     float w[6], y[2], work[16384];
     attn_feature_spec spec;
     attn_feature_spec_set(&spec, ATTN_FEATURE_RELU, 0, NULL, 1, 3e38f, 1, 0);
-    CHECK(attn_kernel_weights(&spec, 2, 3, 2, q, k, 0, 1e-6f, w, work, 16384) == ATTN_ERR_OVERFLOW &&
-              attn_linear_attention(&spec, 2, 3, 2, 1, q, k, v, 0, 1e-6f, y, work, 16384) == ATTN_ERR_OVERFLOW,
-          "relu kernel_eps 3e38 overflows");
+    /* every feature is 3e38 (+ at most 2, lost in float): phi.phi = 1.8e77
+     * overflows float32, but W (a row of three equal dots) is 1/3 each,
+     * computed in double; linear attention's state sum phi(k) v^T overflows */
+    int third = attn_kernel_weights(&spec, 2, 3, 2, q, k, 0, 1e-6f, w, work, 16384) == ATTN_OK;
+    for (int t = 0; t < 6; t++) third &= fabs(w[t] - 1 / 3.0) < 1e-6;
+    CHECK(third && attn_linear_attention(&spec, 2, 3, 2, 1, q, k, v, 0, 1e-6f, y, work, 16384) == ATTN_ERR_OVERFLOW,
+          "relu kernel_eps 3e38: weights 1/3 (dots in double), outputs overflow");
     attn_feature_spec_set(&spec, ATTN_FEATURE_RELU, 0, NULL, 1, 0, 1, 0);
     for (int causal = 0; causal < 2; causal++) {
         /* query 1 = (-1, -2): all its ReLU features are 0, so is its denominator */
@@ -1227,6 +1231,21 @@ static void test_fuzz_findings(void) {
             CHECK(s1 == ATTN_OK && s2 == ATTN_OK && w1 == 0 && y1 == 0,
                   "identity map, denominator 0: w = %g (%s), y = %g (%s), want 0 and 0", w1, attn_status_code(s1), y1,
                   attn_status_code(s2));
+            free(lwork);
+        }
+        /* 4b. kernel weights whose float32 dot overflows part-way (3e38 + 2e38)
+         * although the dots (2e38, 3e38) and the weights [0.4, 0.6] are finite */
+        {
+            attn_feature_spec spec;
+            attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 0, ATTN_NORMALIZE_NONE);
+            float qb[3] = {3e38f, 2e38f, -3e38f}, kb[6] = {1, 1, 1, 1, 0, 0}, wb[2] = {-1, -1};
+            size_t lw;
+            attn_linear_workspace(&spec, 1, 2, 3, 1, &lw);
+            float *lwork = malloc(lw * sizeof *lwork);
+            st = attn_kernel_weights(&spec, 1, 2, 3, qb, kb, 0, 0.0f, wb, lwork, lw);
+            CHECK(st == ATTN_OK && fabs(wb[0] - 0.4) < 1e-6 && fabs(wb[1] - 0.6) < 1e-6,
+                  "kernel_weights, a dot overflowing part-way: w = [%g, %g] (%s), want [0.4, 0.6]", wb[0], wb[1],
+                  attn_status_code(st));
             free(lwork);
         }
         /* 5. sinkhorn: the row max is subtracted before dividing by tau */
