@@ -78,6 +78,8 @@ static attn_status features(const attn_feature_spec *spec, size_t n, size_t m, s
      * query would read every later key through it. */
     if (causal && spec->feature == ATTN_FEATURE_EFFICIENT) return ATTN_ERR_RANGE;
     if (!work || work_floats < L->total) return ATTN_ERR_WORKSPACE;
+    /* both inputs before either map (which can overflow) */
+    if (!attn__all_finite(q, n * d) || !attn__all_finite(k, m * d)) return ATTN_ERR_NONFINITE;
     st = attn_feature_map(spec, ATTN_ROLE_QUERY, n, d, q, work + L->fq, work + L->fwork, L->fwork_floats);
     if (st == ATTN_OK)
         st = attn_feature_map(spec, ATTN_ROLE_KEY, m, d, k, work + L->fk, work + L->fwork, L->fwork_floats);

@@ -1248,6 +1248,28 @@ static void test_fuzz_findings(void) {
                   attn_status_code(st));
             free(lwork);
         }
+        /* 4c. a non-finite input is reported before a feature map overflows */
+        {
+            attn_feature_spec spec;
+            float om1[2] = {1.0f, -0.5f};
+            attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_POS, 2, om1, 1, 0, 0, ATTN_NORMALIZE_NONE);
+            float qn[2] = {1e30f, 1e30f}, kn[2] = {1, NAN}, vn[2] = {1, 2}, wn[4], yn[2];
+            size_t lw;
+            attn_linear_workspace(&spec, 2, 2, 1, 1, &lw);
+            float *lwork = malloc(lw * sizeof *lwork);
+            CHECK(attn_kernel_weights(&spec, 2, 2, 1, qn, kn, 0, 1e-6f, wn, lwork, lw) == ATTN_ERR_NONFINITE &&
+                      attn_linear_attention(&spec, 2, 2, 1, 1, qn, kn, vn, 0, 1e-6f, yn, lwork, lw) == ATTN_ERR_NONFINITE,
+                  "linear: a NaN key is reported before the queries' plain FAVOR+ map overflows");
+            free(lwork);
+            size_t fw;
+            attn_fast_weights_workspace(&spec, 2, 1, 1, &fw);
+            float *fwork = malloc(fw * sizeof *fwork), out[2], fin[2];
+            float keys[2] = {1e30f, 1}, queries[2] = {1, NAN};
+            CHECK(attn_fast_weights(&spec, ATTN_RULE_SUM, 2, 1, 1, keys, vn, queries, NULL, 1, NULL, 1, out, fin, NULL,
+                                    NULL, fwork, fw) == ATTN_ERR_NONFINITE,
+                  "fast_weights: a NaN query is reported before the keys' plain FAVOR+ map overflows");
+            free(fwork);
+        }
         /* 5. sinkhorn: the row max is subtracted before dividing by tau */
         {
             float L1 = 4;
@@ -1266,6 +1288,13 @@ static void test_fuzz_findings(void) {
             CHECK(attn_sinkhorn(1, &L4, 0, 1.0f, 0) == ATTN_ERR_OVERFLOW, "sinkhorn iterations 0: exp(100) overflows");
             st = attn_sinkhorn(1, &L5, 0, 1.0f, 0);
             CHECK(st == ATTN_OK && fabs(L5 - exp(2.0)) < 1e-5, "sinkhorn iterations 0: S = exp(2) = %g (%s)", L5,
+                  attn_status_code(st));
+            /* a column of three equal entries near -FLT_MAX after the row step:
+             * its logsumexp (-FLT_MAX + log 3) must not lose log 3 (S = 1/3 each) */
+            float L7[9] = {0, -3e38f, 1, 0, -3e38f, 1, 0, -3e38f, 1};
+            st = attn_sinkhorn(3, L7, 1, 1.0f, 0);
+            double col1 = (double)L7[1] + L7[4] + L7[7];
+            CHECK(st == ATTN_OK && fabs(col1 - 1) < 1e-6, "sinkhorn: a column near -FLT_MAX sums to %g (%s), want 1", col1,
                   attn_status_code(st));
             /* causal: the row max is over the allowed entries */
             float L6[4] = {1, 1e30f, 5, 6};
