@@ -719,8 +719,9 @@ attn_status attn_linear_workspace(const attn_feature_spec *spec, size_t n, size_
  * matrix that linear attention applies implicitly. eps: finite, >= 0. A row
  * whose denominator is exactly 0 (eps = 0 and phi(q_i).phi(k_j) summing to
  * 0, e.g. ReLU features with kernel_eps = 0 and a negative q_i) is all 0,
- * like a row with no allowed key (and its output is 0). Causal with
- * ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE. */
+ * like a row with no allowed key (and its output is 0). A row whose float32
+ * dots overflow is computed in double: ATTN_ERR_OVERFLOW only for a W beyond
+ * float32. Causal with ATTN_FEATURE_EFFICIENT: ATTN_ERR_RANGE. */
 attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
                                 const float *q,  // [n, d]
                                 const float *k,  // [m, d]
@@ -833,9 +834,13 @@ attn_status attn_softmax_rows(size_t n, size_t m,
  * then `iterations` rounds of L -= logsumexp over each row, L -= logsumexp
  * over each column; finally exp(L), a nearly doubly stochastic matrix. With
  * causal, entries above the diagonal are -inf throughout (0 at the end).
- * tau: finite, > 0 (else ATTN_ERR_RANGE); ATTN_ERR_OVERFLOW if L / tau
- * leaves float32 (tau = 1e-35 with a logit of 1e4) or, with iterations = 0,
- * exp(L / tau) does. */
+ * Since the first row step cancels any shift of a row, L = (L - max_row) / tau
+ * is used when iterations >= 1 (max over the allowed entries, in double):
+ * tau = 1e-38 with finite logits gives a finite S. iterations = 0 means no
+ * normalisation: S = exp(L / tau), unnormalised.
+ * tau: finite, > 0 (else ATTN_ERR_RANGE); ATTN_ERR_OVERFLOW if an allowed
+ * (L - max_row) / tau leaves float32 (tau = 1e-35 with logits 0 and 1e4 in a
+ * row) or, with iterations = 0, L / tau or exp(L / tau) does (exp(100)). */
 attn_status attn_sinkhorn(size_t n,
                           float *logits,   // [n, n] in: logits, out: S
                           size_t iterations, float tau, int causal);

@@ -99,7 +99,8 @@ attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T,
     if (states && (!attn__mul(T, dv, &cells) || attn__matrix_fits(cells, L.dim) != ATTN_OK)) return ATTN_ERR_MEMORY;
     if (!work || work_floats < L.total) return ATTN_ERR_WORKSPACE;
     if (!attn__all_finite(values, T * dv) || (beta && !attn__all_finite(beta, T)) ||
-        (alpha && !attn__all_finite(alpha, T)))
+        (alpha && !attn__all_finite(alpha, T)) || !attn__all_finite(keys, T * d) ||
+        (queries && !attn__all_finite(queries, T * d)))  /* all inputs before any map can overflow */
         return ATTN_ERR_NONFINITE;
     if (!unit_interval(beta, T, beta_scalar) || !unit_interval(alpha, T, alpha_scalar)) return ATTN_ERR_RANGE;
 

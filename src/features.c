@@ -188,6 +188,29 @@ static attn_status check_spec(const attn_feature_spec *spec, size_t d, size_t *d
     return check_fields(spec, d, dim, &argument);
 }
 
+/* u_f = xscale x . omega_f in double (for a row whose float u overflowed). */
+static double performer_u(const attn_feature_spec *spec, size_t d, const float *x,  // [d]
+                          size_t f, double xscale) {
+    double u = 0;
+    for (size_t l = 0; l < d; l++) u += (double)x[l] * spec->projection[f * d + l];
+    return u * xscale;
+}
+
+/* U = max over f of u_f (and -u_f for FAVOR_HYP), from the float u of the
+ * row, or in double if one of them overflowed. */
+static double performer_max(const attn_feature_spec *spec, size_t d, const float *x,  // [d]
+                            const float *u_row,  // [m]
+                            double xscale) {
+    int wide = !attn__all_finite(u_row, spec->m);
+    double U = -INFINITY;
+    for (size_t f = 0; f < spec->m; f++) {
+        double u = wide ? performer_u(spec, d, x, f, xscale) : u_row[f];
+        U = attn__maxd(U, u);
+        if (spec->feature == ATTN_FEATURE_FAVOR_HYP) U = attn__maxd(U, -u);
+    }
+    return U;
+}
+
 /* Performer maps. Pass 1 writes the exponents (pos: u - h; hyp: u - h and
  * -u - h; trig: u, with h parked in the first cos slot) and the keys' global
  * maximum; pass 2 subtracts the stabiliser and exponentiates. */
@@ -205,6 +228,13 @@ static void performer(const attn_feature_spec *spec, int role, size_t n, size_t 
         for (size_t l = 0; l < d; l++) omega_t[l * m + f] = spec->projection[f * d + l];
     kern->gemm(n, m, d, (float)xscale, x, d, omega_t, m, out, dim, 0);  /* u = x' Omega^T */
 
+    /* Exponents in double, so that a large h (|x|^2 / 2) cancels exactly
+     * instead of being rounded to float first: with U_i = max_f (+-u_if),
+     * e = (+-u_f - U_i) + off_i, where off_i = U_i - h_i (plain), 0 (query,
+     * stabilised: e = +-u_f - max) or (U_i - h_i) - G (key, stabilised, G
+     * the largest U_i - h_i over the rows), so the largest stabilised
+     * exponent is exactly 0. A row whose u overflowed float32 in the gemm
+     * (|x| near FLT_MAX) has its u recomputed in double. Pass 1: G. */
     double global_max = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         float *row = out + i * dim;
@@ -215,12 +245,7 @@ static void performer(const attn_feature_spec *spec, int role, size_t n, size_t 
         if (feature == ATTN_FEATURE_FAVOR_TRIG) {
             row[m] = (float)h;
         } else {
-            row_max = -INFINITY;
-            for (size_t f = 0; f < m; f++) {
-                if (feature == ATTN_FEATURE_FAVOR_HYP) row[m + f] = (float)(-row[f] - h);
-                row[f] = (float)(row[f] - h);
-            }
-            for (size_t f = 0; f < width; f++) row_max = attn__maxd(row_max, row[f]);
+            row_max = performer_max(spec, d, x + i * d, row, xscale) - h;
         }
         global_max = attn__maxd(global_max, row_max);
     }
@@ -237,13 +262,24 @@ static void performer(const attn_feature_spec *spec, int role, size_t n, size_t 
                 row[f] = mag * sinf(u);
                 row[m + f] = mag * cosf(u);
             }
-        } else if (spec->stabilize) {
-            float shift = (float)global_max;
-            if (role == ATTN_ROLE_QUERY) {
-                shift = -INFINITY;
-                for (size_t f = 0; f < width; f++) shift = attn__maxf(shift, row[f]);
-            }
-            kern->exp_shift_sum(row, width, shift);
+            continue;
+        }
+        /* Pass 2: h again from x and U_i again (O(d + m) beside the O(m d) of
+         * u), each exponent rounded to float once. */
+        const float *xi = x + i * d;
+        int wide = !attn__all_finite(row, m);
+        double h = 0;
+        for (size_t l = 0; l < d; l++) h += (double)xi[l] * xi[l];
+        h *= xscale * xscale * 0.5;
+        double U = performer_max(spec, d, xi, row, xscale);
+        double off = !spec->stabilize ? U - h : role == ATTN_ROLE_KEY ? (U - h) - global_max : 0.0;
+        for (size_t f = 0; f < m; f++) {
+            double u = wide ? performer_u(spec, d, xi, f, xscale) : row[f];
+            if (feature == ATTN_FEATURE_FAVOR_HYP) row[m + f] = (float)((-u - U) + off);
+            row[f] = (float)((u - U) + off);
+        }
+        if (spec->stabilize) {
+            kern->exp_shift_sum(row, width, 0.0f);
             kern->scale(row, width, c);
         } else {  /* the plain estimator; may overflow for large inputs */
             for (size_t f = 0; f < width; f++) row[f] = c * expf(row[f]);

@@ -75,14 +75,17 @@ attn_status attn_softmax_rows(size_t n, size_t m,
     return ATTN_OK;
 }
 
-/* log(sum(exp(x[t * stride]))) over count entries, stably; -inf if all are -inf. */
-static double logsumexp(const float *x, size_t count, size_t stride) {
+/* log(sum(exp(x[t * stride]))) over count entries, stably, as *mx + the
+ * return value (kept apart: near FLT_MAX, mx + log(s) would lose log(s) even
+ * in double); *mx = -inf if all are -inf. */
+static double logsumexp(const float *x, size_t count, size_t stride, double *mx_out) {
     float mx = -INFINITY;
     for (size_t t = 0; t < count; t++) mx = attn__maxf(mx, x[t * stride]);
-    if (mx == -INFINITY) return -INFINITY;
+    *mx_out = mx;
+    if (mx == -INFINITY) return 0;
     double s = 0;
     for (size_t t = 0; t < count; t++) s += exp((double)x[t * stride] - mx);
-    return mx + log(s);
+    return log(s);
 }
 
 attn_status attn_sinkhorn(size_t n,
@@ -96,21 +99,33 @@ attn_status attn_sinkhorn(size_t n,
     if (!attn__all_finite(logits, n * n)) return ATTN_ERR_NONFINITE;
     float *L = logits;
     int overflow = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        /* The first row normalisation cancels any shift of a row: subtract
+         * its largest allowed logit first (in double), so that a tiny tau
+         * only overflows where (L - max_row) / tau itself leaves float32.
+         * No iteration: nothing cancels it, S = exp(L / tau). */
+        size_t visible = causal ? i + 1 : n;
+        double mx = 0;
+        if (iterations > 0)
+            for (size_t j = 0; j < visible; j++) mx = j == 0 ? L[i * n] : attn__maxd(mx, L[i * n + j]);
         for (size_t j = 0; j < n; j++) {
-            float x = L[i * n + j] / tau;
-            overflow |= !isfinite(x) && !(causal && j > i);
-            L[i * n + j] = causal && j > i ? -INFINITY : x;
+            float x = (float)(((double)L[i * n + j] - mx) / tau);
+            overflow |= !isfinite(x) && j < visible;
+            L[i * n + j] = j < visible ? x : -INFINITY;
         }
-    if (overflow) return ATTN_ERR_OVERFLOW;  /* logits / tau beyond float32 */
+    }
+    if (overflow) return ATTN_ERR_OVERFLOW;  /* (logits - max_row) / tau beyond float32 */
     for (size_t it = 0; it < iterations; it++) {
+        double mx;
         for (size_t i = 0; i < n; i++) {  /* rows */
-            double lse = logsumexp(L + i * n, n, 1);
-            for (size_t j = 0; j < n; j++) L[i * n + j] = (float)(L[i * n + j] - lse);
+            double ls = logsumexp(L + i * n, n, 1, &mx);
+            if (mx == -INFINITY) continue;  /* nothing to normalise */
+            for (size_t j = 0; j < n; j++) L[i * n + j] = (float)(((double)L[i * n + j] - mx) - ls);
         }
         for (size_t j = 0; j < n; j++) {  /* columns */
-            double lse = logsumexp(L + j, n, n);
-            for (size_t i = 0; i < n; i++) L[i * n + j] = (float)(L[i * n + j] - lse);
+            double ls = logsumexp(L + j, n, n, &mx);
+            if (mx == -INFINITY) continue;
+            for (size_t i = 0; i < n; i++) L[i * n + j] = (float)(((double)L[i * n + j] - mx) - ls);
         }
     }
     for (size_t t = 0; t < n * n; t++) L[t] = L[t] == -INFINITY ? 0.0f : expf(L[t]);

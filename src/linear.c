@@ -76,6 +76,8 @@ static attn_status features(const attn_feature_spec *spec, size_t n, size_t m, s
      * query would read every later key through it. */
     if (causal && spec->feature == ATTN_FEATURE_EFFICIENT) return ATTN_ERR_RANGE;
     if (!work || work_floats < L->total) return ATTN_ERR_WORKSPACE;
+    /* both inputs before either map (which can overflow) */
+    if (!attn__all_finite(q, n * d) || !attn__all_finite(k, m * d)) return ATTN_ERR_NONFINITE;
     st = attn_feature_map(spec, ATTN_ROLE_QUERY, n, d, q, work + L->fq, work + L->fwork, L->fwork_floats);
     if (st == ATTN_OK)
         st = attn_feature_map(spec, ATTN_ROLE_KEY, m, d, k, work + L->fk, work + L->fwork, L->fwork_floats);
@@ -119,6 +121,18 @@ attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t 
         memset(row + allowed, 0, (m - allowed) * sizeof *row);
         double sum = 0;
         for (size_t j = 0; j < allowed; j++) sum += row[j];
+        if (!isfinite(sum)) {  /* a float32 dot (or a partial sum of one) overflowed: the row in double */
+            const float *fq = work + L.fq + i * L.dim, *fk = work + L.fk;
+            sum = 0;
+            for (int pass = 0; pass < 2; pass++)
+                for (size_t j = 0; j < allowed; j++) {
+                    double a = 0;
+                    for (size_t f = 0; f < L.dim; f++) a += (double)fq[f] * fk[j * L.dim + f];
+                    if (pass == 0) sum += a;
+                    else row[j] = sum + eps == 0 ? 0.0f : (float)(a / (sum + eps));
+                }
+            continue;
+        }
         attn__divide_row(row, allowed, sum + eps);  /* a normaliser of 0: the row is 0 */
     }
     return attn__all_finite(w, n * m) ? ATTN_OK : ATTN_ERR_OVERFLOW;

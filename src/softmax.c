@@ -313,9 +313,13 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
     /* Padding rows and columns are zeros: they add nothing to any product. */
     pack_strips(d, d, m, k, 1, d, GROUP, kp);
     pack_strips(m, rows_m, dv, v, dv, 1, STRIP, vp);
+    int redo = 0;       /* second pass: V scaled by 2^-e, only non-finite outputs rewritten */
+    float back = 1.0f;  /* 2^e on the second pass */
 
+again:
     for (size_t i0 = 0; i0 < n; i0 += TILE_Q) {
         size_t br = attn__min(TILE_Q, n - i0);
+        if (redo && attn__all_finite(out + i0 * dv, br * dv)) continue;
         size_t q_strips = br / STRIP + (br % STRIP != 0), q_groups = groups_of(br);
         pack_strips(d, d, br, q + i0 * d, 1, d, STRIP, qt);
         for (size_t x = 0; x < q_strips * STRIP * d; x++) qt[x] *= scale;
@@ -344,14 +348,30 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
         for (size_t r = 0; r < br; r++) {
             float *y = out + (i0 + r) * dv;
             if (row_sum[r] > 0.0f) {
-                float inv = 1.0f / row_sum[r];
-                for (size_t c = 0; c < dv; c++) y[c] = o[r * dv_pad + c] * inv;
+                float inv = back / row_sum[r];
+                if (!redo)
+                    for (size_t c = 0; c < dv; c++) y[c] = o[r * dv_pad + c] * inv;
+                else
+                    for (size_t c = 0; c < dv; c++)
+                        if (!isfinite(y[c])) y[c] = o[r * dv_pad + c] * inv;
             } else {  /* a fully blocked row */
                 memset(y, 0, dv * sizeof *y);
             }
         }
     }
-    /* Finite logits give weights in [0, 1]; the sums of weighted values can
-     * still overflow when |v| is near FLT_MAX. */
+    /* Finite logits give weights in [0, 1], so each output is a weighted
+     * average of finite values, but the unnormalised accumulator (up to
+     * l_i max|v| with l_i <= m) can overflow when |v| is near FLT_MAX. Then
+     * once more with V scaled by 2^-e, 2^e >= 4m (exact but for subnormals),
+     * rewriting only the non-finite outputs; only an average that itself
+     * leaves float32 gives ATTN_ERR_OVERFLOW. */
+    if (!redo && !attn__all_finite(out, n * dv)) {
+        int e = 2;
+        for (size_t c = m; c > 0; c >>= 1) e++;
+        for (size_t x = 0; x < rows_m * dv_pad; x++) vp[x] = ldexpf(vp[x], -e);
+        back = ldexpf(1.0f, e);
+        redo = 1;
+        goto again;
+    }
     return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }

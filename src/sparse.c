@@ -78,6 +78,13 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
         float sum = kern->exp_shift_sum(s, count, kern->max(s, count));  /* >= 1 */
         for (size_t t = 0; t < count; t++) kern->axpy(dv, s[t], v + (size_t)keys[t] * dv, y);
         kern->scale(y, dv, 1.0f / sum);
+        if (!attn__all_finite(y, dv)) {  /* sum p v overflowed: as softmax.c, once more scaled by 2^-e */
+            int e = 2;
+            for (size_t c = count; c > 0; c >>= 1) e++;
+            memset(y, 0, dv * sizeof *y);
+            for (size_t t = 0; t < count; t++) kern->axpy(dv, ldexpf(s[t], -e), v + (size_t)keys[t] * dv, y);
+            kern->scale(y, dv, ldexpf(1.0f, e) / sum);
+        }
     }
     return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }

@@ -101,15 +101,18 @@ for (const A of [simd, scalar]) {
     }
   });
 
-  test(`${tag}: values near FLT_MAX: the weighted sums overflow and are refused, not returned as Infinity`, () => {
-    throwsCode(() => A.softmaxAttention([[0]], [[0], [0]], [[3e38], [3e38]]), 'ERR_OVERFLOW', 'softmaxAttention');
-    throwsCode(() => A.sparseAttention([[0]], [[0], [0]], [[3e38], [3e38]], full(1, 2)), 'ERR_OVERFLOW', 'sparseAttention');
+  test(`${tag}: values near FLT_MAX: the unnormalised sum 6e38 overflows, the output (their mean 3e38) is returned`, () => {
+    assert.deepEqual(Array.from(A.softmaxAttention([[0]], [[0], [0]], [[3e38], [3e38]]).data), [Math.fround(3e38)]);
+    assert.deepEqual(Array.from(A.sparseAttention([[0]], [[0], [0]], [[3e38], [3e38]], full(1, 2)).data), [Math.fround(3e38)]);
     stillWorks(A);
   });
 
   test(`${tag}: kernel attention: ReLU kernelEpsilon 3e38 overflows; kernelEpsilon 0 with eps 0 gives 0 rows`, () => {
     const q = [[1, 2], [-1, -2]], k = [[1, 1], [2, 0.5], [-3, -1]], v = [[1], [2], [3]];
-    throwsCode(() => A.kernelWeights(q, k, { feature: 'relu', kernelEpsilon: 3e38 }), 'ERR_OVERFLOW', 'kernelWeights');
+    // every feature is 3e38 in float: the dots (1.8e77) overflow float32, but a row of W is three equal
+    // dots over their sum, 1/3 each (computed in double); the outputs' state sum phi(k) v overflows
+    const W = A.kernelWeights(q, k, { feature: 'relu', kernelEpsilon: 3e38 }).data;
+    assert.ok(W.every((w) => Math.abs(w - 1 / 3) < 1e-6), `${Array.from(W)}`);
     throwsCode(() => A.linearAttention(q, k, v, { feature: 'relu', kernelEpsilon: 3e38 }), 'ERR_OVERFLOW', 'linearAttention');
     // phi(q_0) = (1, 2), phi(k) = (1, 1), (2, 0.5), (0, 0): dots 3, 3, 0, so w_0 = [1/2, 1/2, 0] and y_0 = 1.5;
     // causal: only key 0, w_0 = [1, 0, 0], y_0 = 1. phi(q_1) = 0: its denominator is 0, the row is 0.
@@ -249,3 +252,65 @@ test("the core's name lists (attn_<list>_name) match the JS API's names and numb
   assert.deepEqual(bits, ['local', 'strided', 'global', 'random', 'cluster']);
   bits.forEach((name, b) => assert.equal(MASK_BITS[name], 1 << b, name));
 });
+
+// Fuzz findings (tests/fuzz/, brief L): expected values from the mathematics of each case.
+for (const A of [simd, scalar]) {
+  const tag = A.kernels;
+
+  test(`${tag}: softmax with values up to 3.4e38 (n 7, m 9): the weighted average is returned by all three paths`, () => {
+    // scale 0: uniform weights 1/9, so y is the plain mean of each column of v; 9 x 3e38 overflows float32
+    const n = 7, m = 9;
+    const q = matrix(n, 3, 1), k = matrix(m, 3, 2);
+    const v = Array.from({ length: m }, (_, j) => [j < 5 ? 3.4e38 : -1e38, (j + 1) * 1e-3]);
+    const mean = [0, 1].map((c) => v.reduce((a, r) => a + Math.fround(r[c]), 0) / m);
+    const full = { rows: n, cols: m, data: new Uint8Array(n * m).fill(1) };
+    for (const y of [A.softmaxAttention(q, k, v, { scale: 0 }), A.sparseAttention(q, k, v, full, { scale: 0 })]) {
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < 2; c++) {
+          const got = y.data[i * 2 + c];
+          assert.ok(Math.abs(got - mean[c]) <= 1e-5 * Math.abs(mean[c]), `y[${i}, ${c}] = ${got}, mean ${mean[c]}`);
+        }
+      }
+    }
+  });
+
+  test(`${tag}: stabilised FAVOR+ on a row of 1e20: the largest feature is exactly c = 1/sqrt(m)`, () => {
+    // h = |x|^2 / 2 = 5e39 is beyond float32; u - h - max(u - h) = u - max(u) exactly: phi = [c, exp(-1.5e20) c]
+    const phi = A.featureMap([[1e20]], { feature: 'favor+', projection: [[1], [-0.5]], stabilize: true }).data;
+    assert.deepEqual(Array.from(phi), [Math.fround(Math.SQRT1_2), 0]);
+    // a row of 3e38: u itself overflows float32 in the product; again c and 0
+    const phi2 = A.featureMap([[3e38, 0]], { feature: 'favor+', projection: [[2, 0], [-0.5, 1]] }).data;
+    assert.deepEqual(Array.from(phi2), [Math.fround(Math.SQRT1_2), 0]);
+  });
+
+  test(`${tag}: normalising features by a sum or norm below 1 / FLT_MAX`, () => {
+    const x = [[1e-39, 3e-39]];
+    const s = A.featureMap(x, { feature: 'identity', normalize: 'sum' }).data;
+    const f0 = Math.fround(1e-39), f1 = Math.fround(3e-39);
+    assert.ok(Math.abs(s[0] - f0 / (f0 + f1)) < 1e-6 && Math.abs(s[1] - f1 / (f0 + f1)) < 1e-6, `${Array.from(s)}`);
+    const l2 = A.featureMap(x, { feature: 'identity', normalize: 'l2' }).data, nrm = Math.hypot(f0, f1);
+    assert.ok(Math.abs(l2[0] - f0 / nrm) < 1e-6 && Math.abs(l2[1] - f1 / nrm) < 1e-6, `${Array.from(l2)}`);
+  });
+
+  test(`${tag}: identity map with a denominator of exactly 0 (q.k = -1, eps 1): w = 0, y = 0`, () => {
+    assert.deepEqual(Array.from(A.kernelWeights([[-1]], [[1]], { feature: 'identity', eps: 1 }).data), [0]);
+    assert.deepEqual(Array.from(A.linearAttention([[-1]], [[1]], [[5]], { feature: 'identity', eps: 1 }).data), [0]);
+  });
+
+  test(`${tag}: kernel weights whose float32 dot overflows part-way (3e38 + 2e38 - 3e38) are computed in double`, () => {
+    const W = A.kernelWeights([[3e38, 2e38, -3e38]], [[1, 1, 1], [1, 0, 0]], { feature: 'identity', eps: 0 }).data;
+    // dots 2e38 and 3e38: w = [0.4, 0.6]
+    assert.ok(Math.abs(W[0] - 0.4) < 1e-6 && Math.abs(W[1] - 0.6) < 1e-6, `${Array.from(W)}`);
+  });
+
+  test(`${tag}: sinkhorn subtracts each row's max before dividing by tau; iterations 0 is exp(L / tau)`, () => {
+    // tau 1e-38, n 1: the one entry normalises to 1
+    assert.deepEqual(Array.from(A.sinkhorn([[4]], { iterations: 1, tau: 1e-38 }).data), [1]);
+    // rows [4, 3], [1, 2]: (L - max) / tau = [0, -1e38], [-1e38, 0]: S = I
+    assert.deepEqual(Array.from(A.sinkhorn([[4, 3], [1, 2]], { iterations: 3, tau: 1e-38 }).data), [1, 0, 0, 1]);
+    // no iteration: no normalisation, exp(100) overflows and is refused; exp(2) is returned
+    throwsCode(() => A.sinkhorn([[100]], { iterations: 0 }), 'ERR_OVERFLOW', 'sinkhorn');
+    assert.ok(Math.abs(A.sinkhorn([[2]], { iterations: 0 }).data[0] - Math.exp(2)) < 1e-5);
+    stillWorks(A);
+  });
+}

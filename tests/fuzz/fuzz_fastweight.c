@@ -101,6 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     unsigned bad = fs.bad | (rule > ATTN_RULE_GATED_DELTA ? FZ_BIT(ATTN_ERR_KIND) : 0) |
                    (bad_k || bad_v || bad_q ? FZ_BIT(ATTN_ERR_NONFINITE) : 0);
+    /* attn.h: the efficient key map reads every position, always refused here */
+    if (spec->feature == ATTN_FEATURE_EFFICIENT) bad |= FZ_BIT(ATTN_ERR_RANGE);
     unsigned soft = 0;  /* an unused beta or alpha */
     unsigned beta_bits = (beta_range ? FZ_BIT(ATTN_ERR_RANGE) : 0) | (beta_nf ? FZ_BIT(ATTN_ERR_NONFINITE) : 0);
     unsigned alpha_bits = (alpha_range ? FZ_BIT(ATTN_ERR_RANGE) : 0) | (alpha_nf ? FZ_BIT(ATTN_ERR_NONFINITE) : 0);
@@ -214,6 +216,7 @@ capacity:
         if (fs.bad & FZ_BIT(ATTN_ERR_NONFINITE)) cbad |= FZ_BIT(ATTN_ERR_NONFINITE);
         if (S == 0 || trials == 0) cbad |= FZ_BIT(ATTN_ERR_SHAPE);
         if (rule > ATTN_RULE_GATED_DELTA) cbad |= FZ_BIT(ATTN_ERR_KIND);
+        if (spec->feature == ATTN_FEATURE_EFFICIENT) cbad |= FZ_BIT(ATTN_ERR_RANGE);
         unsigned cbeta = !(cb >= 0 && cb <= 1) ? FZ_BIT(ATTN_ERR_RANGE) | FZ_BIT(ATTN_ERR_NONFINITE) : 0;
         if (rule != ATTN_RULE_SUM) cbad |= cbeta;  /* the sum rule has no beta: refused or ignored */
         size_t cneed = 0;

@@ -139,9 +139,10 @@ static unsigned ref_cell(int kind, size_t n, const shadow *s, size_t i, size_t j
     case ATTN_MASK_KIND_BIGBIRD: {
         double b = f[F_BLOCK], nb = (double)n / b, bi = floor(di / b), bj = floor(dj / b), g = f[F_GB];
         double half = floor((f[F_WB] - 1) / 2);
-        if (bi < g || bi >= nb - g) return ATTN_MASK_GLOBAL;
-        if (bj < g || bj >= nb - g) return ATTN_MASK_GLOBAL;
-        return fabs(bi - bj) <= half ? ATTN_MASK_LOCAL : 0;
+        /* attn.h: a window cell in a global row or column carries both bits */
+        if (bi < g || bi >= nb - g || bj < g || bj >= nb - g) bits |= ATTN_MASK_GLOBAL;
+        if (fabs(bi - bj) <= half) bits |= ATTN_MASK_LOCAL;
+        return bits;
     }
     case ATTN_MASK_KIND_CLUSTER:
         for (size_t r = 0; r < s->rounds; r++)
@@ -276,7 +277,8 @@ static void part_b(fz_in *in) {
         FZ_ORACLE(t == (size_t)indptr[i + 1], "dense_to_csr: row %zu has extra keys", i);
     }
     if (n == m) {
-        size_t max_layers = fz_range(in, 0, 70), words = (n + 63) / 64, need = (n + 3) * words, layers = 99;
+        size_t max_layers = fz_range(in, 0, 70), need = 0, layers = 99;
+        FZ_ALWAYS(attn_mask_layers_workspace(n, &need) == ATTN_OK && need > 0, "mask_layers_workspace for n = %zu", n);
         double *reached = fz_alloc((max_layers ? max_layers : 1) * sizeof *reached);
         uint64_t *work = fz_alloc(need * sizeof *work);
         st = attn_mask_layers(n, mask, max_layers, reached, &layers, work, need);

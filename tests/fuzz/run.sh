@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets of tests/fuzz/ (clang, ASan + UBSan, the core
-# compiled with the same sanitizers) and run each for a bounded time.
+# compiled with the same sanitizers) and run them.
 #
-#   bash tests/fuzz/run.sh [seconds]     seconds per run (default 6)
+#   bash tests/fuzz/run.sh               fixed runs, fixed seed (npm test, CI)
+#   bash tests/fuzz/run.sh [seconds]     time-bounded hunting, seconds per run
 #   FUZZ_SECONDS=600 bash tests/fuzz/run.sh
 #   bash tests/fuzz/run.sh 10 softmax    only the named targets
+#
+# Default (no seconds given): deterministic. Each fuzzing run executes a
+# fixed number of inputs (per target, about 5 s each on an idle core; the
+# whole step about 40 s + the build on 2 cores) from -seed=$FUZZ_SEED
+# (default 1), so the same tree gives the same inputs and the same verdict:
+# `npm test` and CI never go red at random. FUZZ_RUNS_SCALE=k multiplies
+# the counts. Random, time-bounded hunting is for developers: give seconds.
 #
 # Each target runs
 #   1. on every file of tests/fuzz/regressions/<target>/ once, oracle on
 #      (saved findings: each must pass once the core is fixed);
 #   2. fuzzing from tests/fuzz/corpus/<target>/ with the oracle on
 #      (ATTN_FUZZ_ORACLE=1: non-finite outputs with ATTN_OK, paths that
-#      disagree, see fuzz.h) for `seconds`;
-#   3. fuzzing with the oracle off for `seconds` (sanitizers only), so that
-#      memory errors are still looked for when the oracle stops at once.
-# Runs go FUZZ_JOBS (default 2) at a time: the whole step takes about
-# 5 x seconds + 15 s on 2 cores. New corpus entries go to $TMPDIR, never
-# into the repository. Any finding (crash, sanitizer report, oracle
+#      disagree, see fuzz.h);
+#   3. fuzzing with the oracle off (sanitizers only), so that memory errors
+#      are still looked for when the oracle stops at once.
+# Runs go FUZZ_JOBS (default 2) at a time. New corpus entries go to $TMPDIR,
+# never into the repository. Any finding (crash, sanitizer report, oracle
 # failure, timeout) makes the script exit 1 after the summary; its input is
 # kept in $TMPDIR/attnlab-fuzz/findings/ (copy it to
 # tests/fuzz/regressions/<target>/ to keep it).
@@ -27,14 +34,27 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-seconds=${1:-${FUZZ_SECONDS:-6}}
+seconds=${1:-${FUZZ_SECONDS:-}}  # empty: the fixed, seeded runs
+seed=${FUZZ_SEED:-1}
+scale=${FUZZ_RUNS_SCALE:-1}
 shift $(( $# > 0 ? 1 : 0 ))
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(softmax masks linear fastweight gallery)
 jobs_max=${FUZZ_JOBS:-2}
 out=${TMPDIR:-/tmp}/attnlab-fuzz
 CC=${FUZZ_CC:-clang}
-case $seconds in '' | *[!0-9]*) echo "fuzz: seconds must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
+case $seconds in *[!0-9]*) echo "fuzz: seconds must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
+case $seed$scale in '' | *[!0-9]*) echo "fuzz: FUZZ_SEED and FUZZ_RUNS_SCALE must be whole numbers" >&2; exit 2 ;; esac
+[ "$seconds" != 0 ] || { echo "fuzz: seconds must be at least 1 (0 would mean no limit)" >&2; exit 2; }
+# Inputs per fuzzing run in the fixed mode: about 5 s each on an idle core.
+runs_of() {
+  case $1 in
+    softmax | fastweight) echo $((500 * scale)) ;;
+    linear) echo $((800 * scale)) ;;
+    masks) echo $((1500 * scale)) ;;
+    *) echo $((4000 * scale)) ;;
+  esac
+}
 
 rm -rf "$out/findings" "$out/logs" "$out/results" "$out/work"
 mkdir -p "$out/core" "$out/findings" "$out/logs" "$out/results" "$out/work"
@@ -69,7 +89,11 @@ for t in "${targets[@]}"; do
 done
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
 [ $fail = 0 ] || { echo "fuzz: building a target failed" >&2; exit 1; }
-echo "fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s; $seconds s per run, $jobs_max at a time"
+if [ -n "$seconds" ]; then
+  echo "fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s; $seconds s per run (random), $jobs_max at a time"
+else
+  echo "fuzz: built ${#targets[@]} targets in $(( $(date +%s) - start )) s; fixed runs from seed $seed, $jobs_max at a time"
+fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -93,8 +117,10 @@ run() {
       ;;
     oracle | plain)
       mkdir -p "$out/work/$t-$mode"
+      local bound=(-max_total_time="$seconds")
+      [ -n "$seconds" ] || bound=(-runs="$(runs_of "$t")" -seed="$seed")
       ATTN_FUZZ_ORACLE=$([ "$mode" = oracle ] && echo 1 || echo 0) "$out/fuzz_$t" "${common[@]}" \
-        -max_total_time="$seconds" -artifact_prefix="$out/findings/$t-$mode-" \
+        "${bound[@]}" -artifact_prefix="$out/findings/$t-$mode-" \
         "$out/work/$t-$mode" "$here/corpus/$t" >"$log" 2>&1 || rc=$?
       ;;
   esac

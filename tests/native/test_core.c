@@ -814,11 +814,12 @@ static void test_values(void) {
             r = softmax_three(2, 2, 1, 1, q, k, v, 1, 0, p, y, ys);
             CHECK(all_three(r, ATTN_ERR_OVERFLOW), "the same pair allowed overflows (%s)", tab);
         }
-        {   /* values near FLT_MAX: the weighted sum overflows float32 */
+        {   /* values near FLT_MAX: the unnormalised sum 6e38 overflows float32,
+             * the output (their mean, 3e38) does not: all three paths give it */
             float q[] = {0, 0}, k[] = {0, 0, 0, 0}, v[] = {3e38f, 3e38f};
             three r = softmax_three(1, 2, 2, 1, q, k, v, 1, 0, p, y, ys);
-            CHECK(r.weights == ATTN_OK && r.streaming == ATTN_ERR_OVERFLOW && r.sparse == ATTN_ERR_OVERFLOW,
-                  "outputs beyond float32 (%s)", tab);
+            CHECK(all_three(r, ATTN_OK) && y[0] == 3e38f && ys[0] == 3e38f,
+                  "the mean of values near FLT_MAX (%s): %g %g", tab, y[0], ys[0]);
         }
         {   /* logits near 1e30 in a larger case, past tiles and panels: all
              * paths agree with each other and with the float64 weights */
@@ -841,9 +842,13 @@ static void test_values(void) {
     float w[6], y[2], work[16384];
     attn_feature_spec spec;
     attn_feature_spec_set(&spec, ATTN_FEATURE_RELU, 0, NULL, 1, 3e38f, 1, 0);
-    CHECK(attn_kernel_weights(&spec, 2, 3, 2, q, k, 0, 1e-6f, w, work, 16384) == ATTN_ERR_OVERFLOW &&
-              attn_linear_attention(&spec, 2, 3, 2, 1, q, k, v, 0, 1e-6f, y, work, 16384) == ATTN_ERR_OVERFLOW,
-          "relu kernel_eps 3e38 overflows");
+    /* every feature is 3e38 (+ at most 2, lost in float): phi.phi = 1.8e77
+     * overflows float32, but W (a row of three equal dots) is 1/3 each,
+     * computed in double; linear attention's state sum phi(k) v^T overflows */
+    int third = attn_kernel_weights(&spec, 2, 3, 2, q, k, 0, 1e-6f, w, work, 16384) == ATTN_OK;
+    for (int t = 0; t < 6; t++) third &= fabs(w[t] - 1 / 3.0) < 1e-6;
+    CHECK(third && attn_linear_attention(&spec, 2, 3, 2, 1, q, k, v, 0, 1e-6f, y, work, 16384) == ATTN_ERR_OVERFLOW,
+          "relu kernel_eps 3e38: weights 1/3 (dots in double), outputs overflow");
     attn_feature_spec_set(&spec, ATTN_FEATURE_RELU, 0, NULL, 1, 0, 1, 0);
     for (int causal = 0; causal < 2; causal++) {
         /* query 1 = (-1, -2): all its ReLU features are 0, so is its denominator */
@@ -1427,6 +1432,187 @@ static void test_arguments(void) {
           "feature: width 0, unknown use; the defaults are valid");
 }
 
+/* Fuzz findings (tests/fuzz/, brief L): each fix, against the mathematics. */
+static void test_fuzz_findings(void) {
+    for (int kt = 0; kt < 2; kt++) {
+        if (attn_use_kernels(kt) != ATTN_OK) continue;
+        /* 1. v near FLT_MAX: scale 0 gives uniform weights 1/9, so y is the
+         * plain mean of v (finite), while sum v overflows float32. */
+        enum { N = 2, M = 9, D = 1, DV = 2 };
+        float q[N * D] = {1, -2}, k[M * D], v[M * DV], y[N * DV], ys[N * DV], p[N * M];
+        double mean[DV] = {0, 0};
+        for (int j = 0; j < M; j++) {
+            k[j] = (float)j;
+            v[j * DV] = j < 5 ? 3e38f : 1e38f;
+            v[j * DV + 1] = (float)(j + 1) * 1e-3f;  /* a small column beside: untouched by the rescue */
+            for (int c = 0; c < DV; c++) mean[c] += (double)v[j * DV + c] / M;
+        }
+        size_t wf;
+        attn_softmax_attention_workspace(N, M, D, DV, &wf);
+        float *work = malloc(wf * sizeof *work);
+        attn_status st = attn_softmax_attention(N, M, D, DV, q, k, v, 0.0f, 0, NULL, y, work, wf);
+        int ok = st == ATTN_OK;
+        for (int t = 0; t < N * DV; t++) ok &= fabs(y[t] - mean[t % DV]) <= 1e-5 * fabs(mean[t % DV]);
+        CHECK(ok, "softmax_attention (%s): v near FLT_MAX gives the finite mean (%s, y = %g, %g; want %g, %g)",
+              attn_kernels_name(kt), attn_status_code(st), y[0], y[1], mean[0], mean[1]);
+        free(work);
+        int32_t indptr[N + 1] = {0, M, 2 * M}, indices[N * M];
+        for (int t = 0; t < N * M; t++) indices[t] = t % M;
+        float sw[M];
+        st = attn_sparse_attention(N, M, D, DV, q, k, v, 0.0f, indptr, indices, ys, sw, M);
+        ok = st == ATTN_OK;
+        for (int t = 0; t < N * DV; t++) ok &= fabs(ys[t] - mean[t % DV]) <= 1e-5 * fabs(mean[t % DV]);
+        CHECK(ok, "sparse_attention (%s): v near FLT_MAX gives the finite mean (%s)", attn_kernels_name(kt),
+              attn_status_code(st));
+        attn_softmax_weights_workspace(N, M, D, &wf);
+        work = malloc(wf * sizeof *work);
+        CHECK(attn_softmax_weights(N, M, D, q, k, 0.0f, 0, NULL, p, work, wf) == ATTN_OK, "weights agree: OK");
+        free(work);
+
+        /* 2. stabilised FAVOR+ / FAVOR-hyp on a huge row: the largest exponent
+         * is exactly 0, so the largest feature is exactly c = 1/sqrt(m) (hyp:
+         * 1/sqrt(2m)), per query row and over all key rows. x = 1e20 makes h =
+         * 5e39 (beyond float); x = 3e38 makes u itself overflow float. */
+        float omega[2 * 5] = {1.0f, -0.5f, 0.25f, 2.0f, -1.0f, 0.5f, -2.0f, 1.5f, 0.75f, -0.25f};
+        float xs[3][5] = {{1e20f, 0, 0, 0, 0}, {0, 0, 3e38f, 0, 0}, {0.5f, -1, 0.25f, 2, 0}};
+        for (int feat = 0; feat < 2; feat++) {
+            attn_feature_spec spec;
+            int feature = feat ? ATTN_FEATURE_FAVOR_HYP : ATTN_FEATURE_FAVOR_POS;
+            attn_feature_spec_set(&spec, feature, 2, omega, 1, 0, 1, ATTN_NORMALIZE_NONE);
+            size_t dim, fw;
+            attn_feature_dim(&spec, 5, &dim);
+            attn_feature_map_workspace(&spec, 5, &fw);
+            float *w2 = malloc(fw * sizeof *w2), phi[3 * 4];
+            float c = (float)(1 / sqrt(feat ? 4.0 : 2.0));
+            for (int role = 0; role < 2; role++) {
+                st = attn_feature_map(&spec, role ? ATTN_ROLE_KEY : ATTN_ROLE_QUERY, 3, 5, &xs[0][0], phi, w2, fw);
+                float top = 0, rowtop[3] = {0, 0, 0};
+                for (size_t t = 0; t < 3 * dim; t++) {
+                    rowtop[t / dim] = fmaxf(rowtop[t / dim], phi[t]);
+                    top = fmaxf(top, phi[t]);
+                }
+                int good = st == ATTN_OK && (role ? top == c : rowtop[0] == c && rowtop[1] == c && rowtop[2] == c);
+                CHECK(good, "feature_map %s %s on rows 1e20 and 3e38: largest feature %g %g %g (all rows %g), c = %g (%s)",
+                      attn_feature_name(feature), role ? "key" : "query", rowtop[0], rowtop[1], rowtop[2], top, c,
+                      attn_status_code(st));
+            }
+            free(w2);
+        }
+        /* the 1e20 row alone (the saved regression): phi = [c, 0] since
+         * u = 1e20 (1, -0.5) / 5^(1/4)... here d = 1 */
+        {
+            attn_feature_spec spec;
+            float om1[2] = {1.0f, -0.5f}, x1 = 1e20f, phi1[2];
+            attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_POS, 2, om1, 1, 0, 1, ATTN_NORMALIZE_NONE);
+            float w1[2];
+            st = attn_feature_map(&spec, ATTN_ROLE_QUERY, 1, 1, &x1, phi1, w1, 2);
+            CHECK(st == ATTN_OK && phi1[0] == (float)(1 / sqrt(2.0)) && phi1[1] == 0.0f,
+                  "favor+ query x = 1e20: phi = [c, exp(-1.5e20) c] = [%g, %g] (%s)", phi1[0], phi1[1], attn_status_code(st));
+        }
+        /* 3. normalising by a sum or norm below 1 / FLT_MAX */
+        {
+            attn_feature_spec spec;
+            float x2[2] = {1e-39f, 3e-39f}, phi2[2];
+            attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 0, ATTN_NORMALIZE_SUM);
+            st = attn_feature_map(&spec, ATTN_ROLE_QUERY, 1, 2, x2, phi2, NULL, 0);
+            double want0 = (double)x2[0] / ((double)x2[0] + x2[1]);
+            CHECK(st == ATTN_OK && fabs(phi2[0] - want0) < 1e-6 && fabs(phi2[0] + phi2[1] - 1) < 1e-6,
+                  "identity, normalize sum of subnormals: [%g, %g], want [%g, %g] (%s)", phi2[0], phi2[1], want0,
+                  1 - want0, attn_status_code(st));
+            attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 0, ATTN_NORMALIZE_L2);
+            st = attn_feature_map(&spec, ATTN_ROLE_QUERY, 1, 2, x2, phi2, NULL, 0);
+            double nrm = sqrt((double)x2[0] * x2[0] + (double)x2[1] * x2[1]);
+            CHECK(st == ATTN_OK && fabs(phi2[0] - x2[0] / nrm) < 1e-6 && fabs(phi2[1] - x2[1] / nrm) < 1e-6,
+                  "identity, normalize l2 of subnormals: [%g, %g] (%s)", phi2[0], phi2[1], attn_status_code(st));
+        }
+        /* 4. identity map, denominator exactly 0 (q.k = -1, eps = 1): W = 0, y = 0 */
+        {
+            attn_feature_spec spec;
+            attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 0, ATTN_NORMALIZE_NONE);
+            float q1 = -1, k1 = 1, v1 = 5, w1 = -7, y1 = -7;
+            size_t lw;
+            attn_linear_workspace(&spec, 1, 1, 1, 1, &lw);
+            float *lwork = malloc(lw * sizeof *lwork);
+            attn_status s1 = attn_kernel_weights(&spec, 1, 1, 1, &q1, &k1, 0, 1.0f, &w1, lwork, lw);
+            attn_status s2 = attn_linear_attention(&spec, 1, 1, 1, 1, &q1, &k1, &v1, 0, 1.0f, &y1, lwork, lw);
+            CHECK(s1 == ATTN_OK && s2 == ATTN_OK && w1 == 0 && y1 == 0,
+                  "identity map, denominator 0: w = %g (%s), y = %g (%s), want 0 and 0", w1, attn_status_code(s1), y1,
+                  attn_status_code(s2));
+            free(lwork);
+        }
+        /* 4b. kernel weights whose float32 dot overflows part-way (3e38 + 2e38)
+         * although the dots (2e38, 3e38) and the weights [0.4, 0.6] are finite */
+        {
+            attn_feature_spec spec;
+            attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 0, ATTN_NORMALIZE_NONE);
+            float qb[3] = {3e38f, 2e38f, -3e38f}, kb[6] = {1, 1, 1, 1, 0, 0}, wb[2] = {-1, -1};
+            size_t lw;
+            attn_linear_workspace(&spec, 1, 2, 3, 1, &lw);
+            float *lwork = malloc(lw * sizeof *lwork);
+            st = attn_kernel_weights(&spec, 1, 2, 3, qb, kb, 0, 0.0f, wb, lwork, lw);
+            CHECK(st == ATTN_OK && fabs(wb[0] - 0.4) < 1e-6 && fabs(wb[1] - 0.6) < 1e-6,
+                  "kernel_weights, a dot overflowing part-way: w = [%g, %g] (%s), want [0.4, 0.6]", wb[0], wb[1],
+                  attn_status_code(st));
+            free(lwork);
+        }
+        /* 4c. a non-finite input is reported before a feature map overflows */
+        {
+            attn_feature_spec spec;
+            float om1[2] = {1.0f, -0.5f};
+            attn_feature_spec_set(&spec, ATTN_FEATURE_FAVOR_POS, 2, om1, 1, 0, 0, ATTN_NORMALIZE_NONE);
+            float qn[2] = {1e30f, 1e30f}, kn[2] = {1, NAN}, vn[2] = {1, 2}, wn[4], yn[2];
+            size_t lw;
+            attn_linear_workspace(&spec, 2, 2, 1, 1, &lw);
+            float *lwork = malloc(lw * sizeof *lwork);
+            CHECK(attn_kernel_weights(&spec, 2, 2, 1, qn, kn, 0, 1e-6f, wn, lwork, lw) == ATTN_ERR_NONFINITE &&
+                      attn_linear_attention(&spec, 2, 2, 1, 1, qn, kn, vn, 0, 1e-6f, yn, lwork, lw) == ATTN_ERR_NONFINITE,
+                  "linear: a NaN key is reported before the queries' plain FAVOR+ map overflows");
+            free(lwork);
+            size_t fw;
+            attn_fast_weights_workspace(&spec, 2, 1, 1, &fw);
+            float *fwork = malloc(fw * sizeof *fwork), out[2], fin[2];
+            float keys[2] = {1e30f, 1}, queries[2] = {1, NAN};
+            CHECK(attn_fast_weights(&spec, ATTN_RULE_SUM, 2, 1, 1, keys, vn, queries, NULL, 1, NULL, 1, out, fin, NULL,
+                                    NULL, fwork, fw) == ATTN_ERR_NONFINITE,
+                  "fast_weights: a NaN query is reported before the keys' plain FAVOR+ map overflows");
+            free(fwork);
+        }
+        /* 5. sinkhorn: the row max is subtracted before dividing by tau */
+        {
+            float L1 = 4;
+            st = attn_sinkhorn(1, &L1, 1, 1e-38f, 0);
+            CHECK(st == ATTN_OK && L1 == 1, "sinkhorn n = 1, tau = 1e-38: S = %g (%s), want 1", L1, attn_status_code(st));
+            /* rows [4, 3], [1, 2] over tau = 1e-38: (L - max) / tau = [0, -1e38], [-1e38, 0]: S = I */
+            float L2[4] = {4, 3, 1, 2};
+            st = attn_sinkhorn(2, L2, 3, 1e-38f, 0);
+            CHECK(st == ATTN_OK && L2[0] == 1 && L2[1] == 0 && L2[2] == 0 && L2[3] == 1,
+                  "sinkhorn tau = 1e-38: S = [%g %g; %g %g] (%s), want I", L2[0], L2[1], L2[2], L2[3], attn_status_code(st));
+            /* (0 - 1e4) / 1e-35 = -1e39 leaves float32 */
+            float L3[4] = {0, 1e4f, 0, 0};
+            CHECK(attn_sinkhorn(2, L3, 3, 1e-35f, 0) == ATTN_ERR_OVERFLOW, "sinkhorn: (L - max) / tau beyond float32");
+            /* iterations = 0: no normalisation, S = exp(L / tau); exp(100) overflows */
+            float L4 = 100, L5 = 2;
+            CHECK(attn_sinkhorn(1, &L4, 0, 1.0f, 0) == ATTN_ERR_OVERFLOW, "sinkhorn iterations 0: exp(100) overflows");
+            st = attn_sinkhorn(1, &L5, 0, 1.0f, 0);
+            CHECK(st == ATTN_OK && fabs(L5 - exp(2.0)) < 1e-5, "sinkhorn iterations 0: S = exp(2) = %g (%s)", L5,
+                  attn_status_code(st));
+            /* a column of three equal entries near -FLT_MAX after the row step:
+             * its logsumexp (-FLT_MAX + log 3) must not lose log 3 (S = 1/3 each) */
+            float L7[9] = {0, -3e38f, 1, 0, -3e38f, 1, 0, -3e38f, 1};
+            st = attn_sinkhorn(3, L7, 1, 1.0f, 0);
+            double col1 = (double)L7[1] + L7[4] + L7[7];
+            CHECK(st == ATTN_OK && fabs(col1 - 1) < 1e-6, "sinkhorn: a column near -FLT_MAX sums to %g (%s), want 1", col1,
+                  attn_status_code(st));
+            /* causal: the row max is over the allowed entries */
+            float L6[4] = {1, 1e30f, 5, 6};
+            st = attn_sinkhorn(2, L6, 2, 1e-30f, 1);
+            CHECK(st == ATTN_OK && L6[0] == 1 && L6[1] == 0 && L6[3] == 1 && L6[2] == 0,
+                  "sinkhorn causal, tau = 1e-30: S = [%g %g; %g %g] (%s)", L6[0], L6[1], L6[2], L6[3], attn_status_code(st));
+        }
+    }
+    attn_use_kernels(ATTN_KERNELS_SIMD);
+}
+
 int main(void) {
     test_status();
     test_rng();
@@ -1449,6 +1635,7 @@ int main(void) {
     test_defaults();
     test_layouts();
     test_arguments();
+    test_fuzz_findings();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
