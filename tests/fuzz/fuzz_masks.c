@@ -421,6 +421,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t n = fz_u8(&in) % (MAX_N + 1);
     attn_mask_spec spec;
     FZ_ALWAYS(attn_mask_spec_init(&spec, kind, n) == ATTN_OK, "spec_init");
+    /* Every field given (0 unless the bytes set it): this target checks the rules on explicit values; the
+     * defaults that fields left out resolve to are checked by test_core.c and tests/defaults.test.mjs. */
+    for (int fld = 0; fld < FIELDS; fld++) attn_mask_spec_set(&spec, fld, 0);
     shadow sh = {{0}, NULL, 0, NULL, 0, 0};
     uint32_t which = fz_u32(&in);
     for (int fld = -1; fld <= FIELDS; fld++) {
