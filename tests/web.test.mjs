@@ -259,12 +259,16 @@ test('the Matrices job (run in the worker): softmax against float64, error = app
   const same = await run('#view=matrices&mechanism=compressed&factor=1');
   assert.equal(same.maxAbs, 0);
   assert.equal(same.yErr, 0);
-  // Without data: seeded N(0, scale²) inputs of the state's n and d; no output error without V.
-  const random = await run('#view=matrices&n=6&d=3&scale=2&seed=4', {});
+  // Without data and inputs=random: seeded N(0, scale²) inputs of the state's n and d; no output error without V.
+  const random = await run('#view=matrices&inputs=random&n=6&d=3&scale=2&seed=4', {});
   assert.deepEqual(random.inputs, { user: false, n: 6, m: 6, d: 3 });
   assert.equal(random.yErr, null);
   const x = (seed) => ({ ...A.randn(6, 3, { seed }), data: A.randn(6, 3, { seed }).data.map((t) => 2 * t) });
   assert.ok(weightsExcess(random.P.data, softmaxWeightsRef(x(4), x(5)), F32_REL_SHORT) <= 1);
+  // By default the core's structured inputs (mixture): softmax of their Q, K against float64.
+  const made = A.inputs('mixture', 12, 8, { seed: 3, scale: 1 });
+  const structured = await run('#view=matrices&n=12&d=8&seed=3', {});
+  assert.ok(weightsExcess(structured.P.data, softmaxWeightsRef(made.q, made.k), F32_REL_SHORT) <= 1, 'structured inputs');
   // Shapes that cannot work are the reader's to fix: DataError, with the numbers.
   await assert.rejects(run('#view=matrices', { q, k: testMatrix(7, 5, 2) }), (e) => e instanceof DataError && /K has 5 columns but Q has 4/.test(e.message));
   await assert.rejects(run('#view=matrices', { q, k, v: testMatrix(6, 3, 3) }), (e) => e instanceof DataError && /V has 6 rows but K has 7/.test(e.message));

@@ -116,10 +116,16 @@ async function approximate(A, q, k, v, state, pause) {
   }
 }
 
-/** The inputs of a Matrices picture: the reader's Q, K, V where given, else seeded N(0, scale²). */
+/**
+ * The inputs of a Matrices picture: the reader's Q, K, V where given, else the
+ * core's structured inputs of kind state.inputs (A.inputs: local, clustered,
+ * global sinks, previous token, a mixture) or seeded N(0, scale²) ('random').
+ */
 export function matricesInputs(A, state, user = {}) {
-  const q = user.q ?? scaled(A.randn(state.n, state.d, { seed: state.seed }), state.scale);
-  const k = user.k ?? (user.q ? q : scaled(A.randn(state.n, state.d, { seed: state.seed + 1 }), state.scale));
+  const made = !user.q && state.inputs !== 'random'
+    ? A.inputs(state.inputs, state.n, state.d, { seed: state.seed, scale: state.scale }) : null;
+  const q = user.q ?? made?.q ?? scaled(A.randn(state.n, state.d, { seed: state.seed }), state.scale);
+  const k = user.k ?? (user.q ? q : made?.k ?? scaled(A.randn(state.n, state.d, { seed: state.seed + 1 }), state.scale));
   if (k.cols !== q.cols) throw new DataError(`K has ${k.cols} columns but Q has ${q.cols}: they must share d`);
   const v = user.v ?? k;
   if (v.rows !== k.rows) throw new DataError(`V has ${v.rows} rows but K has ${k.rows}`);

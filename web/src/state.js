@@ -3,7 +3,7 @@
 // and bounds; a view lists the fields it uses, and only those (plus the view,
 // the seed and the embedding flags) are written. Pure functions: no DOM.
 
-import { FEATURES, MASK_KINDS, NORMALIZE } from '../../wasm/attn.js';
+import { FEATURES, INPUT_KINDS, MASK_KINDS, NORMALIZE } from '../../wasm/attn.js';
 
 export const VIEWS = ['matrices', 'masks', 'fastweights', 'capacity', 'approximation', 'timing'];
 export const CAPACITY_MAPS = ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3', 'favor+'];
@@ -26,6 +26,7 @@ export const FIELDS = {
   seed: int('seed', 0, 0, 2 ** 31 - 1),
   n: int('sequence length n', 64, 1, 1024),
   d: int('dimension d', 16, 1, 256),
+  inputs: choice('inputs', INPUT_KINDS, 'mixture', { show: (s) => s.view === 'matrices' }),
   scale: num('input scale', 1, 0.05, 4, { step: 0.05 }),
   causal: bool('causal (key j ≤ query i)', false, { show: isMechanism('kernel', 'compressed', 'synthesizer', 'sinkhorn') }),
   mechanism: choice('mechanism', APPROXIMATIONS, 'kernel'),

@@ -98,7 +98,7 @@ function figures(r, state, name) {
     h('div', { class: 'figures' }, figs.map((f) => f.root)),
     stats([
       ['inputs', inputs.user ? `your data, n = ${inputs.n}, m = ${inputs.m}, d = ${inputs.d}`
-        : `random N(0, ${state.scale}²), n = ${state.n}, d = ${state.d}`],
+        : `${state.inputs === 'random' ? `random N(0, ${state.scale}²)` : `structured: ${state.inputs}, scale ${state.scale}`}, n = ${state.n}, d = ${state.d}`],
       ['max |error|', r.maxAbs.toPrecision(3)], ['mean |error|', r.meanAbs.toPrecision(3)],
       ['relative Frobenius', r.relFrobenius.toPrecision(3)], ['mean KL(softmax ‖ approximation)', r.meanKL.toPrecision(3)],
       ...(r.yErr === null ? [] : [['output error ‖Y − Y_softmax‖ / ‖Y_softmax‖', r.yErr.toPrecision(3)]]),
