@@ -79,7 +79,7 @@ export const FIELDS = {
 
 /** The fields each view reads, in panel order. */
 export const VIEW_FIELDS = {
-  matrices: ['mechanism', 'n', 'd', 'seed', 'scale', 'causal', 'feature', 'features', 'orthogonal', 'nu', 'rank', 'factor',
+  matrices: ['mechanism', 'inputs', 'n', 'd', 'seed', 'scale', 'causal', 'feature', 'features', 'orthogonal', 'nu', 'rank', 'factor',
     'synthMode', 'mix', 'sBlock', 'iterations', 'tau', 'sortcut'],
   masks: ['kind', 'n', 'seed', 'window', 'stride', 'dilation', 'block', 'summary', 'tokens', 'perRow',
     'windowBlocks', 'globalBlocks', 'randomBlocks', 'buckets', 'hashes', 'clusters', 'd', 'sorted'],
