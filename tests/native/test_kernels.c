@@ -37,19 +37,7 @@ static double gamma_n(double terms) { return terms * U32 / (1 - terms * U32); }
 /* A float32 value that no kernel writes: marks padding that must stay. */
 #define SENTINEL 1234.5f
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (cond) {                                                         \
-            passed++;                                                       \
-        } else {                                                            \
-            failed++;                                                       \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-        }                                                                   \
-    } while (0)
+#include "check.h"
 
 /* ------------------------------------------------------------ test inputs */
 
