@@ -102,7 +102,7 @@ static void check_outputs(const char *what, size_t n, size_t m, size_t dv, const
                 lo = fmin(lo, vj);
                 hi = fmax(hi, vj);
             }
-            double slack = fz_gamma((double)m + 4) * fmax(fabs(lo), fabs(hi));
+            double slack = fz_gamma((double)m + 4) * fmax(fabs(lo), fabs(hi)) + ldexp((double)m + 2, -149);  /* + underflow */
             FZ_ORACLE(got >= lo - slack && got <= hi + slack,
                       "%s: y[%zu, %zu] = %.9g outside the allowed values [%.9g, %.9g] (not a convex combination)",
                       what, i, c, got, lo, hi);

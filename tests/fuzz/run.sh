@@ -10,7 +10,8 @@
 # Default (no seconds given): deterministic. Each fuzzing run executes a
 # fixed number of inputs (per target, about 5 s each on an idle core; the
 # whole step about 40 s + the build on 2 cores) from -seed=$FUZZ_SEED
-# (default 1), so the same tree gives the same inputs and the same verdict:
+# (default 1), addresses not randomised (setarch -R, where allowed), so the
+# same tree gives the same inputs and the same verdict:
 # `npm test` and CI never go red at random. FUZZ_RUNS_SCALE=k multiplies
 # the counts. Random, time-bounded hunting is for developers: give seconds.
 #
@@ -99,6 +100,19 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 common=(-max_len=4096 -timeout=20 -rss_limit_mb=2048 -print_final_stats=1)
 
+# Fixed mode: addresses without randomisation (setarch -R) where possible,
+# so that the SIMD kernels see the same alignments, coverage is the same and
+# libFuzzer mutates the same inputs from run to run.
+# libFuzzer's timers (-timeout's alarm, the -rss_limit_mb thread) also make
+# runs differ: off in fixed mode (malloc_limit_mb still bounds memory), with
+# a wall-clock bound from coreutils' timeout instead.
+fixed_addr=()
+if [ -z "$seconds" ]; then
+  common=(-max_len=4096 -timeout=0 -rss_limit_mb=0 -malloc_limit_mb=2048 -print_final_stats=1)
+  ! command -v timeout >/dev/null || fixed_addr=(timeout 600)
+  ! setarch "$(uname -m)" -R true 2>/dev/null || fixed_addr+=(setarch "$(uname -m)" -R)
+fi
+
 # run <target> <mode>: mode is regress, oracle or plain
 run() {
   local t=$1 mode=$2 log="$out/logs/$1-$2.log" rc=0
@@ -119,7 +133,7 @@ run() {
       mkdir -p "$out/work/$t-$mode"
       local bound=(-max_total_time="$seconds")
       [ -n "$seconds" ] || bound=(-runs="$(runs_of "$t")" -seed="$seed")
-      ATTN_FUZZ_ORACLE=$([ "$mode" = oracle ] && echo 1 || echo 0) "$out/fuzz_$t" "${common[@]}" \
+      ATTN_FUZZ_ORACLE=$([ "$mode" = oracle ] && echo 1 || echo 0) "${fixed_addr[@]}" "$out/fuzz_$t" "${common[@]}" \
         "${bound[@]}" -artifact_prefix="$out/findings/$t-$mode-" \
         "$out/work/$t-$mode" "$here/corpus/$t" >"$log" 2>&1 || rc=$?
       ;;
