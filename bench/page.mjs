@@ -4,12 +4,12 @@
 // and n = 1024; and drawing a 1024 x 1024 heatmap alone. Medians of 7 changes
 // after one warm-up. Measurements, not assertions (targets: < 50 ms at 256,
 // < 200 ms at 1024).
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../tests/chromium.mjs';
 import { labServer, listen } from '../tools/serve.mjs';
 
 const server = labServer();
 const port = await listen(server, 0);
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

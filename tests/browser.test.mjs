@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { createAttn } from '../wasm/attn.js';
 import { labServer, listen } from '../tools/serve.mjs';
 import { ROOT } from '../tools/source-hash.mjs';
@@ -21,18 +21,13 @@ import { parseState, formatHash, VIEWS } from '../web/src/state.js';
 import { PRINTED_RATIO_ABS, PRINTED_RATIO_REL, ROW_SUM } from './tolerances.mjs';
 import { crossovers as crossoversOf } from '../web/lib/benchsuite.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results');
 let browser, server, base;
 
 before(async () => {
   server = labServer();
   base = `http://127.0.0.1:${await listen(server, 0)}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
+  browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 });
 

@@ -11,11 +11,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { createLabServer, listen } from '../tools/serve.mjs';
 import { packAndInstall } from './consumer.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCRIPT = 'node_modules/attnlab/web/dist/attn-figure.js';
 /** Bytes of a figure page besides the script: the page, headers, a 304. */
 const PAGE_OVERHEAD = 16 * 1024;
@@ -46,11 +45,7 @@ before(async () => {
   server.on('request', (req, res) => res.on('finish', () => requests.push({ url: req.url, status: res.statusCode })));
   server.on('connection', (socket) => sockets.add(socket));
   base = `http://127.0.0.1:${await listen(server, 0)}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

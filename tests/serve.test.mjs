@@ -21,7 +21,7 @@ import { request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { createLabServer, listen, CSP } from '../tools/serve.mjs';
 import { ROOT } from '../tools/source-hash.mjs';
 import { VIEWS } from '../web/src/state.js';
@@ -378,11 +378,7 @@ test('npm start under `ulimit -n 64` survives 150 concurrent requests and answer
 
 test('the lab renders every view over http under the CSP with no violation and a clean console', async () => {
   const port = await start({ root: ROOT });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const SMALL = {
     matrices: 'n=48&d=8', masks: 'kind=bigbird&n=64&block=8', fastweights: 'T=20&fwD=6',
     capacity: 'maxS=80&trials=1&maps=identity,dpfp-1', approximation: 'n=32&maxM=32&trials=2', timing: 'maxN=512',

@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { createLabServer, listen } from '../tools/serve.mjs';
 import { ROOT } from '../tools/source-hash.mjs';
 import { packAndInstall } from './consumer.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const VITEPRESS = join(ROOT, 'node_modules/.bin/vitepress');
 const BUILD_MS = 180_000;
 const missing = !existsSync(VITEPRESS) && 'vitepress is not installed (a devDependency: run npm ci)';
@@ -62,7 +61,7 @@ test('<attn-figure> in a VitePress site: the build keeps the element and the pag
   const server = createLabServer({ root: join(site, '.vitepress/dist'), allow: (segments) => !segments.some((s) => s.startsWith('.')),
     csp: "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; connect-src 'self' data:; style-src 'self' 'unsafe-inline'; img-src 'self' data:" });
   const base = `http://127.0.0.1:${await listen(server, 0)}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const problems = [], workers = [];
