@@ -426,6 +426,30 @@ void attn__divide_row(float *x, size_t count, double den) {  // [count]
 
 /* ------------------------------------------------------- random features */
 
+/* rows (<= d) orthonormal rows of width d: Gaussian draws orthonormalised by
+ * modified Gram-Schmidt, dot products in double, applied twice ("twice is
+ * enough" for float storage). Shared by the Performer projections and the
+ * rotation of the structured inputs (inputs.c). */
+void attn__orthonormal_rows(attn_rng *rng, size_t rows, size_t d, float *out) {  // [rows, d]
+    for (size_t r = 0; r < rows; r++) {
+        float *v = out + r * d;
+        double norm = 0;
+        while (norm < 1e-12) {  /* a Gaussian draw is degenerate with probability 0 */
+            for (size_t l = 0; l < d; l++) v[l] = (float)attn_rng_normal(rng);
+            for (int pass = 0; pass < 2; pass++)
+                for (size_t p = 0; p < r; p++) {
+                    const float *u = out + p * d;
+                    double dot = 0;
+                    for (size_t l = 0; l < d; l++) dot += (double)v[l] * u[l];
+                    for (size_t l = 0; l < d; l++) v[l] = (float)(v[l] - dot * u[l]);
+                }
+            norm = 0;
+            for (size_t l = 0; l < d; l++) norm += (double)v[l] * v[l];
+        }
+        for (size_t l = 0; l < d; l++) v[l] = (float)(v[l] / sqrt(norm));
+    }
+}
+
 attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogonal,
                                  float *out) {  // [m, d]
     if (!rng || !out) return ATTN_ERR_NULL;
@@ -442,23 +466,7 @@ attn_status attn_random_features(attn_rng *rng, size_t m, size_t d, int orthogon
     for (size_t b0 = 0; b0 < m; b0 += d) {
         size_t rows = attn__min(d, m - b0);
         float *block = out + b0 * d;
-        for (size_t r = 0; r < rows; r++) {
-            float *v = block + r * d;
-            double norm = 0;
-            while (norm < 1e-12) {  /* a Gaussian draw is degenerate with probability 0 */
-                for (size_t l = 0; l < d; l++) v[l] = (float)attn_rng_normal(rng);
-                for (int pass = 0; pass < 2; pass++)
-                    for (size_t p = 0; p < r; p++) {
-                        const float *u = block + p * d;
-                        double dot = 0;
-                        for (size_t l = 0; l < d; l++) dot += (double)v[l] * u[l];
-                        for (size_t l = 0; l < d; l++) v[l] = (float)(v[l] - dot * u[l]);
-                    }
-                norm = 0;
-                for (size_t l = 0; l < d; l++) norm += (double)v[l] * v[l];
-            }
-            for (size_t l = 0; l < d; l++) v[l] = (float)(v[l] / sqrt(norm));
-        }
+        attn__orthonormal_rows(rng, rows, d, block);
         for (size_t r = 0; r < rows; r++) {
             double chi = 0;
             for (size_t l = 0; l < d; l++) {

@@ -132,29 +132,6 @@ static double open_uniform(attn_rng *rng) {
     return ((double)attn_rng_u32(rng) + 0.5) * (1.0 / 4294967296.0);
 }
 
-/* rot: a random orthogonal matrix, rows orthonormalised by modified
- * Gram-Schmidt (dot products in double, twice) from Gaussian rows. */
-static void random_rotation(attn_rng *rng, size_t d, float *rot) {  // [d, d]
-    for (size_t r = 0; r < d; r++) {
-        float *row = rot + r * d;
-        double norm = 0;
-        while (norm < 1e-12) {  /* degenerate with probability 0 */
-            for (size_t l = 0; l < d; l++) row[l] = (float)attn_rng_normal(rng);
-            for (int pass = 0; pass < 2; pass++)
-                for (size_t s = 0; s < r; s++) {
-                    const float *u = rot + s * d;
-                    double dot = 0;
-                    for (size_t l = 0; l < d; l++) dot += (double)row[l] * u[l];
-                    for (size_t l = 0; l < d; l++) row[l] = (float)(row[l] - dot * u[l]);
-                }
-            norm = 0;
-            for (size_t l = 0; l < d; l++) norm += (double)row[l] * row[l];
-        }
-        double inv = 1 / sqrt(norm);
-        for (size_t l = 0; l < d; l++) row[l] = (float)(row[l] * inv);
-    }
-}
-
 /* The coordinates of one row: position pos (query or key) of token t. */
 typedef struct inputs_rows {
     const inputs_plan *p;
@@ -249,7 +226,7 @@ attn_status attn_inputs(const attn_inputs_spec *spec, size_t n, size_t d, size_t
         float *block = rot + d * d;                          // [32, d]
         float *freq = block + (size_t)ATTN__INPUTS_BLOCK * d;  // [d]
         float *centres = freq + d;                           // [clusters, d] if clusters > d
-        random_rotation(&rng, d, rot);
+        attn__orthonormal_rows(&rng, d, d, rot);  // a random rotation
 
         double beta = ATTN_INPUTS_BETA, root_d = sqrt((double)d);
         inputs_rows c = {&p, d, 0, 0, 0, sqrt(root_d * beta), freq, cluster, NULL};

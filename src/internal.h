@@ -143,6 +143,10 @@ static inline int attn__add(size_t a, size_t b, size_t *out) {
     return 1;
 }
 
+/* rows (<= d) orthonormal rows of width d from Gaussian draws by modified
+ * Gram-Schmidt in double, twice (features.c). */
+void attn__orthonormal_rows(attn_rng *rng, size_t rows, size_t d, float *out);  // [rows, d]
+
 /* ATTN_OK if a [rows, cols] float matrix has a byte size that fits in size_t. */
 static inline attn_status attn__matrix_fits(size_t rows, size_t cols) {
     size_t count, bytes;
