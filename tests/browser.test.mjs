@@ -8,37 +8,28 @@
 // AttnError code; no main-thread task over 200 ms for an upload at the cap
 // or the heavy Sinkhorn link (the figures measured are printed). No console
 // errors anywhere; screenshots go to test-results/ for review.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { launchChromium } from './chromium.mjs';
+import { assertDrawn, canvases, labInChromium } from './chromium.mjs';
 import { createAttn } from '../wasm/attn.js';
-import { labServer, listen } from '../tools/serve.mjs';
 import { ROOT } from '../tools/source-hash.mjs';
 import { parseState, formatHash, VIEWS } from '../web/src/state.js';
 import { PRINTED_RATIO_ABS, PRINTED_RATIO_REL, ROW_SUM } from './tolerances.mjs';
 import { crossovers as crossoversOf } from '../web/lib/benchsuite.js';
 
 const SHOTS = join(ROOT, 'test-results');
-let browser, server, base;
+const lab = labInChromium();
 
-before(async () => {
-  server = labServer();
-  base = `http://127.0.0.1:${await listen(server, 0)}`;
-  browser = await launchChromium();
+before(() => {
   mkdirSync(SHOTS, { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
 });
 
 /** A new page that records console warnings/errors and uncaught exceptions. */
 async function openPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true, ...options });
+  const context = await lab.browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true, ...options });
   const page = await context.newPage();
   const problems = [];
   page.on('console', (msg) => {
@@ -51,42 +42,6 @@ async function openPage(options = {}) {
 
 const ready = (page, timeout = 60000) => page.waitForSelector('html[data-state="ready"]', { timeout });
 
-/**
- * What the canvases under `root` (a selector; shadow roots pierced) show:
- * for each, its figure id, size, distinct colours and non-white pixels.
- * Pixels are read from copies, so the page's canvases are never read back.
- */
-function canvases(page, root = 'body') {
-  return page.evaluate((sel) => {
-    const scope = document.querySelector(sel);
-    const all = [...(scope.shadowRoot ?? scope).querySelectorAll('canvas')];
-    return all.map((c) => {
-      const copy = document.createElement('canvas');
-      copy.width = c.width;
-      copy.height = c.height;
-      const ctx = copy.getContext('2d', { willReadFrequently: true });
-      ctx.drawImage(c, 0, 0);
-      const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
-      const colours = new Set();
-      let ink = 0;
-      for (let i = 0; i < px.length; i += 4) {
-        colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
-        if (px[i + 3] > 0 && (px[i] < 240 || px[i + 1] < 240 || px[i + 2] < 240)) ink++;
-      }
-      return { id: c.dataset.figure, kind: c.dataset.kind, width: c.width, height: c.height, colours: colours.size, ink };
-    });
-  }, root);
-}
-
-/** Asserts every canvas shows something: several colours and some ink. */
-function assertDrawn(shown, what) {
-  assert.ok(shown.length > 0, `${what}: has figures`);
-  for (const c of shown) {
-    assert.ok(c.width > 0 && c.height > 0, `${what}/${c.id}: sized`);
-    assert.ok(c.colours >= (c.kind === 'chart' ? 3 : 2) && c.ink > 20, `${what}/${c.id}: drawn (${c.colours} colours, ${c.ink} inked pixels)`);
-  }
-}
-
 const SMALL = {
   matrices: 'n=48&d=8', masks: 'kind=bigbird&n=64&block=8', fastweights: 'T=20&fwD=6',
   capacity: 'maxS=80&trials=1&maps=identity,dpfp-1', approximation: 'n=32&maxM=32&trials=2', timing: 'maxN=512',
@@ -95,7 +50,7 @@ const SMALL = {
 for (const view of VIEWS) {
   test(`the ${view} view draws its figures over http, with a clean console`, async () => {
     const { page, problems } = await openPage();
-    await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+    await page.goto(`${lab.base}/web/#view=${view}&${SMALL[view]}`);
     await ready(page);
     assertDrawn(await canvases(page, '#view'), view);
     assert.equal(await page.getAttribute(`#tab-${view}`, 'aria-selected'), 'true');
@@ -107,7 +62,7 @@ for (const view of VIEWS) {
 
 test('the Timing view reports crossovers and the core\'s kernel figures measured in its worker', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=timing&maxN=512&mechanisms=streaming,linear,sparse-local`);
+  await page.goto(`${lab.base}/web/#view=timing&maxN=512&mechanisms=streaming,linear,sparse-local`);
   await ready(page);
   await page.waitForSelector('table[data-table="kernels"]', { timeout: 60000 });
   const tables = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('table.bench')].map((t) =>
@@ -149,7 +104,7 @@ test('the Timing view reports crossovers and the core\'s kernel figures measured
 test('the Matrices view shows every mechanism of the gallery against softmax', async () => {
   const { page, problems } = await openPage();
   for (const mechanism of ['kernel', 'linformer', 'compressed', 'synthesizer', 'sinkhorn', 'sortcut', 'funnel']) {
-    await page.goto(`${base}/web/#view=matrices&mechanism=${mechanism}&n=48&d=8&causal=1`);
+    await page.goto(`${lab.base}/web/#view=matrices&mechanism=${mechanism}&n=48&d=8&causal=1`);
     await page.reload();
     await ready(page);
     assert.equal(await page.$('.view-body .message.error'), null, `${mechanism}: no error`);
@@ -164,7 +119,7 @@ test('the Matrices view shows every mechanism of the gallery against softmax', a
 
 test('heatmap colours follow the values: causal zeros are the bottom of viridis, a weight of 1 its top', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=matrices&n=24&d=4&causal=1`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=24&d=4&causal=1`);
   await ready(page);
   const at = await page.evaluate(() => {
     const c = document.querySelector('canvas[data-figure="softmax"]');
@@ -185,7 +140,7 @@ test('heatmap colours follow the values: causal zeros are the bottom of viridis,
 test('the hash holds the state: it is normalised on load, written on change, and reproduces the picture', async () => {
   const { page, problems } = await openPage();
   const given = '#view=masks&kind=longformer&n=100&window=5&dilation=2&tokens=2&seed=7';
-  await page.goto(`${base}/web/${given}`);
+  await page.goto(`${lab.base}/web/${given}`);
   await ready(page);
   const hash = await page.evaluate(() => location.hash);
   assert.equal(hash, formatHash(parseState(given)), 'normalised to the full state of the view');
@@ -204,7 +159,7 @@ test('the hash holds the state: it is normalised on load, written on change, and
 
   // Reloading the first hash in a new page gives the same picture.
   const other = await openPage();
-  await other.page.goto(`${base}/web/${given}`);
+  await other.page.goto(`${lab.base}/web/${given}`);
   await ready(other.page);
   assert.deepEqual(await canvases(other.page, '#view'), before);
   assert.deepEqual([...problems, ...other.problems], []);
@@ -214,12 +169,12 @@ test('the hash holds the state: it is normalised on load, written on change, and
 
 test('tabs switch views and keep the seed; the embed page hides controls and text on request', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=matrices&n=16&seed=5`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=16&seed=5`);
   await ready(page);
   await page.click('#tab-masks');
   await ready(page);
   assert.match(await page.evaluate(() => location.hash), /^#view=masks&.*seed=5/);
-  await page.goto(`${base}/web/embed.html#view=masks&kind=local&n=32&controls=0&text=0`);
+  await page.goto(`${lab.base}/web/embed.html#view=masks&kind=local&n=32&controls=0&text=0`);
   await ready(page);
   assert.equal(await page.isVisible('.controls'), false);
   assert.equal(await page.isVisible('.caption'), false);
@@ -254,8 +209,8 @@ test('<attn-figure> renders in a plain host page, lazily, without CSS leaking ei
     <script src="../web/dist/attn-figure.js"></script></body></html>`);
   const { page, problems } = await openPage();
   // The host is someone else's page: the lab's server does not serve test-results/, so Playwright does.
-  await page.route(`${base}/test-results/host.html`, (route) => route.fulfill({ path: host }));
-  await page.goto(`${base}/test-results/host.html`);
+  await page.route(`${lab.base}/test-results/host.html`, (route) => route.fulfill({ path: host }));
+  await page.goto(`${lab.base}/test-results/host.html`);
   await page.waitForSelector('#near[data-state="ready"]', { timeout: 30000 });
   await page.waitForSelector('#chart[data-state="ready"]', { timeout: 60000 });
   assertDrawn(await canvases(page, '#near'), 'element masks');
@@ -284,7 +239,7 @@ test('<attn-figure> renders in a plain host page, lazily, without CSS leaking ei
 
 test('bring your own data: malformed uploads show an error and the page stays usable; good ones are used', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=matrices&n=16&d=4`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=16&d=4`);
   await ready(page);
   await page.click('details.data summary');
   // Uploads are read asynchronously: wait for the message to say it.
@@ -326,7 +281,7 @@ test('bring your own data: malformed uploads show an error and the page stays us
 
 test('figures export as PNG (white background, state in the name) and as CSV', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=matrices&n=24&d=4&seed=3`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=24&d=4&seed=3`);
   await ready(page);
   const figure = page.locator('figure', { has: page.locator('canvas[data-figure="softmax"]') });
   const [png] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'PNG' }).click()]);
@@ -344,7 +299,7 @@ test('figures export as PNG (white background, state in the name) and as CSV', a
 test('the page fits a 360 px screen and every control has a label', async () => {
   const { page, problems } = await openPage({ viewport: { width: 360, height: 740 } });
   for (const view of ['matrices', 'masks', 'capacity']) {
-    await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+    await page.goto(`${lab.base}/web/#view=${view}&${SMALL[view]}`);
     await page.reload();
     await ready(page);
     const layout = await page.evaluate(() => ({
@@ -356,7 +311,7 @@ test('the page fits a 360 px screen and every control has a label', async () => 
     await page.screenshot({ path: join(SHOTS, `narrow-${view}.png`), fullPage: true });
   }
   // Keyboard: tabbing from the start reaches the tabs and the controls.
-  await page.goto(`${base}/web/#view=masks&n=32&kind=local`);
+  await page.goto(`${lab.base}/web/#view=masks&n=32&kind=local`);
   await page.reload();
   await ready(page);
   const reached = [];
@@ -384,7 +339,7 @@ test('randn and seeded masks are bit-identical in Chromium (ES module and classi
   const want = build(A);
   // The page's CSP refuses eval, which runs the test's own `build` in the page.
   const { page, problems } = await openPage({ bypassCSP: true });
-  await page.goto(`${base}/web/#view=matrices&n=8`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=8`);
   await ready(page);
   await page.addScriptTag({ url: '/wasm/build/attnlab.umd.js' });
   const fromClassic = await page.evaluate(async (source) => {
@@ -458,7 +413,7 @@ const measured = {};  // figures for the report, printed at the end
 
 test('bad uploads each show a message naming the problem; the figures and the data panel stay usable', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=matrices&n=20&d=4`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=20&d=4`);
   await ready(page);
   await page.click('details.data summary');
   const before = await canvases(page, '#view');
@@ -502,7 +457,7 @@ test('bad uploads each show a message naming the problem; the figures and the da
 
 test('a render that fails keeps the previous figures and the data panel, shows the AttnError code, never "computing…" forever', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=matrices&n=12&d=2&mechanism=kernel&feature=favor%2B`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=12&d=2&mechanism=kernel&feature=favor%2B`);
   await ready(page);
   const before = await canvases(page, '#view');
   await page.click('details.data summary');
@@ -530,7 +485,7 @@ test('a render that fails keeps the previous figures and the data panel, shows t
 
 test('a job that fails reports its AttnError code through the worker and ends: never "computing…" forever', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=masks&n=16`);
+  await page.goto(`${lab.base}/web/#view=masks&n=16`);
   await ready(page);
   const out = await page.evaluate(async () => {
     const { JobRunner } = await import('/web/src/runner.js');
@@ -563,7 +518,7 @@ test('a job that fails reports its AttnError code through the worker and ends: n
 test(`no main-thread stall over ${STALL_MS} ms: an upload at the cap and the heavy Sinkhorn link compute in the worker`, async () => {
   const { page, problems } = await openPage();
   await page.addInitScript(STALL_PROBE);
-  await page.goto(`${base}/web/#view=matrices&n=64&d=16`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=64&d=16`);
   await ready(page);
   await page.click('details.data summary');
   // Warm-up: one upload and one picture, so the worker and the code paths are loaded.
@@ -647,7 +602,7 @@ const hashOf = (page) => page.evaluate(() => Object.fromEntries(new URLSearchPar
 
 test('dragging the Fast weights step slider from 1 to the end ends at the last step, on the same slider', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=fastweights&T=24&fwD=6&step=1`);
+  await page.goto(`${lab.base}/web/#view=fastweights&T=24&fwD=6&step=1`);
   await ready(page);
   await page.$eval('#fw-step', (el) => { el.dataset.original = 'yes'; });
   const box = await page.locator('#fw-step').boundingBox();
@@ -666,7 +621,7 @@ test('dragging the Fast weights step slider from 1 to the end ends at the last s
 
 test('three ArrowUp presses in a number box step three times and keep focus; arrows in a select too', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=masks&kind=local&n=32`);
+  await page.goto(`${lab.base}/web/#view=masks&kind=local&n=32`);
   await ready(page);
   await page.focus('#ctl-n');
   for (let i = 0; i < 3; i++) {
@@ -689,7 +644,7 @@ test('three ArrowUp presses in a number box step three times and keep focus; arr
 
 test('after Play then switching view, nothing re-renders; Back returns to the previous view, settings replace', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=fastweights&T=64&fwD=6&step=1`);
+  await page.goto(`${lab.base}/web/#view=fastweights&T=64&fwD=6&step=1`);
   await ready(page);
   await page.click('#fw-play');
   await page.waitForFunction(() => Number(new URLSearchParams(location.hash.slice(1)).get('step')) >= 3);
@@ -707,7 +662,7 @@ test('after Play then switching view, nothing re-renders; Back returns to the pr
   assert.equal(changes.focus, 'ctl-n', 'focus in a Masks input stays');
 
   // History: matrices -> masks (tab) -> masks with n = 40 (a setting: replaces) -> Back: matrices.
-  await page.goto(`${base}/web/#view=matrices&n=16&d=4`);
+  await page.goto(`${lab.base}/web/#view=matrices&n=16&d=4`);
   await ready(page);
   const start = await page.evaluate(() => history.length);
   await page.click('#tab-masks');
@@ -737,7 +692,7 @@ test('after Play then switching view, nothing re-renders; Back returns to the pr
 
 test('tabs are an ARIA tablist with arrow keys; one small status line is the only live region', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=masks&kind=local&n=32`);
+  await page.goto(`${lab.base}/web/#view=masks&kind=local&n=32`);
   await ready(page);
   const aria = await page.evaluate(() => ({
     tabs: [...document.querySelectorAll('[role=tab]')].map((t) => [t.id, t.getAttribute('aria-controls'), t.getAttribute('aria-selected'), t.tabIndex]),
@@ -762,7 +717,7 @@ test('tabs are an ARIA tablist with arrow keys; one small status line is the onl
   await ready(page);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-timing');
   for (const view of VIEWS) {
-    await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+    await page.goto(`${lab.base}/web/#view=${view}&${SMALL[view]}`);
     await ready(page);
     const live = await page.evaluate(() => [...document.querySelectorAll('[aria-live], [role=status], [role=log]')]
       .map((el) => ({ cls: el.className, text: el.textContent.length, children: el.children.length })));
@@ -777,7 +732,7 @@ test('heatmaps have axes, ticks and a colour bar beside them; negative matrices 
   const { page, problems } = await openPage();
   for (const [hash, signed] of [['mechanism=linformer&n=64&d=16&rank=8', true], ['mechanism=kernel&feature=favor-trig&features=16&n=48&d=8', true],
     ['mechanism=kernel&feature=favor+&n=48&d=8', false]]) {
-    await page.goto(`${base}/web/#view=matrices&${hash}`);
+    await page.goto(`${lab.base}/web/#view=matrices&${hash}`);
     await page.reload();
     await ready(page);
     const figs = await page.evaluate(() => [...document.querySelectorAll('#view figure')].map((f) => {
@@ -808,7 +763,7 @@ test('heatmaps have axes, ticks and a colour bar beside them; negative matrices 
 
 test('fast-weight axes stay fixed over the played steps', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=fastweights&T=30&fwD=6&step=2`);
+  await page.goto(`${lab.base}/web/#view=fastweights&T=30&fwD=6&step=2`);
   await ready(page);
   const ranges = new Set(), bars = new Set();
   for (let i = 0; i < 6; i++) {
@@ -827,7 +782,7 @@ test('fast-weight axes stay fixed over the played steps', async () => {
 
 test('exported PNGs carry title, axes and colour bar (larger than the heatmap), under a short name', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=masks&kind=bigbird&n=64&block=8`);
+  await page.goto(`${lab.base}/web/#view=masks&kind=bigbird&n=64&block=8`);
   await ready(page);
   const figure = page.locator('figure', { has: page.locator('canvas[data-figure="mask"]') });
   const [png] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'PNG' }).click()]);
@@ -842,7 +797,7 @@ test('exported PNGs carry title, axes and colour bar (larger than the heatmap), 
 
 test('an invalid hash value or <attn-figure> attribute shows an error naming it instead of silently falling back', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${base}/web/#view=masks&kind=nonsense&n=32`);
+  await page.goto(`${lab.base}/web/#view=masks&kind=nonsense&n=32`);
   await ready(page);
   const message = await page.textContent('[data-problem]');
   assert.match(message, /kind=nonsense is not one of .*bigbird/);
@@ -856,8 +811,8 @@ test('an invalid hash value or <attn-figure> attribute shows an error naming it 
   writeFileSync(host, `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body>
     <attn-figure id="bad" view="masks" kind="nonsense" n="32"></attn-figure>
     <script src="../web/dist/attn-figure.js"></script></body></html>`);
-  await page.route(`${base}/test-results/host-invalid.html`, (route) => route.fulfill({ path: host }));
-  await page.goto(`${base}/test-results/host-invalid.html`);
+  await page.route(`${lab.base}/test-results/host-invalid.html`, (route) => route.fulfill({ path: host }));
+  await page.goto(`${lab.base}/test-results/host-invalid.html`);
   await page.waitForSelector('#bad[data-state="ready"]', { timeout: 30000 });
   const inside = await page.$eval('#bad', (el) => {
     const p = el.shadowRoot.querySelector('[data-problem]');
@@ -898,7 +853,7 @@ test('a dark scheme follows prefers-color-scheme: every text at least 4.5:1 on i
   for (const colorScheme of ['dark', 'light']) {
     const { page, problems } = await openPage({ colorScheme });
     for (const view of ['matrices', 'masks', 'fastweights', 'timing']) {
-      await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+      await page.goto(`${lab.base}/web/#view=${view}&${SMALL[view]}`);
       await page.reload();
       await ready(page);
       const texts = await textColours(page);
@@ -919,8 +874,8 @@ test('a dark scheme follows prefers-color-scheme: every text at least 4.5:1 on i
     <attn-figure id="dark" view="masks" kind="local" n="32" controls></attn-figure>
     <script src="../web/dist/attn-figure.js"></script></body></html>`);
   const { page, problems } = await openPage({ colorScheme: 'dark' });
-  await page.route(`${base}/test-results/host-dark.html`, (route) => route.fulfill({ path: host }));
-  await page.goto(`${base}/test-results/host-dark.html`);
+  await page.route(`${lab.base}/test-results/host-dark.html`, (route) => route.fulfill({ path: host }));
+  await page.goto(`${lab.base}/test-results/host-dark.html`);
   await page.waitForSelector('#dark[data-state="ready"]', { timeout: 30000 });
   const colours = await page.$eval('#dark', (el) => [...el.shadowRoot.querySelectorAll('.caption p, .stats dd, .controls label span')]
     .map((e) => getComputedStyle(e).color));
@@ -934,7 +889,7 @@ test('a dark scheme follows prefers-color-scheme: every text at least 4.5:1 on i
 test('on a 360 px screen touch targets are at least 32 px and captions fold; print hides the controls', async () => {
   const { page, problems } = await openPage({ viewport: { width: 360, height: 740 } });
   for (const view of VIEWS) {
-    await page.goto(`${base}/web/#view=${view}&${SMALL[view]}`);
+    await page.goto(`${lab.base}/web/#view=${view}&${SMALL[view]}`);
     await page.reload();
     await ready(page);
     const small = await page.evaluate(() => [...document.querySelectorAll('button, select, input:not([type=checkbox]), summary, label.check, a')]
@@ -957,7 +912,7 @@ test('screenshots of every view at 1280×800 and 360×740 (test-results/lab-*.pn
   for (const [width, height] of [[1280, 800], [360, 740]]) {
     const { page, problems } = await openPage({ viewport: { width, height } });
     for (const view of VIEWS) {
-      await page.goto(`${base}/web/#view=${view}${view === 'timing' ? '&maxN=1024' : ''}`);
+      await page.goto(`${lab.base}/web/#view=${view}${view === 'timing' ? '&maxN=1024' : ''}`);
       await page.reload();
       await ready(page, 120000);
       assertDrawn(await canvases(page, '#view'), `${view} at ${width}`);

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium } from './chromium.mjs';
+import { assertDrawn, canvases, launchChromium } from './chromium.mjs';
 import { createLabServer, listen } from '../tools/serve.mjs';
 import { packAndInstall } from './consumer.mjs';
 
@@ -54,28 +54,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Distinct colours and inked pixels of each canvas in the figure's shadow root. */
-const drawn = (page, id) => page.$eval(`#${id}`, (el) => [...el.shadowRoot.querySelectorAll('canvas')].map((c) => {
-  const copy = document.createElement('canvas');
-  copy.width = c.width;
-  copy.height = c.height;
-  const ctx = copy.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(c, 0, 0);
-  const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
-  const colours = new Set();
-  let ink = 0;
-  for (let i = 0; i < px.length; i += 4) {
-    colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
-    if (px[i + 3] > 0 && (px[i] < 240 || px[i + 1] < 240 || px[i + 2] < 240)) ink++;
-  }
-  return { colours: colours.size, ink };
-}));
-
-function assertDrawn(shown, what) {
-  assert.ok(shown.length > 0, `${what}: has canvases`);
-  for (const c of shown) assert.ok(c.colours >= 2 && c.ink > 20, `${what}: drawn (${c.colours} colours, ${c.ink} inked pixels)`);
-}
-
 /** A page that records console errors (CSP reports among them), uncaught errors and started workers. */
 async function open() {
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
@@ -92,8 +70,8 @@ test('attnlab/figure renders in a plain page under the dev server\'s CSP, its wo
   await page.goto(`${base}/figure.html`);
   await page.waitForSelector('#masks[data-state="ready"]', { timeout: 30000 });
   await page.waitForSelector('#chart[data-state="ready"]', { timeout: 60000 });
-  assertDrawn(await drawn(page, 'masks'), 'masks');
-  assertDrawn(await drawn(page, 'chart'), 'chart');
+  assertDrawn(await canvases(page, '#masks'), 'masks');
+  assertDrawn(await canvases(page, '#chart'), 'chart');
   const inWorker = await page.$eval('#chart', (el) => el.runner.workersWork);
   await close();
   assert.deepEqual(problems, [], 'no console errors (CSP included)');
@@ -115,7 +93,7 @@ test('attnlab/figure from another origin: no worker can start, the jobs run on t
   await page.goto('http://docs.example/page.html');
   await page.waitForSelector('#masks[data-state="ready"]', { timeout: 30000 });
   await page.waitForSelector('#chart[data-state="ready"]', { timeout: 60000 });
-  assertDrawn(await drawn(page, 'chart'), 'chart on the page thread');
+  assertDrawn(await canvases(page, '#chart'), 'chart on the page thread');
   const inWorker = await page.$eval('#chart', (el) => el.runner.workersWork);
   await close();
   assert.deepEqual(problems, []);
@@ -128,7 +106,7 @@ test('import \'attnlab/figure\' in a bundled app defines the element; the jobs r
   await page.goto(`${base}/bundled.html`);
   await page.waitForSelector('#masks[data-state="ready"]', { timeout: 30000 });
   await page.waitForSelector('#chart[data-state="ready"]', { timeout: 60000 });
-  assertDrawn(await drawn(page, 'chart'), 'chart from a bundle');
+  assertDrawn(await canvases(page, '#chart'), 'chart from a bundle');
   const inWorker = await page.$eval('#chart', (el) => el.runner.workersWork);
   await close();
   assert.deepEqual(problems, []);

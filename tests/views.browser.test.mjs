@@ -1,35 +1,23 @@
 // Two Fast weights views on one page in Chromium keep their own state: the
 // player of one advances that one only, and the other's play button stays up
 // (the view keeps its cache, timer and step per container, none per module).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium } from './chromium.mjs';
-import { labServer, listen } from '../tools/serve.mjs';
+import { labInChromium } from './chromium.mjs';
 
-let browser, server, base;
-
-before(async () => {
-  server = labServer();
-  base = `http://127.0.0.1:${await listen(server, 0)}`;
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const lab = labInChromium();
 
 test('fast weights: two views on one page have their own player', async () => {
-  const page = await browser.newPage();
+  const page = await lab.browser.newPage();
   const problems = [];
   page.on('pageerror', (err) => problems.push(err.message));
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
   // Two <attn-figure> elements showing the Fast weights view, each its own view instance.
   const figure = (id) => `<attn-figure id="${id}" view="fastweights" t="8" fwd="4" step="1" notext></attn-figure>`;
-  await page.route(`${base}/web/two-figures.html`, (route) => route.fulfill({ contentType: 'text/html', body:
+  await page.route(`${lab.base}/web/two-figures.html`, (route) => route.fulfill({ contentType: 'text/html', body:
     `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body>
     ${figure('one')}${figure('two')}<script src="dist/attn-figure.js"></script></body></html>` }));
-  await page.goto(`${base}/web/two-figures.html`);
+  await page.goto(`${lab.base}/web/two-figures.html`);
   await page.waitForSelector('#one[data-state="ready"]', { timeout: 30000 });
   await page.waitForSelector('#two[data-state="ready"]', { timeout: 30000 });
   const label = (id) => page.locator(`#${id} label[for="fw-step"]`).textContent();

@@ -1,29 +1,17 @@
 // createAttnWorker in Chromium: a module Web Worker over http gives the same
 // numbers as the page thread, keeps the page's thread free, and aborts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium } from './chromium.mjs';
-import { labServer, listen } from '../tools/serve.mjs';
+import { labInChromium } from './chromium.mjs';
 
-let browser, server, base;
-
-before(async () => {
-  server = labServer();
-  base = `http://127.0.0.1:${await listen(server, 0)}`;
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const lab = labInChromium();
 
 test('createAttnWorker in a browser: same numbers, free page thread, abort, dispose', async () => {
-  const page = await browser.newPage();
+  const page = await lab.browser.newPage();
   const problems = [];
   page.on('pageerror', (err) => problems.push(err.message));
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
-  await page.goto(`${base}/web/embed.html`);
+  await page.goto(`${lab.base}/web/embed.html`);
   const result = await page.evaluate(async () => {
     const { createAttn } = await import('/wasm/attn.js');
     const { createAttnWorker } = await import('/wasm/async.js');
