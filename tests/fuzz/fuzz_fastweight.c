@@ -61,6 +61,17 @@ static void check_step(int rule, size_t t, size_t dv, size_t dim, const float *w
         evbar = fz_gamma((double)dim + 2) * evbar;
         double c = rule == ATTN_RULE_SUM ? v[r] : beta * (v[r] - vbar);
         double ec = rule == ATTN_RULE_SUM ? 0 : beta * evbar + 3 * FZ_U * fabs(c);
+        /* Underflow: a float32 product below 2^-126 loses up to 2^-150
+         * absolutely (sums are exact there). The core's coefficient
+         * c = beta (v - vbar) is such a product, and vbar a dot of dim of
+         * them (after the gated rule's products alpha w, which reach vbar
+         * times |phi|): c carries up to 2^-150 (1 + beta (dim + |phi|_1)),
+         * and the write multiplies it by phi_f, which can be large (beta
+         * 1/255, v 2^-149, phi 3e30: c = 0 in float32, a write of -1.6e-17
+         * in float64). Doubled for the relative roundings that follow. */
+        double phisum = 0;
+        for (size_t f = 0; rule == ATTN_RULE_GATED_DELTA && f < dim; f++) phisum += fabs(phi[f]);
+        if (rule != ATTN_RULE_SUM) ec += ldexp(1 + beta * ((double)dim + phisum), -149);
         for (size_t f = 0; f < dim; f++) {
             double wp = w0 ? (rule == ATTN_RULE_GATED_DELTA ? alpha * w0[r * dim + f] : w0[r * dim + f]) : 0;
             double want = wp + c * phi[f];
