@@ -98,6 +98,19 @@ static void add_rows(const float *x, size_t rows, size_t dim,  // [rows, dim]
         for (size_t f = 0; f < dim; f++) z[f] += x[j * dim + f];
 }
 
+/* phi(q) . sum_{j < keys} phi(k_j) in double, from phi(K) itself: the
+ * denominator when the float32 running sum z overflowed part-way (keys of
+ * +-3e38 whose sum is finite) and q . z is therefore +-inf or NaN, which would
+ * turn a finite row into zeros. O(keys dim) per row, on that path only. */
+static double den_direct(const float *fq,  // [dim] phi(q_i)
+                         const float *fk,  // [keys, dim] phi(K)
+                         size_t keys, size_t dim) {
+    double den = 0;
+    for (size_t j = 0; j < keys; j++)
+        for (size_t f = 0; f < dim; f++) den += (double)fq[f] * fk[j * dim + f];
+    return den;
+}
+
 attn_status attn_kernel_weights(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
                                 const float *q,  // [n, d]
                                 const float *k,  // [m, d]
@@ -173,6 +186,7 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
         for (size_t i = 0; i < n; i++) {
             double den = 0;
             for (size_t f = 0; f < dim; f++) den += (double)fq[i * dim + f] * z[f];
+            if (!isfinite(den)) den = den_direct(fq + i * dim, fk, m, dim);
             attn__divide_row(out + i * dv, dv, den + eps);
         }
         return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
@@ -204,7 +218,10 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
             kern->gemm(dim, dv, keys, 1.0f, chunk, CHUNK, v + i0 * dv, dv, S, dv, 1);
             add_rows(fk + i0 * dim, keys, dim, z);
         }
-        for (size_t r = 0; r < rows; r++) attn__divide_row(y + r * dv, dv, den[r] + eps);
+        for (size_t r = 0; r < rows; r++) {
+            if (!isfinite(den[r])) den[r] = den_direct(fq + (i0 + r) * dim, fk, attn__min(i0 + r + 1, m), dim);
+            attn__divide_row(y + r * dv, dv, den[r] + eps);
+        }
     }
     return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }

@@ -862,6 +862,31 @@ static void test_values(void) {
               attn_kernel_weights(&spec, 2, 3, 2, q, k, 1, 0, w, work, 16384) == ATTN_ERR_RANGE &&
               attn_linear_attention(&spec, 2, 3, 2, 1, q, k, v, 1, 0, y, work, 16384) == ATTN_ERR_RANGE,
           "efficient: causal refused");
+    {
+        /* identity map, d = 1: keys 3e38, 3e38, (0, ...), -3e38 sum to 3e38,
+         * but their float32 running sum z passes through 6e38 = inf, so
+         * phi(q) z is inf; the denominator must come out finite (from phi(K)
+         * in double) and y = sum k_j v_j / sum k_j = -3e38 / 3e38 = -1, not
+         * a row of 0 (fuzz regression linear/identity-z-overflows-part-way).
+         * 66 keys: the causal form advances z a block of 64 rows at a time,
+         * so rows 64 and 65 read it. */
+        enum { N = 66 };
+        float qz[N], kz[N], vz[N], yz[N];
+        for (int t = 0; t < N; t++) qz[t] = 1e-30f, kz[t] = 0, vz[t] = 0;
+        kz[0] = kz[1] = 3e38f, kz[64] = -3e38f, vz[64] = 1;
+        attn_feature_spec_set(&spec, ATTN_FEATURE_IDENTITY, 0, NULL, 1, 0, 0, 0);
+        size_t floats = 0;
+        CHECK(attn_linear_workspace(&spec, N, N, 1, 1, &floats) == ATTN_OK, "linear workspace");
+        float *lw = malloc(floats * sizeof *lw);
+        for (int causal = 0; causal < 2; causal++) {
+            attn_status st = attn_linear_attention(&spec, N, N, 1, 1, qz, kz, vz, causal, 1e-6f, yz, lw, floats);
+            int from = causal ? 64 : 0, ok = st == ATTN_OK;
+            for (int t = from; t < N; t++) ok &= fabsf(yz[t] + 1) < 1e-5f;
+            CHECK(ok, "identity keys 3e38, 3e38, -3e38 (causal %d): %s, y[%d] = %g, want -1", causal,
+                  attn_status_code(st), from, yz[from]);
+        }
+        free(lw);
+    }
 
     /* gallery */
     float a[] = {1e30f, 1e30f}, b[] = {1e30f, -1e30f}, c[4];
