@@ -540,8 +540,10 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
  *           allowed keys, whatever the inputs.
  *   causal  non-zero: key j is visible to query i only when j <= i.
  *   mask    NULL, or [n, m] with 0 = blocked; combined with causal by AND.
- * Overflow: ATTN_ERR_OVERFLOW when the logit of an allowed pair is not finite
- * in float32 (e.g. q = 1e20, k = 1e20), identically in the three paths, or
+ * Overflow: ATTN_ERR_OVERFLOW when the logit of an allowed pair is beyond
+ * float32 (e.g. q = 1e20, k = 1e20; a logit whose float32 partial sums
+ * overflow but which is itself finite is recomputed in double, so the
+ * order of summation does not matter), identically in the three paths, or
  * when an output sum overflows (|v| near FLT_MAX). Finite logits are
  * handled exactly, however far apart (weights exp(s - max) in [0, 1]).
  */

@@ -417,9 +417,11 @@ void attn__divide_row(float *x, size_t count, double den) {  // [count]
         return;
     }
     double inv = 1.0 / den;
-    if (fabs(inv) <= FLT_MAX) {
+    if (fabs(inv) <= FLT_MAX && fabs(inv) >= FLT_MIN) {
         attn__kernels_get()->scale(x, count, (float)inv);
-    } else {  /* |den| below 1 / FLT_MAX: divide each element instead */
+    } else {  /* 1 / den beyond float32, or subnormal there (|den| above
+               * 1 / FLT_MIN, where (float)inv keeps only a few bits): divide
+               * each element instead */
         for (size_t i = 0; i < count; i++) x[i] = (float)(x[i] / den);
     }
 }

@@ -94,14 +94,28 @@ int attn__logits_safe(size_t n, size_t m, size_t d,
                       const float *q,  // [n, d]
                       const float *k,  // [m, d]
                       float scale);
+/* softmax.c: a float32 logit that may have overflowed on the way (a partial
+ * sum did, in the path's summation order) or may be near it: |s| > FLT_MAX / 2
+ * or not finite (or d >= 2^22, where a float32 sum's rounding could reach
+ * FLT_MAX / 4). Such a logit is recomputed by attn__logit_exact, so which
+ * inputs overflow does not depend on a path's order of summation. */
+int attn__logit_suspect(float s, size_t d);
+/* softmax.c: *out = the logit sum_l (float)(scale q_l) k_l, the products
+ * exact in double, summed in double in order, rounded to float32; or
+ * ATTN_ERR_OVERFLOW when it is beyond FLT_MAX. */
+attn_status attn__logit_exact(size_t d, float scale,
+                              const float *q,  // [d]
+                              const float *k,  // [d]
+                              float *out);
 /* softmax.c: one row of logits (query i) to weights over its allowed keys.
  * check != 0: ATTN_ERR_OVERFLOW if an allowed logit is not finite. */
 attn_status attn__softmax_row(float *row, size_t m, size_t i, int causal,
                               const uint8_t *mask_row,  // [m] or NULL
                               int check);
 /* features.c: x /= den in place, each element as x / den in double when
- * 1 / den does not fit in float32; den = 0 gives 0 (a row with nothing to
- * normalise by, like a row with no allowed key). */
+ * 1 / den is not a normal float32 (beyond FLT_MAX or below FLT_MIN); den = 0
+ * gives 0 (a row with nothing to normalise by, like a row with no allowed
+ * key). */
 void attn__divide_row(float *x, size_t count, double den);  // [count]
 
 /* features.c: *out = spec resolved for a use (attn_feature_spec_resolve). */

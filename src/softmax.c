@@ -12,7 +12,11 @@
  * Checking every logit would cost a pass over each tile; instead one bound
  * covers them all (attn__logits_safe: |s_ij| <= |scale| d max|q| max|k|,
  * which also bounds every partial sum), and only inputs that fail it have
- * their logits checked.
+ * their logits checked. "Overflows" means the logit itself, not a partial
+ * sum: the paths sum in different orders (gemm, panels, dot), so a float32
+ * logit that is not finite or beyond FLT_MAX / 2 is recomputed in double
+ * (attn__logit_exact, one order for all paths), and only a logit beyond
+ * FLT_MAX there is an overflow.
  *
  * attn_softmax_weights writes P. attn_softmax_attention never forms P: it
  * walks the keys in tiles of TILE_K and keeps, per query row, the running
@@ -142,6 +146,27 @@ int attn__logits_safe(size_t n, size_t m, size_t d,
     return a * qmax <= limit && a * (double)d * qmax * kmax <= limit;
 }
 
+int attn__logit_suspect(float s, size_t d) {
+    /* A float32 sum of d terms whose partial sums stay finite errs by at
+     * most d 2^-24 FLT_MAX < FLT_MAX / 4 for d < 2^22: a finite logit within
+     * FLT_MAX / 2 is the float32 rounding of one below 3/4 FLT_MAX. */
+    return d >= ((size_t)1 << 22) || !(fabsf(s) <= FLT_MAX / 2);
+}
+
+attn_status attn__logit_exact(size_t d, float scale,
+                              const float *q,  // [d]
+                              const float *k,  // [d]
+                              float *out) {
+    double s = 0;
+    for (size_t l = 0; l < d; l++) {
+        float qs = scale * q[l];  /* the query scaled in float32, as every path does */
+        s += (double)qs * k[l];
+    }
+    if (!(fabs(s) <= FLT_MAX)) return ATTN_ERR_OVERFLOW;
+    *out = (float)s;
+    return ATTN_OK;
+}
+
 /* ------------------------------------------------------------------ weights */
 
 /* The workspace of the scores: K^T, one strip m wide. */
@@ -211,8 +236,15 @@ attn_status attn_softmax_weights(size_t n, size_t m, size_t d,
     attn_status st = attn__scores(n, m, d, q, k, scale, p, work, work_floats);
     if (st != ATTN_OK) return st;
     int check = !attn__logits_safe(n, m, d, q, k, scale);
-    for (size_t i = 0; i < n && st == ATTN_OK; i++)
-        st = attn__softmax_row(p + i * m, m, i, causal, mask ? mask + i * m : NULL, check);
+    for (size_t i = 0; i < n && st == ATTN_OK; i++) {
+        float *row = p + i * m;
+        const uint8_t *mask_row = mask ? mask + i * m : NULL;
+        size_t visible = causal ? attn__min(m, i + 1) : m;
+        for (size_t j = 0; check && j < visible && st == ATTN_OK; j++)
+            if ((!mask_row || mask_row[j]) && attn__logit_suspect(row[j], d))
+                st = attn__logit_exact(d, scale, q + i * d, k + j * d, &row[j]);
+        if (st == ATTN_OK) st = attn__softmax_row(row, m, i, causal, mask_row, check);
+    }
     return st;
 }
 
@@ -271,20 +303,27 @@ static void block_panels(float *s, size_t panel_stride, size_t queries, size_t r
     }
 }
 
-/* 1 if an allowed score of a tile (queries i0 + r, r < queries; keys j0 + j,
- * j < keys) is not finite: read before block_panels, only for inputs that
- * attn__logits_safe could not clear. */
-static int tile_overflows(const float *s, size_t panel_stride, size_t queries, size_t keys, size_t i0,
-                          size_t j0, size_t m, int causal,
-                          const uint8_t *mask) {  // [n, m] or NULL
+/* The allowed scores of a tile (queries i0 + r, r < queries; keys j0 + j,
+ * j < keys) that attn__logit_suspect flags, recomputed by attn__logit_exact;
+ * ATTN_ERR_OVERFLOW if one is beyond float32. Before block_panels, only for
+ * inputs that attn__logits_safe could not clear. */
+static attn_status tile_exact(float *s, size_t panel_stride, size_t queries, size_t keys, size_t i0,
+                              size_t j0, size_t m, size_t d, float scale,
+                              const float *q,         // [n, d]
+                              const float *k,         // [m, d]
+                              int causal,
+                              const uint8_t *mask) {  // [n, m] or NULL
     for (size_t r = 0; r < queries; r++) {
         size_t i = i0 + r;
-        const float *col = s + (r / GROUP) * panel_stride + r % GROUP;
+        float *col = s + (r / GROUP) * panel_stride + r % GROUP;
         const uint8_t *mask_row = mask ? mask + i * m + j0 : NULL;
         for (size_t j = 0; j < keys; j++)
-            if (!(causal && j0 + j > i) && (!mask_row || mask_row[j]) && !isfinite(col[GROUP * j])) return 1;
+            if (!(causal && j0 + j > i) && (!mask_row || mask_row[j]) && attn__logit_suspect(col[GROUP * j], d)) {
+                attn_status st = attn__logit_exact(d, scale, q + i * d, k + (j0 + j) * d, &col[GROUP * j]);
+                if (st != ATTN_OK) return st;
+            }
     }
-    return 0;
+    return ATTN_OK;
 }
 
 attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
@@ -334,8 +373,8 @@ again:
         for (size_t j0 = 0; j0 < m_end; j0 += TILE_K) {
             size_t bc = attn__min(TILE_K, m_end - j0), groups = groups_of(bc), rows = groups * GROUP;
             kern->panel_scores(d, groups, q_strips, kp + j0 * d, qt, s, panel_stride);
-            if (check && tile_overflows(s, panel_stride, br, bc, i0, j0, m, causal, mask))
-                return ATTN_ERR_OVERFLOW;
+            if (check && (st = tile_exact(s, panel_stride, br, bc, i0, j0, m, d, scale, q, k, causal, mask)) != ATTN_OK)
+                return st;
             if (mask || rows > bc || (causal && j0 + rows - 1 > i0))
                 block_panels(s, panel_stride, q_groups * GROUP, rows, bc, i0, n, j0, m, causal, mask);
             for (size_t g = 0; g < q_groups; g++) {

@@ -6,8 +6,9 @@
  *   s_it = (scale q_i) . k_{indices[t]}      for t in indptr[i] .. indptr[i+1]-1
  *   y_i  = sum_t softmax(s_i)_t v_{indices[t]}   (a row without keys: 0)
  *
- * The logit is the one of softmax.c (the query scaled first), so the three
- * softmax paths agree, also on which inputs overflow (ATTN_ERR_OVERFLOW).
+ * The logit is the one of softmax.c (the query scaled first; one that
+ * overflowed or came near it recomputed in double), so the three softmax
+ * paths agree, also on which inputs overflow (ATTN_ERR_OVERFLOW).
  */
 #include "internal.h"
 
@@ -74,7 +75,10 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
             for (size_t l = 0; l < len; l++) qs[l] = scale * q[i * d + l0 + l];
             for (size_t t = 0; t < count; t++) s[t] += kern->dot(qs, k + (size_t)keys[t] * d + l0, len);
         }
-        if (!attn__all_finite(s, count)) return ATTN_ERR_OVERFLOW;  /* an overflowed logit */
+        for (size_t t = 0; t < count; t++)  /* a logit that overflowed or is near it: as softmax.c */
+            if (attn__logit_suspect(s[t], d) &&
+                (st = attn__logit_exact(d, scale, q + i * d, k + (size_t)keys[t] * d, &s[t])) != ATTN_OK)
+                return st;
         float sum = kern->exp_shift_sum(s, count, kern->max(s, count));  /* >= 1 */
         for (size_t t = 0; t < count; t++) kern->axpy(dv, s[t], v + (size_t)keys[t] * dv, y);
         kern->scale(y, dv, 1.0f / sum);

@@ -802,6 +802,21 @@ static void test_values(void) {
             r = softmax_three(2, 2, 1, 1, q, k, v, 1, 0, p, y, ys);
             CHECK(all_three(r, ATTN_ERR_OVERFLOW), "the same pair allowed overflows (%s)", tab);
         }
+        {   /* q = (3e38, 3e38, -3e38), k0 = (1, 1, 1): the float32 partial sum
+             * 6e38 overflows in every summation order that adds the first two
+             * first, but the logit is 3e38; k1 = 0: logit 0. Every path
+             * recomputes the logit in double: weights [1, 0], y = v0 (fuzz
+             * regression softmax/partial-sum-overflows-logit-finite). With
+             * q = (3e38, 3e38, 0) the logit 6e38 overflows in every path. */
+            float q[] = {3e38f, 3e38f, -3e38f}, k[] = {1, 1, 1, 0, 0, 0}, v[] = {0.25f, 4};
+            three r = softmax_three(1, 2, 3, 1, q, k, v, 1, 0, p, y, ys);
+            CHECK(all_three(r, ATTN_OK) && p[0] == 1 && p[1] == 0 && y[0] == 0.25f && ys[0] == 0.25f,
+                  "partial sums overflow, logit 3e38 finite (%s): %d %d %d, %g %g %g %g", tab, r.weights, r.streaming,
+                  r.sparse, p[0], p[1], y[0], ys[0]);
+            float q2[] = {3e38f, 3e38f, 0};
+            r = softmax_three(1, 2, 3, 1, q2, k, v, 1, 0, p, y, ys);
+            CHECK(all_three(r, ATTN_ERR_OVERFLOW), "logit 6e38 overflows in all paths (%s)", tab);
+        }
         {   /* values near FLT_MAX: the unnormalised sum 6e38 overflows float32,
              * the output (their mean, 3e38) does not: all three paths give it */
             float q[] = {0, 0}, k[] = {0, 0, 0, 0}, v[] = {3e38f, 3e38f};
@@ -885,6 +900,18 @@ static void test_values(void) {
             CHECK(ok, "identity keys 3e38, 3e38, -3e38 (causal %d): %s, y[%d] = %g, want -1", causal,
                   attn_status_code(st), from, yz[from]);
         }
+        /* q = k = 3e19, eps = 0: y = q k v / (q k + eps) = v, and the denominator
+         * 9e38 has a subnormal float32 reciprocal (1.1e-39, 16 bits): the
+         * row must be divided by it in double, not scaled by it (fuzz
+         * regression linear/relu-keps-1e20-reciprocal-subnormal). */
+        float q1 = 3e19f, k1 = 3e19f, worst = 0;
+        for (int t = 1; t <= 50; t++) {
+            float v1 = 0.005f * (float)t + 0.003f, y1 = 0;
+            attn_status st = attn_linear_attention(&spec, 1, 1, 1, 1, &q1, &k1, &v1, 0, 0.0f, &y1, lw, floats);
+            worst = fmaxf(worst, st == ATTN_OK ? fabsf(y1 - v1) / v1 : INFINITY);
+        }
+        /* three roundings (k v, q S, the quotient) of u = FLT_EPSILON / 2 each */
+        CHECK(worst <= 1.5 * FLT_EPSILON, "identity q = k = 3e19: y = v within 3 u, worst relative error %g", worst);
         free(lw);
     }
 
