@@ -181,6 +181,16 @@ export interface LinearOptions extends FeatureOptions {
   eps?: number;
 }
 
+/** Gradients of a scalar loss with respect to the inputs of an attention call. */
+export interface AttentionGradients {
+  /** dL/dq, n x d. */
+  dq: Matrix;
+  /** dL/dk, m x d. */
+  dk: Matrix;
+  /** dL/dv, m x dv. */
+  dv: Matrix;
+}
+
 export interface KernelError {
   /** kernel - softmax, n x m. */
   error: Matrix;
@@ -342,6 +352,13 @@ export interface Attn {
   kernelWeights(q: MatrixLike, k: MatrixLike, options?: LinearOptions): Matrix;
   /** kernelWeights * v in O(n) (running sums when causal). */
   linearAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: LinearOptions): Matrix;
+  /**
+   * The backward of linearAttention: given dy = dL/dY (n x dv) for Y = linearAttention(q, k, v, options), the
+   * gradients dL/dq, dL/dk, dL/dv, in O(n) memory (causal: prefix and suffix sums in blocks). The Performer
+   * projection and stabilisers are constants (no gradient flows into them); a row whose denominator is 0
+   * (output 0) gives no gradient. Same options as linearAttention.
+   */
+  linearAttentionBackward(q: MatrixLike, k: MatrixLike, v: MatrixLike, dy: MatrixLike, options?: LinearOptions): AttentionGradients;
   /** kernelWeights against softmaxWeights (scale 1/sqrt(d)) for the same q, k. */
   kernelError(q: MatrixLike, k: MatrixLike, options?: LinearOptions): KernelError;
   /** kernelError summaries vs the number of random features, averaged over projections. */
