@@ -744,7 +744,8 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
 
 /* ---- backward: linear attention ----------------------------------------
  * Reverse mode (vector-Jacobian products) of the feature maps and of linear
- * attention (src/features_backward.c, src/linear_backward.c; formulas in
+ * attention, and of the fast weight memory (src/features_backward.c,
+ * src/linear_backward.c, src/fastweight_backward.c; formulas in
  * their banners and in docs/mechanisms.md, "Gradients of linear attention").
  * Given dL/d(output) they return dL/d(inputs) for a scalar loss L; they
  * recompute what they need from the inputs (nothing is kept from a forward
@@ -804,6 +805,38 @@ attn_status attn_linear_attention_backward(const attn_feature_spec *spec, size_t
                                            float *dk,          // [m, d] output
                                            float *dv_out,      // [m, dv] output
                                            float *work, size_t work_floats);  // [work_floats]
+
+/* Workspace length in floats for attn_fast_weights_backward: O(T (dim + d)
+ * + sqrt(T) dv dim). */
+attn_status attn_fast_weights_backward_workspace(const attn_feature_spec *spec, size_t T, size_t d, size_t dv,
+                                                 size_t *floats);
+/* The gradients of L for the fast weight memory (attn_fast_weights, below,
+ * same rule, spec (ATTN_USE_FAST_WEIGHTS), beta and alpha) given doutputs =
+ * dL/d outputs: dkeys, dvalues, dqueries (required when queries is given;
+ * when queries is NULL the queries are the keys and their gradient is added
+ * to dkeys), dbeta[t] = dL/dbeta_t and dalpha[t] = dL/dalpha_t (NULL to
+ * skip; for a scalar beta or alpha its gradient is the sum over t; 0 where
+ * the rule does not use them). The final state is not an output here. The
+ * states are recomputed, not stored: a checkpoint every ceil(sqrt(T)) steps,
+ * each segment written again from its checkpoint and swept back (the delta
+ * rule's W_{t-1} cannot be recovered from W_t), so O(sqrt(T) dv dim) memory
+ * and twice the forward's writes. Statuses as attn_fast_weights, plus
+ * doutputs (finite). */
+attn_status attn_fast_weights_backward(const attn_feature_spec *spec, int rule, size_t T, size_t d, size_t dv,
+                                       const float *keys,      // [T, d]
+                                       const float *values,    // [T, dv]
+                                       const float *queries,   // [T, d] or NULL (the keys)
+                                       const float *beta,      // [T] or NULL
+                                       float beta_scalar,
+                                       const float *alpha,     // [T] or NULL
+                                       float alpha_scalar,
+                                       const float *doutputs,  // [T, dv] dL/d outputs
+                                       float *dkeys,           // [T, d] output
+                                       float *dvalues,         // [T, dv] output
+                                       float *dqueries,        // [T, d] output, or NULL when queries is NULL
+                                       float *dbeta,           // [T] output or NULL
+                                       float *dalpha,          // [T] output or NULL
+                                       float *work, size_t work_floats);  // [work_floats]
 
 /* ---- fast weight memory -------------------------------------------------
  * Causal linear attention as a fast weight programmer (Schlag, Irie &

@@ -554,12 +554,185 @@ static void test_edges(void) {
           "zero row: zero gradient");
 }
 
+/* ------------------------------------------------- fast weight memory */
+
+typedef struct fw_problem {
+    spec64 s;
+    int rule;
+    size_t T, d, dv;
+    const float *g;  /* dL/d outputs [T, dv] */
+    double *Cq, *Ck;
+} fw_problem;
+
+/* L = sum g.y of the fast weight memory in double, from keys, values,
+ * queries, beta, alpha (all [T] arrays). */
+static double fw_loss(const fw_problem *p, const double *k, const double *v, const double *q, const double *beta,
+                      const double *alpha) {
+    const size_t T = p->T, d = p->d, dv = p->dv, dim = dim_of(&p->s, d);
+    double *F = malloc(T * dim * sizeof *F), *P = malloc(T * dim * sizeof *P), *W = calloc(dv * dim, sizeof *W);
+    phi64(&p->s, ATTN_ROLE_KEY, T, d, k, F, p->Ck, 1);
+    phi64(&p->s, ATTN_ROLE_QUERY, T, d, q, P, p->Cq, 1);
+    double L = 0;
+    for (size_t t = 0; t < T; t++) {
+        const double *phi = F + t * dim, *psi = P + t * dim;
+        if (p->rule == ATTN_RULE_GATED_DELTA)
+            for (size_t i = 0; i < dv * dim; i++) W[i] *= alpha[t];
+        for (size_t r = 0; r < dv; r++) {
+            double e = v[t * dv + r];
+            if (p->rule != ATTN_RULE_SUM) {
+                double wphi = 0;
+                for (size_t f = 0; f < dim; f++) wphi += W[r * dim + f] * phi[f];
+                e = beta[t] * (e - wphi);
+            }
+            for (size_t f = 0; f < dim; f++) W[r * dim + f] += e * phi[f];
+        }
+        for (size_t r = 0; r < dv; r++) {
+            double y = 0;
+            for (size_t f = 0; f < dim; f++) y += W[r * dim + f] * psi[f];
+            L += p->g[t * dv + r] * y;
+        }
+    }
+    free(F), free(P), free(W);
+    return L;
+}
+
+static const char *const rule_names[] = {"sum", "delta", "gated-delta"};
+
+/* One case: every gradient of attn_fast_weights_backward against central
+ * differences of fw_loss (beta and alpha per step, in [0.2, 1] and [0.5, 1]). */
+static void fw_case(int feature, int normalize, int rule, size_t T, size_t d, size_t dv, int separate_queries) {
+    const size_t fm = 8;
+    float *omega = inputs(fm, d, 1.0, 0);
+    size_t nu = feature == ATTN_FEATURE_DPFP ? (d == 1 ? 1 : 2) : 1;
+    fw_problem p = {{feature, normalize, 1, fm, nu, omega, 1e-3}, rule, T, d, dv, inputs(T, dv, 1.0, 0),
+                    malloc(T * sizeof(double)), malloc(sizeof(double))};
+    int positive = feature == ATTN_FEATURE_TAYLOR;  /* d = 1 and signs apart: phi(q).phi(k) cancels to ~1e-6 */
+    float *k = inputs(T, d, 1.0, positive), *v = inputs(T, dv, 1.0, 0), *q = inputs(T, d, 1.0, positive);
+    float *beta = malloc(T * sizeof *beta), *alpha = malloc(T * sizeof *alpha);
+    for (size_t t = 0; t < T; t++) {
+        beta[t] = (float)(0.6 + 0.4 * lcg_uniform());
+        alpha[t] = (float)(0.75 + 0.25 * lcg_uniform());
+    }
+    const float *qq = separate_queries ? q : NULL;
+    attn_feature_spec spec;
+    attn_feature_spec_set(&spec, feature, fm, omega, nu, 1e-3f, 1, normalize);
+    size_t floats = 0, dim = dim_of(&p.s, d);
+    char label[160];
+    snprintf(label, sizeof label, "fast weights %s %s normalize %d T %zu d %zu dv %zu queries %d", rule_names[rule],
+             feature_names[feature], normalize, T, d, dv, separate_queries);
+    CHECK(attn_fast_weights_backward_workspace(&spec, T, d, dv, &floats) == ATTN_OK, "%s: workspace", label);
+    float *work = malloc(floats * sizeof *work);
+    float *dk = malloc(T * d * sizeof *dk), *dvv = malloc(T * dv * sizeof *dvv), *dq = malloc(T * d * sizeof *dq);
+    float *db = malloc(T * sizeof *db), *da = malloc(T * sizeof *da);
+    attn_status st = attn_fast_weights_backward(&spec, rule, T, d, dv, k, v, qq, beta, 0, alpha, 0, p.g, dk, dvv,
+                                                separate_queries ? dq : NULL, db, da, work, floats);
+    CHECK(st == ATTN_OK, "%s: %s", label, attn_status_str(st));
+    CHECK(attn_fast_weights_backward(&spec, rule, T, d, dv, k, v, qq, beta, 0, alpha, 0, p.g, dk, dvv,
+                                     separate_queries ? dq : NULL, db, da, work, floats - 1) == ATTN_ERR_WORKSPACE,
+          "%s: small workspace", label);
+    if (st == ATTN_OK) {
+        double *k64 = widen(k, T * d), *v64 = widen(v, T * dv), *q64 = widen(separate_queries ? q : k, T * d);
+        double *b64 = widen(beta, T), *a64 = widen(alpha, T);
+        double *tmp = malloc(T * dim * sizeof *tmp);
+        phi64(&p.s, ATTN_ROLE_KEY, T, d, k64, tmp, p.Ck, 0);
+        phi64(&p.s, ATTN_ROLE_QUERY, T, d, q64, tmp, p.Cq, 0);
+        free(tmp);
+        struct { const char *name; double *x; size_t count; const float *got; } X[5] = {
+            {"dkeys", k64, T * d, dk}, {"dvalues", v64, T * dv, dvv}, {"dqueries", q64, T * d, dq},
+            {"dbeta", b64, T, db}, {"dalpha", a64, T, da}};
+        size_t K = T + dim + dv + d;
+        /* One scale for the five gradients: each is a sum of products of the
+         * same factors (g, v, W, phi and its derivative), so the largest of
+         * them bounds the terms of the others, also where one cancels to ~0
+         * (T = 1 with L2 keys as queries: y = v |phi|^2 = v, dkeys = 0). */
+        size_t checked[5] = {0}, idx[5][64];
+        double fd[5][64], scale[64], largest = 0;
+        for (int x = 0; x < 5; x++) {
+            if (x == 2 && !separate_queries) continue;
+            pick(X[x].count, 0, &checked[x]);
+            for (size_t c = 0; c < checked[x]; c++) {
+                size_t e = idx[x][c] = pick(X[x].count, c, &checked[x]);
+                double x0 = X[x].x[e], Lp, Lm;
+                /* the queries are the keys: perturb both together */
+                X[x].x[e] = x0 + FD_STEP;
+                if (x == 0 && !separate_queries) q64[e] = X[x].x[e];
+                Lp = fw_loss(&p, k64, v64, q64, b64, a64);
+                X[x].x[e] = x0 - FD_STEP;
+                if (x == 0 && !separate_queries) q64[e] = X[x].x[e];
+                Lm = fw_loss(&p, k64, v64, q64, b64, a64);
+                X[x].x[e] = x0;
+                if (x == 0 && !separate_queries) q64[e] = x0;
+                fd[x][c] = (Lp - Lm) / (2 * FD_STEP);
+                largest = fmax(largest, fabs(fd[x][c]));
+            }
+        }
+        for (size_t c = 0; c < 64; c++) scale[c] = largest;
+        for (int x = 0; x < 5; x++) {
+            if (x == 2 && !separate_queries) continue;
+            char what[200];
+            snprintf(what, sizeof what, "%s %s", label, X[x].name);
+            CHECK(compare(what, X[x].got, fd[x], scale, idx[x], checked[x], K), "%s", what);
+        }
+        /* a scalar beta and alpha: their gradients are the sums over the steps */
+        float *db1 = malloc(T * sizeof *db1), *da1 = malloc(T * sizeof *da1);
+        for (size_t t = 0; t < T; t++) beta[t] = 0.8f, alpha[t] = 0.9f;
+        attn_fast_weights_backward(&spec, rule, T, d, dv, k, v, qq, beta, 0, alpha, 0, p.g, dk, dvv,
+                                   separate_queries ? dq : NULL, db, da, work, floats);
+        attn_fast_weights_backward(&spec, rule, T, d, dv, k, v, qq, NULL, 0.8f, NULL, 0.9f, p.g, dk, dvv,
+                                   separate_queries ? dq : NULL, db1, da1, work, floats);
+        int same = 1;
+        for (size_t t = 0; t < T; t++) same &= db[t] == db1[t] && da[t] == da1[t];
+        CHECK(same, "%s: scalar beta, alpha give the per-step gradients", label);
+        free(db1), free(da1);
+        free(k64), free(v64), free(q64), free(b64), free(a64);
+    }
+    free(work), free(dk), free(dvv), free(dq), free(db), free(da), free(omega), free(k), free(v), free(q);
+    free(beta), free(alpha), free((void *)p.g), free(p.Cq), free(p.Ck);
+}
+
+static void test_fast_weights_backward(void) {
+    static const size_t Ts[] = {1, 3, 4, 5, 17, 33, 129};
+    static const int maps[][2] = {{ATTN_FEATURE_DPFP, ATTN_NORMALIZE_SUM}, {ATTN_FEATURE_DPFP, ATTN_NORMALIZE_L2},
+                                  {ATTN_FEATURE_ELU1, ATTN_NORMALIZE_L2}, {ATTN_FEATURE_FAVOR_POS, ATTN_NORMALIZE_SUM},
+                                  {ATTN_FEATURE_IDENTITY, ATTN_NORMALIZE_L2}, {ATTN_FEATURE_TAYLOR, ATTN_NORMALIZE_L2}};
+    for (int rule = 0; rule < ATTN_RULE_COUNT; rule++)
+        for (size_t z = 0; z < sizeof maps / sizeof *maps; z++)
+            for (size_t a = 0; a < sizeof Ts / sizeof *Ts; a++) {
+                if (Ts[a] == 129 && z > 1) continue;
+                fw_case(maps[z][0], maps[z][1], rule, Ts[a], 8, 3, a % 2);
+                if (Ts[a] <= 17) fw_case(maps[z][0], maps[z][1], rule, Ts[a], 1, 2, 1);
+            }
+    fw_case(ATTN_FEATURE_DPFP, ATTN_NORMALIZE_SUM, ATTN_RULE_GATED_DELTA, 17, 64, 3, 1);
+    fw_case(ATTN_FEATURE_FAVOR_HYP, ATTN_NORMALIZE_L2, ATTN_RULE_DELTA, 33, 16, 3, 0);  /* m = 8 < d */
+    /* statuses */
+    float x[4] = {1, 2, 3, 4}, out[64], work[4096];
+    attn_feature_spec spec;
+    attn_feature_spec_set(&spec, ATTN_FEATURE_EFFICIENT, 0, NULL, 1, 0.0f, 1, 0);
+    CHECK(attn_fast_weights_backward(&spec, 0, 2, 2, 2, x, x, NULL, NULL, 1, NULL, 1, x, out, out, NULL, NULL, NULL,
+                                     work, 4096) == ATTN_ERR_RANGE, "efficient refused");
+    attn_feature_spec_set(&spec, ATTN_FEATURE_ELU1, 0, NULL, 1, 0.0f, 1, 0);
+    CHECK(attn_fast_weights_backward(&spec, 3, 2, 2, 2, x, x, NULL, NULL, 1, NULL, 1, x, out, out, NULL, NULL, NULL,
+                                     work, 4096) == ATTN_ERR_KIND, "unknown rule");
+    CHECK(attn_fast_weights_backward(&spec, 1, 2, 2, 2, x, x, x, NULL, 1, NULL, 1, x, out, out, NULL, NULL, NULL,
+                                     work, 4096) == ATTN_ERR_NULL, "queries without dqueries");
+    CHECK(attn_fast_weights_backward(&spec, 1, 2, 2, 2, x, x, NULL, NULL, 1.5f, NULL, 1, x, out, out, NULL, NULL,
+                                     NULL, work, 4096) == ATTN_ERR_RANGE, "beta > 1");
+    float bad[4] = {0, INFINITY, 0, 0};
+    CHECK(attn_fast_weights_backward(&spec, 1, 2, 2, 2, x, x, NULL, NULL, 1, NULL, 1, bad, out, out, NULL, NULL, NULL,
+                                     work, 4096) == ATTN_ERR_NONFINITE, "doutputs infinite");
+    CHECK(attn_fast_weights_backward(&spec, 1, 0, 2, 2, x, x, NULL, NULL, 1, NULL, 1, x, out, out, NULL, NULL, NULL,
+                                     work, 4096) == ATTN_ERR_SHAPE, "T = 0");
+}
+
+#include <time.h>
+#define TIMED(f) do { clock_t c0 = clock(); f(); fprintf(stderr, "# %s %.2fs\n", #f, (double)(clock() - c0) / CLOCKS_PER_SEC); } while (0)
 int main(void) {
-    test_edges();
-    test_map_backward();
-    test_attention_sizes();
-    test_attention_variants();
-    test_kernel_tables();
+    TIMED(test_edges);
+    TIMED(test_map_backward);
+    TIMED(test_attention_sizes);
+    TIMED(test_attention_variants);
+    TIMED(test_kernel_tables);
+    TIMED(test_fast_weights_backward);
     printf("worst error / allowed: %.3g\n", worst_ratio);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
