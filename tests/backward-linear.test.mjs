@@ -189,3 +189,96 @@ test('linearAttentionBackward: bad arguments give AttnError with stable codes', 
   throwsCode(() => A.linearAttentionBackward(q, k, v, [[3e38, 3e38], [3e38, 3e38], [3e38, 3e38]],
     { feature: 'identity', eps: 0 }), 'ERR_OVERFLOW');
 });
+
+// ------------------------------------------------------------ fast weights
+//
+// fastWeightsBackward against central differences of the memory's recurrence
+// in float64 (written here from attn.h's definition, features from
+// featureMapRef). Tolerance: the five gradients are sums of products of the
+// same factors (g, v, W, phi and its derivative), so one scale, the largest
+// of them, bounds every gradient's terms; K = T + dim + dv + d as above.
+
+/** L = sum g.y of the memory in float64. beta, alpha: arrays of T. */
+function fastLoss(keys, values, queries, beta, alpha, g, { rule, feature, normalize, nu }) {
+  const opts = { feature, normalize, nu };
+  const F = featureMapRef(keys, { ...opts, role: 'key' }), P = featureMapRef(queries, { ...opts, role: 'query' });
+  const [T, dv, dim] = [keys.rows, values.cols, F[0].length];
+  const W = Array.from({ length: dv }, () => new Float64Array(dim));
+  let L = 0;
+  for (let t = 0; t < T; t++) {
+    for (let r = 0; r < dv; r++) {
+      if (rule === 'gated-delta') for (let f = 0; f < dim; f++) W[r][f] *= alpha[t];
+      let e = values.data[t * dv + r];
+      if (rule !== 'sum') e = beta[t] * (e - W[r].reduce((a, w, f) => a + w * F[t][f], 0));
+      for (let f = 0; f < dim; f++) W[r][f] += e * F[t][f];
+      L += g.data[t * dv + r] * W[r].reduce((a, w, f) => a + w * P[t][f], 0);
+    }
+  }
+  return L;
+}
+
+for (const rule of ['sum', 'delta', 'gated-delta']) {
+  test(`fastWeightsBackward, ${rule} rule: every gradient equals central differences`, () => {
+    let seed = 500;
+    for (const [feature, normalize] of [['dpfp', 'sum'], ['elu+1', 'l2'], ['identity', 'l2'], ['relu', 'sum']]) {
+      for (const [T, d, dv, separate] of [[1, 3, 2, true], [5, 4, 3, false], [17, 8, 2, true], [40, 3, 3, false]]) {
+        const keys = inputs(T, d, seed++), values = inputs(T, dv, seed++), g = inputs(T, dv, seed++);
+        const queries = separate ? inputs(T, d, seed++) : null;
+        const u = matrix(2, T, seed++).data;
+        const beta = Array.from({ length: T }, (_, t) => 0.6 + 0.4 * Math.abs(u[t]));
+        const alpha = Array.from({ length: T }, (_, t) => 0.75 + 0.25 * Math.abs(u[T + t]));
+        const nu = feature === 'dpfp' ? 2 : 1;
+        const opts = { keys, values, queries, rule, beta, alpha, feature, normalize, ...(feature === 'dpfp' ? { nu } : {}) };
+        const got = A.fastWeightsBackward(opts, g);
+        assert.equal(got.dqueries === null, !separate);
+        const wide = (x) => ({ rows: x.rows, cols: x.cols, data: Float64Array.from(x.data) });
+        const K64 = wide(keys), V64 = wide(values), Q64 = separate ? wide(queries) : K64;
+        const b64 = Float64Array.from(beta, Math.fround), a64 = Float64Array.from(alpha, Math.fround);
+        const ref = { rule, feature, normalize, nu };
+        const L = () => fastLoss(K64, V64, Q64, b64, a64, g, ref);
+        const tensors = [['dkeys', K64.data], ['dvalues', V64.data], ...(separate ? [['dqueries', Q64.data]] : []),
+          ['dbeta', b64], ['dalpha', a64]];
+        const fds = tensors.map(([name, x]) => [name, picks(x.length).map((e) => {
+          const x0 = x[e];
+          x[e] = x0 + STEP;
+          const plus = L();
+          x[e] = x0 - STEP;
+          const minus = L();
+          x[e] = x0;
+          return [e, (plus - minus) / (2 * STEP)];
+        })]);
+        const largest = Math.max(...fds.flatMap(([, list]) => list.map(([, fd]) => Math.abs(fd))));
+        const dim = featureMapRef({ rows: 1, cols: d, data: K64.data.subarray(0, d) }, ref)[0].length;
+        const allowed = GRAD_PER_TERM * (T + dim + dv + d) * largest + FD_ABS;
+        for (const [name, list] of fds) {
+          const data = name === 'dbeta' || name === 'dalpha' ? got[name] : got[name].data;
+          for (const [e, fd] of list) {
+            assert.ok(Math.abs(data[e] - fd) <= allowed,
+              `${feature}/${normalize} T=${T} d=${d} ${name}[${e}]: got ${data[e]}, differences ${fd} (allowed ${allowed})`);
+          }
+        }
+        // scalar beta and alpha: their gradients are the sums over the steps
+        const scalar = A.fastWeightsBackward({ ...opts, beta: 0.8, alpha: 0.9 }, g);
+        const steps = A.fastWeightsBackward({ ...opts, beta: new Array(T).fill(0.8), alpha: new Array(T).fill(0.9) }, g);
+        assert.equal(typeof scalar.dbeta, 'number');
+        assert.ok(Math.abs(scalar.dbeta - steps.dbeta.reduce((a, b) => a + b, 0)) <= T * U * steps.dbeta.reduce((a, b) => a + Math.abs(b), 0) + 1e-30);
+        assert.ok(Math.abs(scalar.dalpha - steps.dalpha.reduce((a, b) => a + b, 0)) <= T * U * steps.dalpha.reduce((a, b) => a + Math.abs(b), 0) + 1e-30);
+      }
+    }
+  });
+}
+
+test('fastWeightsBackward: bad arguments give AttnError with stable codes', () => {
+  const keys = matrix(4, 3, 1), values = matrix(4, 2, 2), g = matrix(4, 2, 3);
+  const throwsCode = (fn, code, text) => assert.throws(fn, (e) => e instanceof AttnError && e.code === code
+    && e.message.startsWith('fastWeightsBackward: ') && (!text || e.message.includes(text)), code);
+  throwsCode(() => A.fastWeightsBackward({ keys, values }), 'ERR_TYPE', 'dOutputs is required');
+  throwsCode(() => A.fastWeightsBackward({ keys }, g), 'ERR_TYPE', 'keys and values');
+  throwsCode(() => A.fastWeightsBackward({ keys, values }, matrix(4, 3, 3)), 'ERR_SHAPE', 'dOutputs is 4x3');
+  throwsCode(() => A.fastWeightsBackward({ keys, values, record: 'all' }, g), 'ERR_OPTION', 'record');
+  throwsCode(() => A.fastWeightsBackward({ keys, values, rule: 'hebb' }, g), 'ERR_KIND');
+  throwsCode(() => A.fastWeightsBackward({ keys, values, beta: [1, 1] }, g), 'ERR_SHAPE', 'beta');
+  throwsCode(() => A.fastWeightsBackward({ keys, values, beta: 2 }, g), 'ERR_RANGE');
+  throwsCode(() => A.fastWeightsBackward({ keys, values, feature: 'efficient' }, g), 'ERR_RANGE');
+  throwsCode(() => A.fastWeightsBackward({ keys, values }, [[0, 0], [Infinity, 0], [0, 0], [0, 0]]), 'ERR_NONFINITE', 'dOutputs');
+});

@@ -247,6 +247,20 @@ export interface FastWeightsResult {
   errors?: Matrix;
 }
 
+/** Gradients of a scalar loss with respect to the inputs of fastWeights. */
+export interface FastWeightsGradients {
+  /** T x d (with the queries' gradient added when the queries are the keys). */
+  dkeys: Matrix;
+  /** T x dv. */
+  dvalues: Matrix;
+  /** T x d; null when no queries were given (they are the keys). */
+  dqueries: Matrix | null;
+  /** A number for a scalar beta (the sum over the steps), else one per step; 0 for the sum rule. */
+  dbeta: number | Float32Array;
+  /** As dbeta, for alpha; 0 except for the gated delta rule. */
+  dalpha: number | Float32Array;
+}
+
 /** Progress and cancellation of the long calls (capacity, kernelErrorSweep, benchmark). */
 export interface ProgressOptions<P = object> {
   /** Called after each step with { done, total } and what the step produced. */
@@ -381,6 +395,12 @@ export interface Attn {
   maskLayers(mask: MaskLike, options?: { maxLayers?: number }): MaskLayers;
   /** A fast weight memory written step by step (feature default 'dpfp', normalize 'sum'). */
   fastWeights(options: FastWeightsOptions): FastWeightsResult;
+  /**
+   * The backward of fastWeights: given dOutputs = dL/d outputs (T x dv) for the memory written and read with
+   * the same options (record and errors aside), the gradients of every input. The states are recomputed from
+   * checkpoints every ceil(sqrt(T)) steps (O(sqrt(T) dv dim) memory), never all stored.
+   */
+  fastWeightsBackward(options: Omit<FastWeightsOptions, 'record' | 'errors'>, dOutputs: MatrixLike): FastWeightsGradients;
   /** Retrieval error vs stored pairs (feature default 'dpfp', normalize 'l2'). */
   capacity(options?: CapacityOptions): { size: number; error: number }[];
   /** approx - exact with max/mean |error|, MSE, relative Frobenius, KL per row. */

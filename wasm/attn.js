@@ -73,6 +73,7 @@ export async function createAttn(opts) {
     kernelErrorSweep: (q, k, o) => compare.kernelErrorSweep(c, q, k, o),
 
     fastWeights: (o) => fastweight.fastWeights(c, o),
+    fastWeightsBackward: (o, dOutputs) => fastweight.fastWeightsBackward(c, o, dOutputs),
     capacity: (o) => fastweight.capacity(c, o),
 
     matmul: (a, b, o) => gallery.matmul(c, a, b, o),
