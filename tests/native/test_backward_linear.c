@@ -724,15 +724,13 @@ static void test_fast_weights_backward(void) {
                                      work, 4096) == ATTN_ERR_SHAPE, "T = 0");
 }
 
-#include <time.h>
-#define TIMED(f) do { clock_t c0 = clock(); f(); fprintf(stderr, "# %s %.2fs\n", #f, (double)(clock() - c0) / CLOCKS_PER_SEC); } while (0)
 int main(void) {
-    TIMED(test_edges);
-    TIMED(test_map_backward);
-    TIMED(test_attention_sizes);
-    TIMED(test_attention_variants);
-    TIMED(test_kernel_tables);
-    TIMED(test_fast_weights_backward);
+    test_edges();
+    test_map_backward();
+    test_attention_sizes();
+    test_attention_variants();
+    test_kernel_tables();
+    test_fast_weights_backward();
     printf("worst error / allowed: %.3g\n", worst_ratio);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
