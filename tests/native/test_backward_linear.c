@@ -1,32 +1,38 @@
 /*
  * test_backward_linear.c - native tests of the reverse mode of the feature
- * maps and of linear attention (src/features_backward.c,
- * src/linear_backward.c), run under ASan/UBSan and as wasm32 by
+ * maps, of linear attention and of the fast weight memory
+ * (src/features_backward.c, src/linear_backward.c,
+ * src/fastweight_backward.c), run under ASan/UBSan and as wasm32 by
  * tests/native/run.sh.
  *
  * Expected values are central differences of a float64 forward written here
  * from the definitions (attn.h, docs/mechanisms.md), independent of src/:
- * phi in double, then linear attention in its RNN form in double. The
- * Performer stabilizers are held at their values at the unperturbed point,
- * as attn.h defines the gradient (stop-gradient).
+ * phi in double, then linear attention in its RNN form (or the fast weight
+ * recurrence) in double. The Performer stabilizers are held at their values
+ * at the unperturbed point, as attn.h defines the gradient (stop-gradient).
  *
- * TOLERANCE. A gradient component is compared norm-wise, against the largest
- * |component| of the same tensor (components that cancel to ~0 have no
+ * TOLERANCE. Components are compared norm-wise against the size of the
+ * terms a float32 gradient sums (a component that cancels to ~0 has no
  * relative accuracy in float32):
- *     |got - fd| <= TOL_PER_TERM * K * max|fd| + FD_ABS,
- *     K = n + m + dim + dv + d,
+ *     |got - fd| <= TOL_PER_TERM * K * scale + FD_ABS,
+ *     K = n + m + dim + dv + d   (fast weights: T + dim + dv + d),
  * K being the longest chain of float32 accumulations a component goes
  * through (the sums over keys for S and z, over queries for dS and dz, over
- * features for den and the products with S, over dv for a.v, and over d in
- * the Performer's Omega^T). Each such sum of t terms is within t U of
- * the sum of its |terms| (Higham 3.1, U = 2^-24 = 6e-8), and the terms of a
- * gradient are at most a few times max|gradient| (dP = S a + b z cancels:
- * P.dP = -eps b, about a factor of 2 to 4 with the inputs here): so K U
- * times 4, times 4 again for exp's and division's roundings in the maps:
+ * features for den and the products with S, over dv for a.v, over d in the
+ * Performer's Omega^T). Each such sum of t terms is within t U of the sum
+ * of its |terms| (Higham 3.1, U = 2^-24 = 6e-8). scale: for attention, the
+ * largest over the tensor of |fd| and of |d(sum c.num)| + |d(sum e den)|,
+ * the two parts of dL (c, e frozen at the point) that cancel where the
+ * gradient is small (a denominator that hardly depends on the input, e.g.
+ * dim = 1); for the map alone, max |fd|; for fast weights, the largest |fd|
+ * of all five gradients (see fw_case). A factor 4 for the terms inside a
+ * part and 4 for exp's and division's roundings in the maps:
  * TOL_PER_TERM = 16 U = 1e-6. The difference step h = 1e-5 (inputs kept
  * >= 0.05 from the kinks of relu, dpfp and elu+1) gives a truncation error
  * near h^2 |L'''| ~ 1e-10 and a rounding error near 1e-16 |L| / h ~ 1e-11:
- * FD_ABS = 1e-8 covers both. The worst ratio seen is printed.
+ * FD_ABS = 1e-8 covers both. The worst error / allowed seen is printed
+ * (0.05 at the time of writing); a change of 0.1 % in one coefficient
+ * (b_i, dbeta) fails hundreds of checks.
  *
  * Output: one line per failure, then "N passed, N failed".
  */
