@@ -744,6 +744,102 @@ attn_status attn_linear_attention(const attn_feature_spec *spec, size_t n, size_
                                   float *out,      // [n, dv] output
                                   float *work, size_t work_floats);  // [work_floats]
 
+/* ---- backward: linear attention ----------------------------------------
+ * Reverse mode (vector-Jacobian products) of the feature maps and of linear
+ * attention, and of the fast weight memory (src/features_backward.c,
+ * src/linear_backward.c, src/fastweight_backward.c; formulas in
+ * their banners and in docs/mechanisms.md, "Gradients of linear attention").
+ * Given dL/d(output) they return dL/d(inputs) for a scalar loss L; they
+ * recompute what they need from the inputs (nothing is kept from a forward
+ * call), with the same checks, statuses and workspace convention.
+ *
+ * Conventions the gradients follow:
+ *   - Performer maps: the projection Omega is a constant (no gradient). The
+ *     stabilizers of the forward (a query row's max, the keys' global max;
+ *     favor-trig's h or max h) are constants too (stop-gradient): the
+ *     gradient is that of the map with those constants held at their
+ *     values. Linear attention's output does not depend on them when eps =
+ *     0 (they scale a query row, or all keys, by one factor), so there this
+ *     is also the gradient of the forward as computed.
+ *   - Non-differentiable points take one-sided values: relu and dpfp's
+ *     relu(+-x) have derivative 0 at x = 0, elu+1 has 1; taylor at x = 0
+ *     has derivative I / 1e-6 (the limit of its definition).
+ *   - normalize: a row whose sum or norm is 0 is 0 in the forward and has
+ *     gradient 0 (as a zero-denominator row of attention has).
+ *   - A zero denominator row of linear attention (output 0) gives zero
+ *     gradients from that row.
+ *   - Gradients beyond float32 give ATTN_ERR_OVERFLOW; a non-finite
+ *     incoming gradient ATTN_ERR_NONFINITE.
+ */
+
+/* Workspace length in floats for attn_feature_map_backward on n rows. */
+attn_status attn_feature_map_backward_workspace(const attn_feature_spec *spec, size_t n, size_t d,
+                                                size_t *floats);
+/* dx = (d phi / d x)^T dphi for the rows of x in the given role (the map and
+ * its normalisation as attn_feature_map computes them, with the constants
+ * above). The efficient key map (a softmax over positions) couples the
+ * rows; every other map acts row by row. */
+attn_status attn_feature_map_backward(const attn_feature_spec *spec, int role, size_t n, size_t d,
+                                      const float *x,     // [n, d]
+                                      const float *dphi,  // [n, dim] dL/dphi
+                                      float *dx,          // [n, d] output dL/dx
+                                      float *work, size_t work_floats);  // [work_floats]
+
+/* Workspace length in floats for attn_linear_attention_backward: O((n + m)
+ * (dim + dv) + dim dv) whether causal or not. */
+attn_status attn_linear_attention_backward_workspace(const attn_feature_spec *spec, size_t n, size_t m,
+                                                     size_t d, size_t dv, size_t *floats);
+/* dq, dk, dv_out = dL/dQ, dL/dK, dL/dV of Y = attn_linear_attention(Q, K, V)
+ * given dout = dL/dY. Non-causal in O((n + m) dim dv); causal by prefix
+ * sums forwards and suffix sums backwards in blocks of rows, the same time
+ * and O(dim dv) state, never an n x dim x dv tensor. Arguments and statuses
+ * as attn_linear_attention (causal efficient: ATTN_ERR_RANGE), plus dout
+ * (finite, else ATTN_ERR_NONFINITE). Causal with m > n: keys j >= n are
+ * seen by no query, their gradients are 0. */
+attn_status attn_linear_attention_backward(const attn_feature_spec *spec, size_t n, size_t m, size_t d,
+                                           size_t dv,
+                                           const float *q,     // [n, d]
+                                           const float *k,     // [m, d]
+                                           const float *v,     // [m, dv]
+                                           int causal, float eps,
+                                           const float *dout,  // [n, dv] dL/dY
+                                           float *dq,          // [n, d] output
+                                           float *dk,          // [m, d] output
+                                           float *dv_out,      // [m, dv] output
+                                           float *work, size_t work_floats);  // [work_floats]
+
+/* Workspace length in floats for attn_fast_weights_backward: O(T (dim + d)
+ * + sqrt(T) dv dim). */
+attn_status attn_fast_weights_backward_workspace(const attn_feature_spec *spec, size_t T, size_t d, size_t dv,
+                                                 size_t *floats);
+/* The gradients of L for the fast weight memory (attn_fast_weights, below,
+ * same rule, spec (ATTN_USE_FAST_WEIGHTS), beta and alpha) given doutputs =
+ * dL/d outputs: dkeys, dvalues, dqueries (required when queries is given;
+ * when queries is NULL the queries are the keys and their gradient is added
+ * to dkeys), dbeta[t] = dL/dbeta_t and dalpha[t] = dL/dalpha_t (NULL to
+ * skip; for a scalar beta or alpha its gradient is the sum over t; 0 where
+ * the rule does not use them). The final state is not an output here. The
+ * states are recomputed, not stored: a checkpoint every ceil(sqrt(T)) steps,
+ * each segment written again from its checkpoint and swept back (the delta
+ * rule's W_{t-1} cannot be recovered from W_t), so O(sqrt(T) dv dim) memory
+ * and twice the forward's writes. Statuses as attn_fast_weights, plus
+ * doutputs (finite). */
+attn_status attn_fast_weights_backward(const attn_feature_spec *spec, int rule, size_t T, size_t d, size_t dv,
+                                       const float *keys,      // [T, d]
+                                       const float *values,    // [T, dv]
+                                       const float *queries,   // [T, d] or NULL (the keys)
+                                       const float *beta,      // [T] or NULL
+                                       float beta_scalar,
+                                       const float *alpha,     // [T] or NULL
+                                       float alpha_scalar,
+                                       const float *doutputs,  // [T, dv] dL/d outputs
+                                       float *dkeys,           // [T, d] output
+                                       float *dvalues,         // [T, dv] output
+                                       float *dqueries,        // [T, d] output, or NULL when queries is NULL
+                                       float *dbeta,           // [T] output or NULL
+                                       float *dalpha,          // [T] output or NULL
+                                       float *work, size_t work_floats);  // [work_floats]
+
 /* ---- fast weight memory -------------------------------------------------
  * Causal linear attention as a fast weight programmer (Schlag, Irie &
  * Schmidhuber 2021): a memory W [dv, dim] starts at 0 and is written once

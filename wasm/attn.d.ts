@@ -181,6 +181,16 @@ export interface LinearOptions extends FeatureOptions {
   eps?: number;
 }
 
+/** Gradients of a scalar loss with respect to the inputs of an attention call. */
+export interface AttentionGradients {
+  /** dL/dq, n x d. */
+  dq: Matrix;
+  /** dL/dk, m x d. */
+  dk: Matrix;
+  /** dL/dv, m x dv. */
+  dv: Matrix;
+}
+
 export interface KernelError {
   /** kernel - softmax, n x m. */
   error: Matrix;
@@ -235,6 +245,20 @@ export interface FastWeightsResult {
   states?: Float32Array;
   /** T x T, with errors: true. */
   errors?: Matrix;
+}
+
+/** Gradients of a scalar loss with respect to the inputs of fastWeights. */
+export interface FastWeightsGradients {
+  /** T x d (with the queries' gradient added when the queries are the keys). */
+  dkeys: Matrix;
+  /** T x dv. */
+  dvalues: Matrix;
+  /** T x d; null when no queries were given (they are the keys). */
+  dqueries: Matrix | null;
+  /** A number for a scalar beta (the sum over the steps), else one per step; 0 for the sum rule. */
+  dbeta: number | Float32Array;
+  /** As dbeta, for alpha; 0 except for the gated delta rule. */
+  dalpha: number | Float32Array;
 }
 
 /** Progress and cancellation of the long calls (capacity, kernelErrorSweep, benchmark). */
@@ -342,6 +366,13 @@ export interface Attn {
   kernelWeights(q: MatrixLike, k: MatrixLike, options?: LinearOptions): Matrix;
   /** kernelWeights * v in O(n) (running sums when causal). */
   linearAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: LinearOptions): Matrix;
+  /**
+   * The backward of linearAttention: given dy = dL/dY (n x dv) for Y = linearAttention(q, k, v, options), the
+   * gradients dL/dq, dL/dk, dL/dv, in O(n) memory (causal: prefix and suffix sums in blocks). The Performer
+   * projection and stabilisers are constants (no gradient flows into them); a row whose denominator is 0
+   * (output 0) gives no gradient. Same options as linearAttention.
+   */
+  linearAttentionBackward(q: MatrixLike, k: MatrixLike, v: MatrixLike, dy: MatrixLike, options?: LinearOptions): AttentionGradients;
   /** kernelWeights against softmaxWeights (scale 1/sqrt(d)) for the same q, k. */
   kernelError(q: MatrixLike, k: MatrixLike, options?: LinearOptions): KernelError;
   /** kernelError summaries vs the number of random features, averaged over projections. */
@@ -364,6 +395,12 @@ export interface Attn {
   maskLayers(mask: MaskLike, options?: { maxLayers?: number }): MaskLayers;
   /** A fast weight memory written step by step (feature default 'dpfp', normalize 'sum'). */
   fastWeights(options: FastWeightsOptions): FastWeightsResult;
+  /**
+   * The backward of fastWeights: given dOutputs = dL/d outputs (T x dv) for the memory written and read with
+   * the same options (record and errors aside), the gradients of every input. The states are recomputed from
+   * checkpoints every ceil(sqrt(T)) steps (O(sqrt(T) dv dim) memory), never all stored.
+   */
+  fastWeightsBackward(options: Omit<FastWeightsOptions, 'record' | 'errors'>, dOutputs: MatrixLike): FastWeightsGradients;
   /** Retrieval error vs stored pairs (feature default 'dpfp', normalize 'l2'). */
   capacity(options?: CapacityOptions): { size: number; error: number }[];
   /** approx - exact with max/mean |error|, MSE, relative Frobenius, KL per row. */

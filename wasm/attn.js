@@ -67,11 +67,13 @@ export async function createAttn(opts) {
     featureMap: (x, o) => linear.featureMap(c, x, o),
     kernelWeights: (q, k, o) => linear.kernelWeights(c, q, k, o),
     linearAttention: (q, k, v, o) => linear.linearAttention(c, q, k, v, o),
+    linearAttentionBackward: (q, k, v, dy, o) => linear.linearAttentionBackward(c, q, k, v, dy, o),
     kernelError: (q, k, o) => compare.kernelError(c, q, k, o),
     compareWeights: (approx, exact) => compare.compareWeights(c, approx, exact),
     kernelErrorSweep: (q, k, o) => compare.kernelErrorSweep(c, q, k, o),
 
     fastWeights: (o) => fastweight.fastWeights(c, o),
+    fastWeightsBackward: (o, dOutputs) => fastweight.fastWeightsBackward(c, o, dOutputs),
     capacity: (o) => fastweight.capacity(c, o),
 
     matmul: (a, b, o) => gallery.matmul(c, a, b, o),

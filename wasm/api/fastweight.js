@@ -86,6 +86,65 @@ export function fastWeights(c, opts, where = 'fastWeights') {
 }
 
 /**
+ * The backward of fastWeights: given dOutputs = dL/d outputs (T x dv) for the
+ * memory written and read with the same options, { dkeys, dvalues, dqueries
+ * (null when the queries are the keys: their gradient is in dkeys), dbeta,
+ * dalpha } (each a number for a scalar beta or alpha: the sum over the steps;
+ * a Float32Array of T for per-step ones). The states are recomputed from
+ * checkpoints every ceil(sqrt(T)) steps, never stored all.
+ */
+export function fastWeightsBackward(c, opts, dOutputs, where = 'fastWeightsBackward') {
+  const o = options(where, opts, FAST_KEYS.filter((key) => key !== 'record' && key !== 'errors'));
+  if (o.keys === undefined || o.values === undefined) fail('ERR_TYPE', where, 'keys and values are required');
+  if (dOutputs === undefined) fail('ERR_TYPE', where, 'dOutputs is required');
+  const K = toMatrix(where, 'keys', o.keys);
+  const V = toMatrix(where, 'values', o.values);
+  if (V.rows !== K.rows) fail('ERR_SHAPE', where, `values has ${V.rows} rows, keys has ${K.rows}`);
+  let Q = null;
+  if (o.queries !== undefined && o.queries !== null) {
+    Q = toMatrix(where, 'queries', o.queries);
+    if (Q.rows !== K.rows || Q.cols !== K.cols) fail('ERR_SHAPE', where, `queries is ${Q.rows}x${Q.cols}, keys is ${K.rows}x${K.cols}`);
+  }
+  const [T, d, dv] = [K.rows, K.cols, V.cols];
+  const G = toMatrix(where, 'dOutputs', dOutputs);
+  if (G.rows !== T || G.cols !== dv) fail('ERR_SHAPE', where, `dOutputs is ${G.rows}x${G.cols}, the outputs are ${T}x${dv}`);
+  const rule = RULES.indexOf(optKind(where, 'rule', o.rule, RULES[DEFAULTS['fastWeights.rule']], RULES));
+  const beta = unitOption(where, 'beta', o.beta, DEFAULTS['fastWeights.beta'], T);
+  const alpha = unitOption(where, 'alpha', o.alpha, DEFAULTS['fastWeights.alpha'], T);
+  const f = featureOptions(c, where, o, d, 'fastWeights');
+  return run(c, where, (heap, mod) => {
+    const what = `${shapeOf('keys', K)}, ${shapeOf('values', V)}, rule '${RULES[rule]}', ${describeFeature(f)}`;
+    const spec = featureSpec(heap, mod, f);
+    const explained = explainFeature(heap, spec, f, d, what);
+    const floats = heap.size('fast_weights_backward_workspace', explained, spec, T, d, dv);
+    checkPlan(where, [['keys', T * d, 4], ['values', T * dv, 4], ['queries', Q ? T * d : 0, 4], ['dOutputs', T * dv, 4],
+      ['dkeys', T * d, 4], ['dvalues', T * dv, 4], ['dqueries', Q ? T * d : 0, 4], ['dbeta, dalpha', 2 * T, 4],
+      ['the workspace', floats, 4]]);
+    const pk = heap.f32(K.data, 'keys'), pv = heap.f32(V.data, 'values'), pq = Q ? heap.f32(Q.data, 'queries') : 0;
+    const pb = beta.array ? heap.f32(beta.array, 'beta') : 0, pa = alpha.array ? heap.f32(alpha.array, 'alpha') : 0;
+    const pg = heap.f32(G.data, 'dOutputs');
+    const dk = heap.alloc(T * d * 4, 'dkeys'), dvals = heap.alloc(T * dv * 4, 'dvalues');
+    const dq = Q ? heap.alloc(T * d * 4, 'dqueries') : 0;
+    const db = heap.alloc(T * 4, 'dbeta'), da = heap.alloc(T * 4, 'dalpha');
+    const work = heap.alloc(floats * 4, 'the workspace');
+    heap.call('fast_weights_backward', explained, spec, rule, T, d, dv, pk, pv, pq, pb, beta.scalar, pa, alpha.scalar,
+      pg, dk, dvals, dq, db, da, work, floats);
+    // a scalar's gradient is the sum of the per-step ones (in double)
+    const perStep = (p, option) => {
+      const g = heap.readF32(p, T);
+      return option.array ? g : g.reduce((sum, x) => sum + x, 0);
+    };
+    return {
+      dkeys: { rows: T, cols: d, data: heap.readF32(dk, T * d) },
+      dvalues: { rows: T, cols: dv, data: heap.readF32(dvals, T * dv) },
+      dqueries: Q ? { rows: T, cols: d, data: heap.readF32(dq, T * d) } : null,
+      dbeta: perStep(db, beta),
+      dalpha: perStep(da, alpha),
+    };
+  });
+}
+
+/**
  * The capacity experiment: for each size S, store S random (key, one-hot
  * value) pairs, read every key back, and report the mean 1/2 |v - y|^2
  * averaged over trials (0.5 = total failure). Returns [{ size, error }].

@@ -1,6 +1,6 @@
 // Kernel (linear) attention (src/features.c, src/linear.c): feature maps phi,
 // the n x m matrix a map applies implicitly, and outputs in O(n).
-import { DEFAULTS, checkBytes, fail, run, shapeOf } from './core.js';
+import { DEFAULTS, checkBytes, checkPlan, fail, run, shapeOf } from './core.js';
 import { optBool, optInt, optKind, optNumber, options, toMatrix, toQKV } from './args.js';
 import { randomFeatures } from './rng.js';
 
@@ -147,5 +147,39 @@ export function linearAttention(c, q, k, v, opts, where = 'linearAttention') {
     const work = heap.workspace('linear_workspace', explained, spec, n, m, d, dv);
     heap.call('linear_attention', explained, spec, n, m, d, dv, pq, pk, pv, causal ? 1 : 0, eps, out, work.ptr, work.floats);
     return { rows: n, cols: dv, data: heap.readF32(out, n * dv) };
+  });
+}
+
+/**
+ * The gradients of L with respect to q, k and v, given dy = dL/dY for
+ * Y = linearAttention(q, k, v, opts) with the same options (the Performer
+ * projection and stabilizers held constant; src/linear_backward.c).
+ */
+export function linearAttentionBackward(c, q, k, v, dy, opts, where = 'linearAttentionBackward') {
+  if (v === undefined) fail('ERR_TYPE', where, 'v is required');
+  if (dy === undefined) fail('ERR_TYPE', where, 'dy is required');
+  const a = linearArgs(c, where, q, k, v, opts);
+  const { Q, K, V, causal, eps, f } = a;
+  const [n, m, d, dv] = [Q.rows, K.rows, Q.cols, V.cols];
+  const DY = toMatrix(where, 'dy', dy);
+  if (DY.rows !== n || DY.cols !== dv) {
+    fail('ERR_SHAPE', where, `dy is ${DY.rows}x${DY.cols}, the output is ${n}x${dv} (q rows x v columns)`);
+  }
+  checkPlan(where, [['dq', n * d, 4], ['dk', m * d, 4], ['dv', m * dv, 4]]);
+  return run(c, where, (heap, mod) => {
+    const what = `${describe(Q, K, V, a)}, ${shapeOf('dy', DY)}`;
+    const spec = featureSpec(heap, mod, f);
+    const explained = explainFeature(heap, spec, f, d, what);
+    const pq = heap.f32(Q.data, 'q'), pk = heap.f32(K.data, 'k'), pv = heap.f32(V.data, 'v');
+    const pdy = heap.f32(DY.data, 'dy');
+    const dq = heap.alloc(n * d * 4, 'dq'), dk = heap.alloc(m * d * 4, 'dk'), dvOut = heap.alloc(m * dv * 4, 'dv');
+    const work = heap.workspace('linear_attention_backward_workspace', explained, spec, n, m, d, dv);
+    heap.call('linear_attention_backward', explained, spec, n, m, d, dv, pq, pk, pv, causal ? 1 : 0, eps, pdy,
+      dq, dk, dvOut, work.ptr, work.floats);
+    return {
+      dq: { rows: n, cols: d, data: heap.readF32(dq, n * d) },
+      dk: { rows: m, cols: d, data: heap.readF32(dk, m * d) },
+      dv: { rows: m, cols: dv, data: heap.readF32(dvOut, m * dv) },
+    };
   });
 }
