@@ -6,7 +6,7 @@
 // at 1280×800 and 360×740 go to test-results/presets/<id>-<width>.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labInChromium, canvases, assertDrawn } from './chromium.mjs';
 import { PRESETS, presetHash, presetsOf } from '../web/src/presets.js';
@@ -39,6 +39,17 @@ test('every view has 3 to 6 presets with distinct ids, valid fields that differ 
     assert.equal(typeof p.claim.holds, 'function');
     assert.ok(p.claim.text.length > 10);
   }
+});
+
+test('the README shows one screenshot per view (small PNGs) and lists every preset with its link', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  for (const view of VIEWS) {
+    assert.ok(readme.includes(`](docs/img/${view}.png)`), `README shows docs/img/${view}.png`);
+    const png = readFileSync(join('docs', 'img', `${view}.png`));
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], `${view}.png is a PNG`);
+    assert.ok(png.length <= 120 * 1024, `${view}.png: ${png.length} bytes`);
+  }
+  for (const p of PRESETS) assert.ok(readme.includes(`[${p.title}](web/index.html${presetHash(p)})`), `README lists ${p.id}`);
 });
 
 /** A page of the lab at a size, collecting console errors. */

@@ -61,8 +61,8 @@ export const PRESETS = [
   },
   {
     id: 'elu-smooth', view: 'matrices', title: 'elu+1 is smooth but not softmax', fields: { feature: 'elu+1' },
-    look: 'elu(x)+1 features are deterministic: no random noise, but a kernel that is not exp(q·k), so raising ' +
-      'nothing makes it converge. Its relative error (about 0.31) stays above FAVOR+ with m = 1024 (0.13).',
+    look: 'elu(x)+1 features are deterministic: no random noise, but their kernel is not exp(q·k), and there is no m ' +
+      'to raise. Its weights look smooth, yet its relative error (about 0.31) stays above FAVOR+ with m = 1024 (0.13).',
     claim: { text: 'relative Frobenius error is above that of FAVOR+ with m = 1024', against: { features: 1024 },
       holds: (here, there) => here.rel > there.rel },
   },
@@ -119,8 +119,8 @@ export const PRESETS = [
   // ---- Fast weights (defaults: T = 32 writes, d = 8, DPFP ν = 1 so dφ = 16)
   {
     id: 'sum-overflows', view: 'fastweights', title: 'The sum rule overflows at S = dφ', fields: { fwFeature: 'identity', step: 8 },
-    look: 'With identity features dφ = d = 8. After 8 writes the sum rule\'s mean retrieval error is already past 0.5 ' +
-      '(nothing retrieved); play on to step 32 and it climbs past 1: cross-talk worse than an empty memory.',
+    look: 'With identity features (dφ = d = 8) the sum rule\'s mean retrieval error is already past 0.5 after 8 writes: ' +
+      'nothing is retrieved. Play on to step 32 and it climbs past 1, cross-talk worse than an empty memory.',
     claim: { text: 'sum-rule error at step dφ = 8 is at least 0.5, and above 1 at step 32', against: { fwFeature: 'identity', step: 32 },
       holds: (here, there) => here.dim === 8 && here.sum >= 0.5 && there.sum > 1 },
   },
@@ -149,7 +149,7 @@ export const PRESETS = [
   // ---- Capacity (defaults: d = 64, S up to 600, 8 trials)
   {
     id: 'identity-crosses', view: 'capacity', title: 'The identity map fails at S = dφ', fields: { maps: ['identity'], rules: ['sum'] },
-    look: 'With identity features dφ = d = 64, and the sum rule\'s error grows steadily with the number of stored pairs S. ' +
+    look: 'With identity features (dφ = d = 64) the sum rule\'s error grows steadily with the number of stored pairs S. ' +
       'It crosses 0.5 (nothing retrieved) between S = 60 and 80, at dφ; beyond it cross-talk makes retrieval worse than nothing.',
     claim: { text: 'the identity sum-rule curve first reaches 0.5 within one step (20) of S = dφ = 64',
       holds: (here) => { const s = firstReaching(pick(here.series, { map: 'identity', rule: 'sum' }).points, 0.5); return s !== null && Math.abs(s - 64) <= 20; } },
@@ -206,22 +206,22 @@ export const PRESETS = [
 
   // ---- Timing (defaults: n up to 4096, every mechanism)
   {
-    id: 'linear-wins', view: 'timing', title: 'Linear attention wins past n = 256', fields: { maxN: 4096, mechanisms: ['streaming', 'linear'] },
+    id: 'linear-wins', view: 'timing', title: 'Linear attention wins as n grows', fields: { mechanisms: ['streaming', 'linear'] },
     look: 'Streaming softmax (n² work) climbs with slope 2, linear attention (n work) with slope 1. Linear attention is ' +
-      'faster from the first point on here, and at n = 4096 many times faster (see the crossover table).',
+      'faster at n = 1024 and beyond, and at n = 4096 many times faster; the crossover table says from which n on, on this machine.',
     claim: { text: 'linear attention is faster than streaming softmax at every n ≥ 1024, and at least 4 times faster at n = 4096',
       holds: (here) => { const [s, l] = ['streaming', 'linear'].map((id) => pick(here.series, { id }).points);
         return [1024, 2048, 4096].every((n) => at(l, n) < at(s, n)) && at(s, 4096) >= 4 * at(l, 4096); } },
   },
   {
-    id: 'softmax-quadratic', view: 'timing', title: 'Softmax is quadratic, stored or streamed', fields: { maxN: 4096, mechanisms: ['softmax', 'streaming'] },
+    id: 'softmax-quadratic', view: 'timing', title: 'Softmax is quadratic, stored or streamed', fields: { mechanisms: ['softmax', 'streaming'] },
     look: 'Storing the n × n weights or streaming them row by row, softmax attention does n² work: both curves ' +
       'follow the slope-2 reference, so doubling n costs about four times as much.',
     claim: { text: 'streaming softmax at n = 4096 takes at least 6 times as long as at n = 1024 (quadratic: 16)',
       holds: (here) => { const s = pick(here.series, { id: 'streaming' }).points; return at(s, 4096) >= 6 * at(s, 1024); } },
   },
   {
-    id: 'sparse-linear', view: 'timing', title: 'A local window is linear too', fields: { maxN: 4096, mechanisms: ['streaming', 'sparse-local'] },
+    id: 'sparse-linear', view: 'timing', title: 'A local window is linear too', fields: { mechanisms: ['streaming', 'sparse-local'] },
     look: 'Sparse attention with a fixed window computes a constant number of scores per query, so its cost grows ' +
       'like n, parallel to the slope-1 reference, and it overtakes streaming softmax as n grows.',
     claim: { text: 'local sparse attention is faster than streaming softmax at n = 4096',
