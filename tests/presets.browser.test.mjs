@@ -187,6 +187,23 @@ test('preset links push history entries: Back returns to the previous preset, th
   await page.close();
 });
 
+test('changing a setting after following a preset unmarks it and keeps its text (dimmed), so the controls do not move', async () => {
+  const { page, problems } = await openPage();
+  const preset = PRESETS.find((p) => p.id === 'longformer');
+  await show(page, presetHash(preset));
+  const top = () => page.$eval('#view .controls', (el) => el.getBoundingClientRect().top);
+  const before = await top();
+  await page.fill('#ctl-window', '5');
+  await page.press('#ctl-window', 'Enter');
+  await page.waitForFunction(() => /window=5/.test(location.hash));
+  await page.waitForSelector('html[data-state="ready"]');
+  assert.equal(await page.getAttribute(`#view .presets a[data-preset="${preset.id}"]`, 'aria-current'), null);
+  assert.equal(await page.$eval('#view .presets .look', (el) => el.classList.contains('changed') && !el.hidden), true);
+  assert.equal(await top(), before, 'the controls stay where they were');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('presets are links of the lab page only: an <attn-figure> shows none', async () => {
   const { page, problems } = await openPage();
   await page.route(`${lab.base}/web/figure-presets.html`, (route) => route.fulfill({ contentType: 'text/html', body:

@@ -156,8 +156,8 @@ export const PRESETS = [
   },
   {
     id: 'delta-vs-sum', view: 'capacity', title: 'The delta rule degrades gracefully', fields: { maps: ['identity'] },
-    look: 'Same memory, same keys: the delta rule (dashed) stays below the sum rule at every S and reaches 0.5 only ' +
-      'near S = 120; at S = 600 its error is under 1 while the sum rule\'s is above 4.',
+    look: 'Same memory, same keys: the delta rule (dashed) stays below the sum rule at every S. It reaches 0.5 only ' +
+      'near S = 120, and at S = 600 its error is under 1 while the sum rule\'s is above 4.',
     claim: { text: 'the delta-rule error is below the sum rule\'s at every S',
       holds: (here) => { const [s, d] = ['sum', 'delta'].map((rule) => pick(here.series, { map: 'identity', rule }).points);
         return s.length === d.length && d.every((p, i) => p.y < s[i].y); } },

@@ -53,7 +53,11 @@ function presetList(view) {
     h('p', { class: 'look', hidden: true }));
 }
 
-/** Marks the preset link whose settings are shown (aria-current) and says what to look at in it. */
+/**
+ * Marks the preset link whose settings are shown (aria-current) and says what
+ * to look at in it. After a setting changes, the last preset's text stays
+ * (dimmed), so the controls below it do not move while they are used.
+ */
 function markPreset(container, state) {
   const list = container.querySelector(':scope > .presets');
   if (!list) return;
@@ -64,9 +68,11 @@ function markPreset(container, state) {
     if (here) { a.setAttribute('aria-current', 'true'); current = a; } else a.removeAttribute('aria-current');
   }
   const look = list.querySelector('.look');
-  look.hidden = !current;
-  look.replaceChildren(...(current ? [h('strong', {}, `${current.textContent}. `), current.title] : []));
-  if (current) list.open = true;
+  look.classList.toggle('changed', !current);
+  if (!current) return;
+  look.hidden = false;
+  look.replaceChildren(h('strong', {}, `${current.textContent}. `), current.title);
+  list.open = true;
 }
 
 /**
