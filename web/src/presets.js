@@ -102,7 +102,7 @@ export const PRESETS = [
   {
     id: 'strided-two-layers', view: 'masks', title: 'Strided patterns reach everything in two layers',
     fields: { kind: 'sparse-transformer', stride: 16 },
-    look: "The Sparse Transformer's pattern is causal: a window of the last 16 keys plus every 16th key. Stacking 2 " +
+    look: "The Sparse Transformer's pattern is causal: a window of the most recent keys plus every 16th key before it. Stacking 2 " +
       'layers reaches 50.2 % of the pairs, which is every pair a causal pattern can reach: (n + 1) / 2n.',
     claim: { text: 'after 2 layers the pairs reached are all the causal pairs, (n + 1) / 2n',
       holds: (here) => here.layers === 2 && Math.abs(here.coverage - (here.n + 1) / (2 * here.n)) < 1e-3 },
@@ -164,9 +164,9 @@ export const PRESETS = [
   },
   {
     id: 'dpfp-holds', view: 'capacity', title: 'With the delta rule, DPFP-ν holds longer',
-    fields: { maps: ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3'], rules: ['delta'] },
-    look: 'Under the delta rule each higher DPFP order (dφ = 2d, 4d, 6d) keeps the error under 0.5 for more pairs: ' +
-      'about S = 120 for identity, 220, 400 and 560 for ν = 1, 2, 3. (With the sum rule, switch it on: every map here fails near S = 60–80.)',
+    fields: { rules: ['delta'] },
+    look: 'Under the delta rule each higher DPFP order (dφ = 2d, 4d, 6d) keeps the error under 0.5 for more stored pairs. ' +
+      'The error first reaches 0.5 near S = 120 for identity features, and near 220, 400 and 560 for ν = 1, 2, 3.',
     claim: { text: 'the S where the delta-rule error first reaches 0.5 grows with each map: identity < DPFP-1 < DPFP-2 < DPFP-3',
       holds: (here) => { const s = ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3'].map((map) => firstReaching(pick(here.series, { map, rule: 'delta' }).points, 0.5) ?? Infinity);
         return s.every((x, i) => i === 0 || x > s[i - 1]); } },
@@ -175,7 +175,7 @@ export const PRESETS = [
   // ---- Approximation (defaults: n = 256, d = 16, random N(0, 0.3²) inputs, m up to 256, 8 trials)
   {
     id: 'error-like-1-over-m', view: 'approximation', title: 'FAVOR+ error falls like 1/m', fields: {},
-    look: 'On log-log axes the positive orthogonal curve falls with slope about −1: each doubling of the random ' +
+    look: 'On log-log axes the positive orthogonal curve falls with slope about −1. Each doubling of the random ' +
       'features m halves the mean squared error, the rate of an average of m independent estimates.',
     claim: { text: 'the positive orthogonal curve falls with a log-log slope between −1.25 and −0.75',
       holds: (here) => { const k = logSlope(pick(here.series, { feature: 'favor+', orthogonal: true }).points); return k > -1.25 && k < -0.75; } },
@@ -215,14 +215,14 @@ export const PRESETS = [
   },
   {
     id: 'softmax-quadratic', view: 'timing', title: 'Softmax is quadratic, stored or streamed', fields: { mechanisms: ['softmax', 'streaming'] },
-    look: 'Storing the n × n weights or streaming them row by row, softmax attention does n² work: both curves ' +
-      'follow the slope-2 reference, so doubling n costs about four times as much.',
+    look: 'Storing the n × n weights or streaming them row by row, softmax attention does n² work. Both curves ' +
+      'follow the slope-2 reference: doubling n costs about four times as much.',
     claim: { text: 'streaming softmax at n = 4096 takes at least 6 times as long as at n = 1024 (quadratic: 16)',
       holds: (here) => { const s = pick(here.series, { id: 'streaming' }).points; return at(s, 4096) >= 6 * at(s, 1024); } },
   },
   {
     id: 'sparse-linear', view: 'timing', title: 'A local window is linear too', fields: { mechanisms: ['streaming', 'sparse-local'] },
-    look: 'Sparse attention with a fixed window computes a constant number of scores per query, so its cost grows ' +
+    look: 'Sparse attention with a fixed window computes a constant number of scores per query. Its cost grows ' +
       'like n, parallel to the slope-1 reference, and it overtakes streaming softmax as n grows.',
     claim: { text: 'local sparse attention is faster than streaming softmax at n = 4096',
       holds: (here) => { const [s, l] = ['streaming', 'sparse-local'].map((id) => pick(here.series, { id }).points); return at(l, 4096) < at(s, 4096); } },
