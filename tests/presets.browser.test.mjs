@@ -156,7 +156,8 @@ for (const preset of PRESETS) {
     await page.close();
     const phone = await openPage({ width: 360, height: 740 });
     await show(phone.page, hash);
-    assert.equal(await phone.page.$eval('#view .presets', (d) => d.open), true, 'a preset opened on a phone shows what to look at');
+    assert.deepEqual(await phone.page.$eval('#view .presets', (el) => [el.querySelector('details').open, el.querySelector('.look').checkVisibility()]),
+      [false, true], 'on a phone the list is folded and what to look at is shown');
     await phone.page.screenshot({ path: join(SHOTS, `${preset.id}-360.png`) });
     assert.deepEqual(phone.problems, []);
     await phone.page.close();

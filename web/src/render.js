@@ -37,19 +37,20 @@ function caption(text) {
 
 /**
  * The view's presets as ordinary links (shareable, open in a new tab): a
- * compact row of titles, and under it what to look at in the preset shown
- * (each link's title attribute carries its own). Open on wide screens,
- * folded on phones like the caption. Only on the lab page: inside
- * <attn-figure> a link would move the host page.
+ * compact row of titles, open on wide screens and folded on phones like the
+ * caption, and under it what to look at in the preset shown (each link's
+ * title attribute carries its own), visible on phones too. Only on the lab
+ * page: inside <attn-figure> a link would move the host page.
  */
 function presetList(view) {
   const presets = presetsOf(view);
   if (!presets.length) return '';
   const narrow = typeof matchMedia === 'function' && matchMedia('(max-width: 480px)').matches;
-  return h('details', { class: 'presets', open: !narrow, part: 'presets' },
-    h('summary', {}, 'Presets: what to look for'),
-    h('ul', {}, presets.map((p) => h('li', {},
-      h('a', { href: presetHash(p), 'data-preset': p.id, title: p.look }, p.title)))),
+  return h('div', { class: 'presets', part: 'presets' },
+    h('details', { open: !narrow },
+      h('summary', {}, 'Presets: what to look for'),
+      h('ul', {}, presets.map((p) => h('li', {},
+        h('a', { href: presetHash(p), 'data-preset': p.id, title: p.look }, p.title))))),
     h('p', { class: 'look', hidden: true }));
 }
 
@@ -72,7 +73,6 @@ function markPreset(container, state) {
   if (!current) return;
   look.hidden = false;
   look.replaceChildren(h('strong', {}, `${current.textContent}. `), current.title);
-  list.open = true;
 }
 
 /**
