@@ -285,7 +285,7 @@ test('figures export as PNG (white background, state in the name) and as CSV', a
   await ready(page);
   const figure = page.locator('figure', { has: page.locator('canvas[data-figure="softmax"]') });
   const [png] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'PNG' }).click()]);
-  assert.equal(png.suggestedFilename(), 'attnlab_matrices_kernel_favor+_m64_n24_d4_scale1_seed3_softmax.png', 'a short name: view and the fields that matter');
+  assert.equal(png.suggestedFilename(), 'attnlab_matrices_kernel_favor+_m64_n24_d4_scale0.3_seed3_softmax.png', 'a short name: view and the fields that matter');
   const bytes = readFileSync(await png.path());
   assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG file');
   const [csv] = await Promise.all([page.waitForEvent('download'), figure.locator('button', { hasText: 'CSV' }).click()]);

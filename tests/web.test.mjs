@@ -267,7 +267,7 @@ test('the Matrices job (run in the worker): softmax against float64, error = app
   assert.ok(weightsExcess(random.P.data, softmaxWeightsRef(x(4), x(5)), F32_REL_SHORT) <= 1);
   // By default the core's structured inputs (mixture): softmax of their Q, K against float64.
   const made = A.inputs('mixture', 12, 8, { seed: 3, scale: 1 });
-  const structured = await run('#view=matrices&n=12&d=8&seed=3', {});
+  const structured = await run('#view=matrices&n=12&d=8&seed=3&scale=1', {});
   assert.ok(weightsExcess(structured.P.data, softmaxWeightsRef(made.q, made.k), F32_REL_SHORT) <= 1, 'structured inputs');
   // Shapes that cannot work are the reader's to fix: DataError, with the numbers.
   await assert.rejects(run('#view=matrices', { q, k: testMatrix(7, 5, 2) }), (e) => e instanceof DataError && /K has 5 columns but Q has 4/.test(e.message));
@@ -292,7 +292,7 @@ test('invalid values are named in state.problems (what was given and what is use
 
 test('file names are short: the view and the few fields that name the picture', () => {
   assert.equal(fileName(parseState('#view=masks&kind=bigbird&n=256&seed=3&block=16')), 'masks_bigbird_n256_seed3');
-  assert.equal(fileName(parseState('#view=matrices&mechanism=linformer&rank=8&n=64')), 'matrices_linformer_rank8_n64_d16_scale1_seed0');
+  assert.equal(fileName(parseState('#view=matrices&mechanism=linformer&rank=8&n=64&scale=1')), 'matrices_linformer_rank8_n64_d16_scale1_seed0');
   for (const view of VIEWS) {
     const state = parseState(`#view=${view}`);
     for (const key of VIEW_FIELDS[view]) if (FIELDS[key].type === 'set') state[key] = FIELDS[key].options;  // the longest sets

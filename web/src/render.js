@@ -6,7 +6,8 @@
 // caption and control panel are built once and updated in place (so focus,
 // drags and typed numbers survive a change), only the figures are redrawn.
 // Timers and jobs of a visit stop when it ends (visit.signal aborts).
-import { VIEW_FIELDS, fileName } from './state.js';
+import { VIEW_FIELDS, fileName, formatHash, parseState } from './state.js';
+import { presetsOf, presetHash } from './presets.js';
 import { VIEW_MODULES } from './views/index.js';
 import { h, controls } from './ui.js';
 import { errorText, isReaderError } from './errors.js';
@@ -32,6 +33,46 @@ function caption(text) {
   const narrow = typeof matchMedia === 'function' && matchMedia('(max-width: 480px)').matches;
   return h('details', { class: 'caption', open: !narrow, part: 'caption' },
     h('summary', {}, 'About this view'), h('p', {}, text));
+}
+
+/**
+ * The view's presets as ordinary links (shareable, open in a new tab): a
+ * compact row of titles, open on wide screens and folded on phones like the
+ * caption, and under it what to look at in the preset shown (each link's
+ * title attribute carries its own), visible on phones too. Only on the lab
+ * page: inside <attn-figure> a link would move the host page.
+ */
+function presetList(view) {
+  const presets = presetsOf(view);
+  if (!presets.length) return '';
+  const narrow = typeof matchMedia === 'function' && matchMedia('(max-width: 480px)').matches;
+  return h('div', { class: 'presets', part: 'presets' },
+    h('details', { open: !narrow },
+      h('summary', {}, 'Presets: what to look for'),
+      h('ul', {}, presets.map((p) => h('li', {},
+        h('a', { href: presetHash(p), 'data-preset': p.id, title: p.look }, p.title))))),
+    h('p', { class: 'look', hidden: true }));
+}
+
+/**
+ * Marks the preset link whose settings are shown (aria-current) and says what
+ * to look at in it. After a setting changes, the last preset's text stays
+ * (dimmed), so the controls below it do not move while they are used.
+ */
+function markPreset(container, state) {
+  const list = container.querySelector(':scope > .presets');
+  if (!list) return;
+  const shown = formatHash(state);
+  let current = null;
+  for (const a of list.querySelectorAll('a[data-preset]')) {
+    const here = formatHash(parseState(a.getAttribute('href'))) === shown;
+    if (here) { a.setAttribute('aria-current', 'true'); current = a; } else a.removeAttribute('aria-current');
+  }
+  const look = list.querySelector('.look');
+  look.classList.toggle('changed', !current);
+  if (!current) return;
+  look.hidden = false;
+  look.replaceChildren(h('strong', {}, `${current.textContent}. `), current.title);
 }
 
 /**
@@ -61,11 +102,14 @@ export function renderView(container, ctx) {
     visit.panel = state.controls ? controls(VIEW_FIELDS[view.id], state, (p) => ctx.set(p)) : null;
     visit.body = h('div', { class: 'view-body' });
     if (oldBody) visit.body.append(...oldBody.children);  // previous figures, kept until new ones arrive
-    container.replaceChildren(visit.notice, state.text ? caption(view.text) : '', visit.panel ?? '', visit.body, live);
+    const onPage = container.getRootNode() === container.ownerDocument;
+    container.replaceChildren(visit.notice, state.text ? caption(view.text) : '', state.text && onPage ? presetList(view.id) : '',
+      visit.panel ?? '', visit.body, live);
     container.dataset.view = view.id;
   } else {
     visit.panel?.update(state);
   }
+  markPreset(container, state);
   visit.notice.replaceChildren(...(state.problems?.length
     ? [h('p', { class: 'message error', role: 'alert', 'data-problem': '' }, `Not used: ${state.problems.join('; ')}.`)] : []));
   const body = visit.body;

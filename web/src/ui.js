@@ -63,6 +63,7 @@ export function figure({ id, title, kind = 'pixels', name, data, hover, rows, co
   }
   const root = h('figure', { class: `fig ${wide ? 'wide' : ''}`, part: 'figure-panel' },
     h('figcaption', {}, titleEl, ' ', buttons), box, readout);
+  root.figureData = data ?? null;  // what the export buttons save (read by tests/presets.browser.test.mjs)
   const place = (container, count, vertical) => container.replaceChildren(...ticks(count).map((t) =>
     h('span', { style: `${vertical ? 'top' : 'left'}: ${((t + 0.5) / count) * 100}%` }, String(t))));
   return {
