@@ -67,7 +67,7 @@ export const FIELDS = {
   step: int('shown step t', 32, 1, 128),
   dKey: int('key dimension', 64, 1, 256),
   maxS: int('largest S', 600, 20, 1000, { step: 20 }),
-  trials: int('trials', 3, 1, 20),
+  trials: int('trials', 8, 1, 20),
   maps: set('feature maps', CAPACITY_MAPS, ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3']),
   rules: set('rules', ['sum', 'delta'], ['sum', 'delta']),
   maxM: int('largest m', 256, 8, 1024),
