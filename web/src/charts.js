@@ -11,6 +11,7 @@ const spreadBars = {
   id: 'spreadBars',
   beforeDatasetsDraw(chart) {
     const { ctx, scales: { x, y }, chartArea } = chart;
+    const probes = [];
     chart.data.datasets.forEach((set, i) => {
       if (set.spread !== 'band' || !chart.isDatasetVisible(i)) return;
       const pts = set.data.filter((p) => p.lo !== undefined && p.hi !== undefined && (y.type !== 'logarithmic' || p.lo > 0));
@@ -27,8 +28,15 @@ const spreadBars = {
       ctx.closePath();
       ctx.fill();
       ctx.restore();
+      // Where the band is, for tests: a vertical segment inside it halfway between its first two points.
+      const [a, b] = pts;
+      const mid = (f) => (f(a) + f(b)) / 2;
+      const top = mid((p) => y.getPixelForValue(p.hi)) + 2, bottom = mid((p) => y.getPixelForValue(p.lo)) - 2;
+      const xm = mid((p) => x.getPixelForValue(p.x));
+      if (bottom > top) probes.push({ label: set.label, x0: xm, y0: top, x1: xm, y1: bottom });
     });
     chart.canvas.dataset.bands = String(chart.data.datasets.filter((s, i) => s.spread === 'band' && chart.isDatasetVisible(i)).length);
+    chart.canvas.dataset.bandProbes = JSON.stringify(probes);
   },
   afterDatasetsDraw(chart) {
     const { ctx, scales: { x, y } } = chart;
