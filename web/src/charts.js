@@ -214,7 +214,7 @@ export function lineChart(canvas, series, { xLabel, yLabel, xLog = false, yLog =
           ticks: { color: fg, ...(xTicks ? { callback: (v) => String(v) } : xLog ? { callback: logTick } : {}) }, grid: { color: grid },
           ...(xTicks ? { afterBuildTicks: (axis) => { axis.ticks = xTicks.filter((v) => v >= axis.min && v <= axis.max).map((value) => ({ value })); } } : {}) },
         y: { type: yLog ? 'logarithmic' : 'linear', min: yMin, max: yMax, ...yFit, title: { display: Boolean(yLabel), text: yLabel, color: fg },
-          ticks: { color: fg, ...(yLog ? { callback: logTick } : {}), ...(yStep ? { stepSize: yStep } : {}) }, grid: { color: grid } },
+          ticks: { color: fg, ...(yLog ? { callback: logTick } : {}), ...(yStep ? { stepSize: yStep, callback: (v) => fmtAxis(v) } : {}) }, grid: { color: grid } },
       },
     },
   });

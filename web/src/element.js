@@ -147,6 +147,8 @@ function figureClass(workerUrl) {
           setUser: (u) => { this.user = u; this.update({}); },
           onDone: () => { this.dataset.state = 'ready'; },
         });
+        // What could not be used, as a part a page can style.
+        container.querySelector('[data-problem]')?.setAttribute('part', 'error');
         // The caption speaks of this figure, not of the whole view.
         const text = figureCaption(this.state);
         const caption = container.querySelector(':scope > .caption');
