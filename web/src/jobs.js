@@ -27,15 +27,19 @@ export async function parse(A, { input, name }) {
   return parseMatrix(input, name);
 }
 
-const MAPS = {
-  identity: { feature: 'identity', nu: 1, label: 'identity (dφ = d)' },
-  'dpfp-1': { feature: 'dpfp', nu: 1, label: 'DPFP-1 (dφ = 2d)' },
-  'dpfp-2': { feature: 'dpfp', nu: 2, label: 'DPFP-2 (dφ = 4d)' },
-  'dpfp-3': { feature: 'dpfp', nu: 3, label: 'DPFP-3 (dφ = 6d)' },
-  'favor+': { feature: 'favor+', nu: 1, label: 'FAVOR+ (m = 2d)' },
+/** The Capacity view's feature maps: `dim(d)` is the feature dimension dφ for keys of dimension d. */
+export const MAPS = {
+  identity: { feature: 'identity', nu: 1, label: 'identity (dφ = d)', short: 'identity', dim: (d) => d },
+  'dpfp-1': { feature: 'dpfp', nu: 1, label: 'DPFP-1 (dφ = 2d)', short: 'DPFP-1', dim: (d) => 2 * d },
+  'dpfp-2': { feature: 'dpfp', nu: 2, label: 'DPFP-2 (dφ = 4d)', short: 'DPFP-2', dim: (d) => 4 * d },
+  'dpfp-3': { feature: 'dpfp', nu: 3, label: 'DPFP-3 (dφ = 6d)', short: 'DPFP-3', dim: (d) => 6 * d },
+  'favor+': { feature: 'favor+', nu: 1, label: 'FAVOR+ (m = 2d)', short: 'FAVOR+', dim: (d) => 2 * d },
 };
 
-/** Capacity curves: error vs stored pairs, one series per map and rule. */
+/**
+ * Capacity curves: error vs stored pairs S = 20, 40, ..., maxS, one series
+ * per map and rule ({ label, map, rule, dim: dφ, points: [{ x: S, y }] }).
+ */
 export async function capacity(A, { dKey, maxS, trials, seed, maps, rules }, progress) {
   const sizes = [];
   for (let s = 20; s <= maxS; s += 20) sizes.push(s);
@@ -44,7 +48,7 @@ export async function capacity(A, { dKey, maxS, trials, seed, maps, rules }, pro
     for (const rule of rules) {
       const { feature, nu, label } = MAPS[map];
       const points = [];
-      series.push({ label: `${label}, ${rule} rule`, map, rule, points,
+      series.push({ label: `${label}, ${rule} rule`, map, rule, dim: MAPS[map].dim(dKey), points,
         group: Object.keys(MAPS).indexOf(map), style: rule === 'sum' ? 0 : 1 });
       for (const size of sizes) {
         const [{ error }] = A.capacity({ dKey, sizes: [size], feature, nu, rule, trials, seed, features: 2 * dKey });
@@ -57,21 +61,43 @@ export async function capacity(A, { dKey, maxS, trials, seed, maps, rules }, pro
   return { series };
 }
 
-/** Performer approximation: MSE against softmax vs m for positive / trigonometric, orthogonal / i.i.d. */
+/** The median of numbers (the mean of the middle two for an even count). */
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b), h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
+
+/**
+ * Performer approximation: the MSE of the weights against softmax vs m =
+ * 4, 8, ..., maxM for positive / trigonometric features with orthogonal /
+ * i.i.d. projections. Each point is over `trials` projections (seeds seed,
+ * seed + 1, ..., as kernelErrorSweep draws them): { x: m, y: median, lo: min,
+ * hi: max, mean, trials }. The first series is the baseline: uniform weights
+ * 1/n against softmax on the same inputs ({ baseline: mse }, a horizontal line).
+ */
 export async function approximation(A, { n, d, scale, maxM, trials, seed }, progress) {
   const scaled = (m) => ({ ...m, data: m.data.map((x) => x * scale) });
   const q = scaled(A.randn(n, d, { seed })), k = scaled(A.randn(n, d, { seed: seed + 1 }));
   const ms = [];
   for (let m = 4; m <= maxM; m *= 2) ms.push(m);
+  const softmax = A.softmaxWeights(q, k);
+  const uniform = { rows: n, cols: n, data: new Float32Array(n * n).fill(1 / n) };
+  const { mse: baseline } = A.compareWeights(uniform, softmax);
+  const ends = [ms[0] ?? 4, Math.max(ms.at(-1) ?? 4, 8)];
   const variants = [['favor+', true], ['favor+', false], ['favor-trig', true], ['favor-trig', false]];
-  const series = variants.map(([feature, orthogonal]) => ({
-    label: `${feature === 'favor+' ? 'positive' : 'trigonometric'}, ${orthogonal ? 'orthogonal' : 'i.i.d.'}`,
-    feature, orthogonal, points: [], group: feature === 'favor+' ? 0 : 1, style: orthogonal ? 0 : 1,
-  }));
+  const series = [
+    { label: 'uniform weights 1/n', baseline, note: `uniform 1/n weights: ${baseline.toPrecision(2)}`, noteAt: 'start', dashed: true, colour: '#CC79A7',
+      points: ends.map((x) => ({ x, y: baseline })) },
+    ...variants.map(([feature, orthogonal]) => ({
+      label: `${feature === 'favor+' ? 'positive' : 'trigonometric'}, ${orthogonal ? 'orthogonal' : 'i.i.d.'}`,
+      feature, orthogonal, points: [], group: feature === 'favor+' ? 0 : 1, style: orthogonal ? 0 : 1, spread: 'band',
+    })),
+  ];
   for (const m of ms) {
-    for (const s of series) {
-      const [row] = A.kernelErrorSweep(q, k, { features: [m], trials, seed, variants: [{ feature: s.feature, orthogonal: s.orthogonal }] });
-      s.points.push({ x: m, y: row.mse, meanAbs: row.meanAbs, kl: row.meanKL });
+    for (const s of series.slice(1)) {
+      const mse = [];
+      for (let t = 0; t < trials; t++) mse.push(A.kernelError(q, k, { feature: s.feature, orthogonal: s.orthogonal, features: m, seed: seed + t }).mse);
+      s.points.push({ x: m, y: median(mse), lo: Math.min(...mse), hi: Math.max(...mse), mean: mse.reduce((a, b) => a + b, 0) / trials, trials });
       progress({ series });
       await pause();
     }

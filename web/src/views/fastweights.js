@@ -26,7 +26,9 @@ export default {
   text: 'Causal linear attention keeps a memory matrix W (rows: value components, columns: features φ(k)) and adds ' +
     'one outer product v φ(k)ᵀ per token: the sum rule. Writing never forgets, so once more keys are stored than φ ' +
     'has dimensions (dφ), keys overlap and retrievals blur. The delta rule first reads what the key already retrieves ' +
-    'and writes only the difference (scaled by β), so it can overwrite. Play the writes and watch how much each ' +
+    'and writes only the difference (scaled by β), so it can overwrite. Beside each W is the write of the step shown, ' +
+    'ΔW = W_t − W_(t−1): the sum rule adds the full outer product every time, the delta rule only what the memory ' +
+    'does not already return for that key. Play the writes and watch how much each ' +
     'earlier memory is damaged by later ones (values have unit length, so 0.5 means nothing is retrieved).',
 
   render(el, { A, state, name, set, visit, announce = () => {} }) {
@@ -45,19 +47,36 @@ export default {
     const dim = runs[0][1].dim;
     let step = Math.min(state.step, T);
     const errorsAt = (r, t) => r.errors.data.subarray((t - 1) * T, (t - 1) * T + t);
-    const figs = runs.map(([rule, r]) => {
-      const at = (t) => ({ rows: dv, cols: dim, data: r.states.subarray((t - 1) * dv * dim, t * dv * dim) });
-      const f = figure({ id: `W-${rule}`, title: '', name, data: () => at(step),
-        hover: (i, j) => `W[${i}, ${j}] = ${at(step).data[i * dim + j].toPrecision(3)}`, rows: () => dv, cols: () => dim,
-        axes: { x: 'feature φ(k)ⱼ →', y: 'value component ↓' } });
-      f.setAxes(dv, dim);
-      return { f, at, rule };
+    // The write of step t: ΔW_t = W_t − W_(t−1) (W_0 = 0), in float64 from the recorded states.
+    const updates = runs.map(([, r]) => {
+      const size = dv * dim, out = new Float32Array(T * size);
+      for (let t = 0; t < T; t++) {
+        for (let x = 0; x < size; x++) out[t * size + x] = r.states[t * size + x] - (t ? r.states[(t - 1) * size + x] : 0);
+      }
+      return out;
     });
-    // One colour scale and one error axis over all steps, so playing shows change, not rescaling.
-    const span = Math.max(...runs.map(([, r]) => { const { min, max } = extent(r.states); return Math.max(-min, max); }), 1e-9);
+    const WRITES = { sum: 'v φ(k)ᵀ', delta: 'β(v − W φ(k)) φ(k)ᵀ' };
+    const figs = runs.flatMap(([rule, r], ri) => {
+      const at = (t) => ({ rows: dv, cols: dim, data: r.states.subarray((t - 1) * dv * dim, t * dv * dim) });
+      const dAt = (t) => ({ rows: dv, cols: dim, data: updates[ri].subarray((t - 1) * dv * dim, t * dv * dim) });
+      const axes = { x: 'feature φ(k)ⱼ →', y: 'value component ↓' };
+      const f = figure({ id: `W-${rule}`, title: '', name, data: () => at(step),
+        hover: (i, j) => `W[${i}, ${j}] = ${at(step).data[i * dim + j].toPrecision(3)}`, rows: () => dv, cols: () => dim, axes });
+      const g = figure({ id: `dW-${rule}`, title: '', name, data: () => dAt(step),
+        hover: (i, j) => `ΔW[${i}, ${j}] = ${dAt(step).data[i * dim + j].toPrecision(3)}`, rows: () => dv, cols: () => dim, axes });
+      f.setAxes(dv, dim);
+      g.setAxes(dv, dim);
+      return [{ f, at, rule, label: 'W', title: (t) => `${rule} rule: W after step ${t}` },
+        { f: g, at: dAt, rule, label: 'ΔW', title: (t) => `${rule} rule: write of step ${t}, ΔW = ${WRITES[rule]}` }];
+    });
+    // One colour scale per kind of picture (W, ΔW) and one error axis over all steps, so playing shows
+    // change, not rescaling; both diverging, centred at 0.
+    const spanOf = (xs) => Math.max(...xs.map((x) => { const { min, max } = extent(x); return Math.max(-min, max); }), 1e-9);
+    const span = spanOf(runs.map(([, r]) => r.states)), dSpan = spanOf(updates);
+    const spanFor = (label) => (label === 'W' ? span : dSpan);
     let yMax = 0.5;
     for (const [, r] of runs) for (let t = 1; t <= T; t++) for (const e of errorsAt(r, t)) yMax = Math.max(yMax, e);
-    for (const { f } of figs) f.setScale({ lut: PUOR, min: -span, max: span, label: 'W' });
+    for (const { f, label } of figs) f.setScale({ lut: PUOR, min: -spanFor(label), max: spanFor(label), label });
 
     const errFig = figure({ id: 'retrieval', title: '', kind: 'chart', name,
       data: () => runs.map(([rule, r]) => ({ rule, errors: Array.from(errorsAt(r, step)) })) });
@@ -91,9 +110,9 @@ export default {
     /** Shows step t in place: heatmaps, titles, curve, figures; the slider and the panel stay. */
     function show(t) {
       step = t;
-      for (const { f, at, rule } of figs) {
-        drawHeatmap(f.canvas, at(t), { lut: PUOR, min: -span, max: span });
-        f.setTitle(`${rule} rule: W after step ${t}`);
+      for (const { f, at, label, title } of figs) {
+        drawHeatmap(f.canvas, at(t), { lut: PUOR, min: -spanFor(label), max: spanFor(label) });
+        f.setTitle(title(t));
       }
       errFig.setTitle(`retrieval error of each stored key after step ${t}`);
       runs.forEach(([, r], i) => { chart.data.datasets[i].data = Array.from(errorsAt(r, t), (y, s) => ({ x: s + 1, y })); });

@@ -4,6 +4,27 @@ import { drawMask } from '../heatmap.js';
 import { MASK_COLOURS, BLOCKED } from '../colors.js';
 import { lineChart } from '../charts.js';
 
+/**
+ * What a mask's pattern can reach at most: every pair (n²), or for a causal
+ * pattern (no key after its query: j ≤ i everywhere) the n(n + 1)/2 pairs
+ * with j ≤ i. { causal, pairs }.
+ */
+export function reachable(mask) {
+  const n = mask.rows;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) if (mask.data[i * n + j]) return { causal: false, pairs: n * n };
+  }
+  return { causal: true, pairs: (n * (n + 1)) / 2 };
+}
+
+/** The share of reachable pairs reached after the layers, said against what the pattern can reach. */
+export function coverageText(reached, { causal, pairs }) {
+  const share = `${(100 * reached / pairs).toFixed(1)}%`;
+  if (reached === pairs) return causal ? 'then 100% of what a causal pattern can reach: every token reaches every earlier one'
+    : 'then every token reaches every other';
+  return causal ? `then ${share} of the ${pairs} pairs with j ≤ i a causal pattern can reach` : `then ${share} of pairs`;
+}
+
 export default {
   id: 'masks',
   title: 'Masks',
@@ -52,17 +73,18 @@ export default {
     const rowFig = figure({ id: 'per-row', title: 'allowed keys per query', kind: 'chart', name,
       data: () => ({ counts }) });
     const layers = n <= 512 ? A.maskLayers(mask, { maxLayers: 64 }) : null;
+    const reach = reachable(mask);
     const present = MASK_COLOURS.filter((p) => mask.data.some((v) => v & p.bit));
     const key = [...present, { name: 'blocked', rgb: BLOCKED }];
     for (const f of figs) f.setKey(key);
     el.append(
       h('div', { class: 'figures' }, figs.map((f) => f.root), rowFig.root),
       stats([
-        ['allowed cells', `${info.nnz} of ${n * n} (density ${info.density.toFixed(3)})`],
+        ['allowed cells', `${info.nnz} of ${n * n} (density ${info.density.toFixed(3)}${reach.causal
+          ? `; causal: ${(100 * info.nnz / reach.pairs).toFixed(1)}% of the ${reach.pairs} pairs with j ≤ i` : ''})`],
         ['keys per query', `min ${info.perRow.min}, mean ${info.perRow.mean.toFixed(1)}, max ${info.perRow.max}`],
         ['layers until no token reaches more', layers === null ? 'n > 512: not computed'
-          : layers.layers === 0 ? 'more than 64' : `${layers.layers} (${layers.complete ? 'then every token reaches every other'
-            : `then ${(100 * layers.coverage[layers.coverage.length - 1]).toFixed(1)}% of pairs`})`],
+          : layers.layers === 0 ? 'more than 64' : `${layers.layers} (${coverageText(layers.reached.at(-1), reach)})`],
         ['built in', `${ms.toFixed(1)} ms`],
       ]),
     );
