@@ -152,7 +152,7 @@ async function approximate(A, q, k, v, state, pause, outputs) {
       const output = outputs ? A.sparseAttention(q, k, v, mask) : null;
       await pause();
       const P = ref(causal).weights();
-      return { label: `${state.kind} mask, softmax over kept keys`, approx: W, exact: P, output,
+      return { label: `softmax over ${state.kind}-mask keys`, approx: W, exact: P, output,
         exactOutput: outputs ? ref(causal).output() : null, mask };
     }
     default: {
@@ -256,7 +256,8 @@ async function picture(pixels, rows, cols) {
  * E, top, span, scales, images, image: { rows, cols, pool }, maxAbs, meanAbs,
  * relFrobenius, meanKL, yErr, sparse, ms, inputs }. P/W/E as { rows, cols,
  * data } (softmax, approximation, approximation − softmax); images their
- * heatmaps (viridis 0..top for weights, PuOr ±span for the error, ±max|W|
+ * heatmaps (viridis 0..top for weights, PuOr ±span for the error (span:
+ * max |error|, at least top / 1000), ±max|W|
  * for weights with negative entries), each image.rows × image.cols: with
  * `pixels`, matrices larger than that are pooled by `pool` (each pixel the
  * entry of largest magnitude in its pool × pool block). yErr: the relative
@@ -281,7 +282,8 @@ export async function computeMatrices(A, { state, user = {}, pixels = 0 }, pause
   }
   const own = (M) => ({ rows: M.rows, cols: M.cols, data: kept.has(M.data) ? M.data.slice() : M.data });
   const { top } = s;
-  const span = Math.max(s.maxAbs, 1e-12);
+  // Errors below a thousandth of the largest weight (float32 rounding) stay white.
+  const span = Math.max(s.maxAbs, 1e-3 * top, 1e-12);
   // An approximation with negative entries (Linformer, trigonometric features) is drawn
   // on the diverging scale centred at 0, so its negative weights show as such.
   const wSpan = Math.max(top, -s.low);

@@ -7,6 +7,7 @@
 // values.
 import { h, figure, stats } from '../ui.js';
 import { drawPixels, cellAt } from '../heatmap.js';
+import { lineChart } from '../charts.js';
 import { PUOR, VIRIDIS } from '../colors.js';
 import { DataError, LIMITS, checkBytes } from '../data.js';
 import { estimateMs } from '../approximate.js';
@@ -147,9 +148,13 @@ function matricesFigures(result, name, first) {
     f.canvas.addEventListener('pointermove', (event) => say(cellAt(f.canvas, event, r.P.rows, r.P.cols)));
     f.canvas.addEventListener('pointerleave', () => say(null));
   }
-  const note = h('p', { class: 'note', hidden: true });
+  const note = h('p', { class: 'status', id: 'matrices-pooled', hidden: true });
   const summary = h('div', {});
-  result.replaceChildren(h('div', { class: 'figures' }, figs.map((f) => f.root)), readout, note, summary);
+  // A mask's figure (made for the first mask, on the page only while a mask is shown):
+  // the share of each query's softmax mass its kept keys hold.
+  let keptFig = null;
+  const row = h('div', { class: 'figures' }, figs.map((f) => f.root));
+  result.replaceChildren(readout, row, note, summary);
   return {
     figs,
     /** Shows result `next` of jobs.matrices for `state`. */
@@ -172,6 +177,17 @@ function matricesFigures(result, name, first) {
       note.textContent = `n = ${n}: each pixel shows the entry of largest magnitude in its ${r.image.pool} × ${r.image.pool} block; ` +
         'hovering reads every entry.';
       summary.replaceChildren(stats(statRows(r, state)));
+      if (!r.sparse) keptFig?.root.remove();
+      else {
+        keptFig ??= figure({ id: 'kept', title: 'softmax mass on the kept keys, per query', kind: 'chart', name,
+          data: () => (r.sparse ? { kind: r.sparse.kind, keptPerRow: Array.from(r.sparse.keptPerRow) } : null) });
+        if (!keptFig.root.isConnected) row.append(keptFig.root);
+        const { keptPerRow, kept } = r.sparse;
+        const points = Array.from(keptPerRow, (y, x) => ({ x, y }));
+        lineChart(keptFig.canvas, [{ label: 'mass kept by query i', points },
+          { label: `mean ${(100 * kept.mean).toFixed(1)} %`, dashed: true, points: [{ x: 0, y: kept.mean }, { x: n - 1, y: kept.mean }] }],
+        { xLabel: 'query i', yLabel: 'share of softmax mass', xMin: 0, xMax: n - 1, yMin: 0, yMax: 1 });
+      }
     },
   };
 }
