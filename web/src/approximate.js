@@ -152,7 +152,7 @@ async function approximate(A, q, k, v, state, pause, outputs) {
       const output = outputs ? A.sparseAttention(q, k, v, mask) : null;
       await pause();
       const P = ref(causal).weights();
-      return { label: `softmax over ${state.kind}-mask keys`, approx: W, exact: P, output,
+      return { label: `masked softmax (${state.kind})`, approx: W, exact: P, output,
         exactOutput: outputs ? ref(causal).output() : null, mask };
     }
     default: {

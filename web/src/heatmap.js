@@ -84,10 +84,15 @@ export function poolMaxAbs({ rows, cols, data }, pool) {
   const out = new Float32Array(r * c);
   const mag = new Float32Array(r * c);
   for (let i = 0; i < rows; i++) {
-    const base = Math.floor(i / pool) * c;
-    for (let j = 0, at = i * cols; j < cols; j++, at++) {
-      const x = data[at], a = x < 0 ? -x : x, o = base + Math.floor(j / pool);
-      if (a > mag[o]) { mag[o] = a; out[o] = x; }
+    const base = Math.floor(i / pool) * c, row = i * cols;
+    for (let b = 0; b < c; b++) {
+      let best = mag[base + b], x = out[base + b];
+      for (let j = row + b * pool, end = row + Math.min(cols, (b + 1) * pool); j < end; j++) {
+        const y = data[j], a = y < 0 ? -y : y;
+        if (a > best) { best = a; x = y; }
+      }
+      mag[base + b] = best;
+      out[base + b] = x;
     }
   }
   return { rows: r, cols: c, data: out };

@@ -63,8 +63,9 @@ export default {
       return;
     }
     // Pictures are coloured at the size they are shown (device pixels), at least 256 a side.
-    const shown = result.querySelector('canvas.pixels')?.clientWidth || SHOWN_PX;
-    const pixels = Math.max(256, Math.ceil(shown * (globalThis.devicePixelRatio || 1)));
+    // (Measured once per figures: reading a size makes the browser lay the page out.)
+    if (result.figures && !result.pixels) result.pixels = result.querySelector('canvas.pixels')?.clientWidth;
+    const pixels = Math.max(256, Math.ceil((result.pixels || SHOWN_PX) * (globalThis.devicePixelRatio || 1)));
     runner.run('view', 'matrices', { state, user, pixels }).then(async (r) => {
       if (!r) return;  // replaced by a newer picture
       const shownFigures = result.figures ?? (result.figures = matricesFigures(result, name, r));
