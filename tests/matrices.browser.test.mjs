@@ -109,7 +109,9 @@ test('sparse masks: the stats name density and the softmax mass kept; a window k
     await page.goto(`${lab.base}/web/#view=matrices&mechanism=sparse&kind=local&window=4&inputs=local&n=256&d=32`);
     await ready(page);
     for (const [kind, inputs] of [['local', 'local'], ['local', 'clustered'], ['bigbird', 'local'], ['longformer', 'mixture'], ['lsh', 'clustered'], ['kmeans', 'clustered']]) {
-      await show(page, `#view=matrices&mechanism=sparse&kind=${kind}&window=4&inputs=${inputs}&n=256&d=32&dilation=1&clusters=4&block=16`);
+      const sorted = ['lsh', 'kmeans'].includes(kind) ? 1 : 0;
+      await show(page, `#view=matrices&mechanism=sparse&kind=${kind}&window=4&inputs=${inputs}&n=256&d=32&dilation=1&clusters=4&block=16&sorted=${sorted}`);
+      if (sorted) assert.equal(await page.textContent('#view .hm-xlabel'), 'key j (sorted by bucket) →');
       const text = await page.textContent('#view .stats');
       assert.match(text, /mask.*cells \(density [\d.]+ %\)/);
       const m = /softmax mass on the kept keys\s*mean ([\d.]+) %, min ([\d.]+) %/.exec(text);

@@ -161,3 +161,26 @@ test('the softmax reference is kept between jobs without being handed away: a tr
   const other = await run(hash.replace('seed=7', 'seed=8'));
   assert.notDeepEqual(other.P.data, copy);
 });
+
+test('sorted by bucket: k-means on clustered inputs finds the clusters (all the mass kept) and the pictures show tokens in bucket order', async () => {
+  const n = 64;
+  const r = await run(`#view=matrices&mechanism=sparse&kind=kmeans&clusters=4&sorted=1&inputs=clustered&n=${n}&d=16&seed=3`);
+  const { order } = r.sparse;
+  assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), 'a permutation');
+  const made = A.inputs('clustered', n, 16, { seed: 3, scale: 1 });
+  // Tokens of one generator cluster are contiguous in the order (k-means found the clusters).
+  const runs = order.reduce((count, t, i) => count + (i > 0 && made.meta.cluster[t] !== made.meta.cluster[order[i - 1]] ? 1 : 0), 1);
+  assert.equal(runs, 4, 'four contiguous clusters');
+  assert.ok(r.sparse.kept.min > 0.99, `every row keeps its mass: min ${r.sparse.kept.min}`);
+  // Picture pixel (row, col) is the colour of P[order[row], order[col]]; the data stay in token order.
+  const colour = (x) => { const c = Math.min(255, Math.max(0, Math.round((x / r.top) * 255))); return [...VIRIDIS.subarray(3 * c, 3 * c + 3), 255]; };
+  for (let row = 0; row < n; row += 7) {
+    for (let col = 0; col < n; col += 5) {
+      const at = 4 * (row * n + col);
+      assert.deepEqual(Array.from(r.images[0].subarray(at, at + 4)), colour(r.P.data[order[row] * n + order[col]]), `(${row}, ${col})`);
+    }
+  }
+  const unsorted = await run(`#view=matrices&mechanism=sparse&kind=kmeans&clusters=4&inputs=clustered&n=${n}&d=16&seed=3`);
+  assert.equal(unsorted.sparse.order, null);
+  assert.deepEqual(unsorted.P.data, r.P.data);
+});

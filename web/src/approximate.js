@@ -245,6 +245,22 @@ export function summarize(W, P, mask = null) {
   return out;
 }
 
+/** Token indices sorted by bucket (assignments[i], the first round's), then position: Int32Array n. */
+export function sortedOrder(assignments, n) {
+  return Int32Array.from({ length: n }, (_, i) => i).sort((i, j) => assignments[i] - assignments[j] || i - j);
+}
+
+/** M with rows and columns reordered: entry (r, c) is M[order[r], order[c]]. */
+function permuted(M, order) {
+  const { rows, cols, data } = M;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const from = order[r] * cols;
+    for (let c = 0; c < cols; c++) out[r * cols + c] = data[from + order[c]];
+  }
+  return { rows, cols, data: out };
+}
+
 /** A heatmap's picture: an ImageBitmap where the engine makes them (browsers, workers), else RGBA pixels. */
 async function picture(pixels, rows, cols) {
   if (typeof createImageBitmap !== 'function' || typeof ImageData !== 'function') return pixels;
@@ -264,7 +280,8 @@ async function picture(pixels, rows, cols) {
  * output error, when V is the reader's or the generator's (null for random
  * inputs). sparse (mechanism 'sparse'): { kind, nnz, density, keptPerRow,
  * kept: { mean, min, argmin }, mask }: the softmax mass each row's kept keys
- * hold, and the mask's n x n entries (non-zero: kept).
+ * hold, the mask's n x n entries (non-zero: kept) and, for LSH or k-means
+ * with state.sorted, the order the pictures show the tokens in (else null).
  */
 export async function computeMatrices(A, { state, user = {}, pixels = 0 }, pause) {
   const t0 = performance.now();
@@ -290,15 +307,18 @@ export async function computeMatrices(A, { state, user = {}, pixels = 0 }, pause
   const scales = [{ lut: 'viridis', min: 0, max: top }, s.low < 0 ? { lut: 'puor', min: -wSpan, max: wSpan } : { lut: 'viridis', min: 0, max: top },
     { lut: 'puor', min: -span, max: span }];
   const [n, m] = [exact.rows, exact.cols];
+  // LSH buckets, k-means clusters: tokens sorted by their (first-round) bucket, then position, when asked.
+  const order = mask?.assignments && state.sorted ? sortedOrder(mask.assignments, n) : null;
+  const shown = (M) => (order ? permuted(M, order) : M);
   const pool = pixels > 0 ? Math.max(1, Math.ceil(Math.max(n, m) / pixels)) : 1;
   const image = { rows: Math.ceil(n / pool), cols: Math.ceil(m / pool), pool };
   const images = await Promise.all([exact, approx, s.error].map((M, i) =>
-    picture(heatmapPixels(pool > 1 ? poolMaxAbs(M, pool) : M, { ...scales[i], lut: scales[i].lut === 'puor' ? PUOR : VIRIDIS }),
+    picture(heatmapPixels(pool > 1 ? poolMaxAbs(shown(M), pool) : shown(M), { ...scales[i], lut: scales[i].lut === 'puor' ? PUOR : VIRIDIS }),
       image.rows, image.cols)));
   return {
     label, P: own(exact), W: own(approx), E: s.error, top, span, scales, images, image,
     maxAbs: s.maxAbs, meanAbs: s.meanAbs, relFrobenius: s.relFrobenius, meanKL: s.meanKL, yErr,
-    sparse: s.sparse ? { kind: state.kind, ...s.sparse, mask: mask.data } : null,
+    sparse: s.sparse ? { kind: state.kind, ...s.sparse, mask: mask.data, order } : null,
     ms: performance.now() - t0,
     inputs: { user: Boolean(user.q), n: q.rows, m: k.rows, d: q.cols },
   };

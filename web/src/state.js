@@ -83,7 +83,7 @@ export const FIELDS = {
 export const VIEW_FIELDS = {
   matrices: ['mechanism', 'inputs', 'n', 'd', 'seed', 'scale', 'causal', 'feature', 'features', 'orthogonal', 'nu', 'rank', 'factor',
     'synthMode', 'mix', 'sBlock', 'iterations', 'tau', 'sortcut', 'kind', 'window', 'stride', 'dilation', 'block', 'summary',
-    'tokens', 'perRow', 'windowBlocks', 'globalBlocks', 'randomBlocks', 'buckets', 'hashes', 'clusters'],
+    'tokens', 'perRow', 'windowBlocks', 'globalBlocks', 'randomBlocks', 'buckets', 'hashes', 'clusters', 'sorted'],
   masks: ['kind', 'n', 'seed', 'window', 'stride', 'dilation', 'block', 'summary', 'tokens', 'perRow',
     'windowBlocks', 'globalBlocks', 'randomBlocks', 'buckets', 'hashes', 'clusters', 'd', 'sorted'],
   fastweights: ['T', 'fwD', 'dv', 'fwFeature', 'nu', 'normalize', 'beta', 'seed', 'step'],

@@ -137,12 +137,15 @@ function matricesFigures(result, name, first) {
       readout.replaceChildren();
       return;
     }
-    const at = cell.row * r.P.cols + cell.col;
+    // Pictures sorted by bucket show token order[i] at position i.
+    const order = r.sparse?.order;
+    const [qi, kj] = order ? [order[cell.row], order[cell.col]] : [cell.row, cell.col];
+    const at = qi * r.P.cols + kj;
     const value = (label, M) => h('span', { 'data-value': String(M.data[at]) }, `${label} `, h('b', {}, M.data[at].toPrecision(4)));
     const where = r.sparse ? ` (${r.sparse.mask?.[at] ? 'kept' : 'masked'})` : '';
-    readout.dataset.row = String(cell.row);
-    readout.dataset.col = String(cell.col);
-    readout.replaceChildren(`query ${cell.row}, key ${cell.col}${where}: `, value('softmax', r.P), ' · ',
+    readout.dataset.row = String(qi);
+    readout.dataset.col = String(kj);
+    readout.replaceChildren(`query ${qi}, key ${kj}${where}: `, value('softmax', r.P), ' · ',
       value(r.label, r.W), ' · ', value('error', r.E));
   };
   for (const f of figs) {
@@ -164,7 +167,10 @@ function matricesFigures(result, name, first) {
       const [n, m] = [r.P.rows, r.P.cols];
       figs[0].setTitle(state.mechanism === 'funnel' ? 'softmax, rows averaged per pooled query' : 'softmax weights');
       figs[1].setTitle(r.label);
+      const sorted = Boolean(r.sparse?.order);
       for (const [i, f] of figs.entries()) {
+        f.root.querySelector('.hm-xlabel').textContent = sorted ? 'key j (sorted by bucket) →' : 'key j →';
+        f.root.querySelector('.hm-ylabel').textContent = sorted ? 'query i (sorted by bucket) ↓' : 'query i ↓';
         f.canvas.style.aspectRatio = `${m} / ${n}`;
         f.setAxes(n, m);
         const s = r.scales[i];
