@@ -114,7 +114,7 @@ test('sparse masks: the stats name density and the softmax mass kept; a window k
       if (sorted) assert.equal(await page.textContent('#view .hm-xlabel'), 'key j (sorted by bucket) →');
       const text = await page.textContent('#view .stats');
       assert.match(text, /mask.*cells \(density [\d.]+ %\)/);
-      const m = /softmax mass on the kept keys\s*mean ([\d.]+) %, min ([\d.]+) %/.exec(text);
+      const m = /softmax mass kept\s*mean ([\d.]+) %, min ([\d.]+) %/.exec(text);
       assert.ok(m, text);
       kept[`${kind}/${inputs}`] = Number(m[1]);
       assertDrawn(await canvases(page, '#view'), `${kind} on ${inputs}`);

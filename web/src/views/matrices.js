@@ -128,7 +128,7 @@ function matricesFigures(result, name, first) {
   let current = null;  // the cell hovered
   const data = [() => r?.P, () => r?.W, () => r?.E];
   const figs = ['softmax', 'approx', 'error'].map((id, i) => figure({ id, title: TITLES[i], name, data: data[i] }));
-  const readout = h('p', { class: 'hover', id: 'matrices-readout', 'aria-live': 'off' });
+  const readout = h('p', { class: 'hover', id: 'matrices-readout' });
   const marks = figs.map((f) => marker(f.canvas.parentElement));
   const say = (cell) => {
     current = cell;
@@ -172,6 +172,7 @@ function matricesFigures(result, name, first) {
         f.root.querySelector('.hm-xlabel').textContent = sorted ? 'key j (sorted by bucket) →' : 'key j →';
         f.root.querySelector('.hm-ylabel').textContent = sorted ? 'query i (sorted by bucket) ↓' : 'query i ↓';
         f.canvas.style.aspectRatio = `${m} / ${n}`;
+        Object.assign(f.canvas.dataset, { rows: String(n), cols: String(m) });  // the matrix's size (the picture may be pooled)
         f.setAxes(n, m);
         const s = r.scales[i];
         f.setScale({ lut: s.lut === 'puor' ? PUOR : VIRIDIS, min: s.min, max: s.max,
@@ -208,12 +209,12 @@ function statRows(r, state) {
       : `${state.inputs === 'random' ? `random N(0, ${state.scale}²)` : `structured: ${state.inputs}, scale ${state.scale}`}, n = ${state.n}, d = ${state.d}`],
     ...(sparse ? [
       ['mask', `${sparse.kind}: ${sparse.nnz} of ${r.P.rows * r.P.cols} cells (density ${pct(sparse.density)})`],
-      ['softmax mass on the kept keys', `mean ${pct(sparse.kept.mean)}, min ${pct(sparse.kept.min)} (query ${sparse.kept.argmin})`],
+      ['softmax mass kept', `mean ${pct(sparse.kept.mean)}, min ${pct(sparse.kept.min)} (query ${sparse.kept.argmin})`],
     ] : []),
-    ['relative Frobenius error of the weights', r.relFrobenius.toPrecision(3)],
+    ['relative Frobenius', r.relFrobenius.toPrecision(3)],
     ['max |error|', r.maxAbs.toPrecision(3)], ['mean |error|', r.meanAbs.toPrecision(3)],
     ['mean KL(softmax ‖ approximation)', r.meanKL.toPrecision(3)],
-    ...(r.yErr === null ? [] : [['output error ‖Y − Y_softmax‖ / ‖Y_softmax‖', r.yErr.toPrecision(3)]]),
+    ...(r.yErr === null ? [] : [['output error, relative', r.yErr.toPrecision(3)]]),
     ['computed in', `${r.ms.toFixed(1)} ms`],
   ];
 }
