@@ -1,9 +1,13 @@
 // npm run bench:page: the lab's re-render times in headless Chromium (Debian's,
 // through playwright-core): a control change (the seed, or the Fast weights
 // step) until the view says it is ready again (figures on screen), at n = 256
-// and n = 1024; and drawing a 1024 x 1024 heatmap alone. Medians of 7 changes
-// after one warm-up. Measurements, not assertions (targets: < 50 ms at 256,
-// < 200 ms at 1024).
+// and n = 1024; in Matrices also a change that keeps the inputs (the number
+// of random features, a mask's window: the softmax reference is reused) and
+// the sparse mechanism; and drawing a 1024 x 1024 heatmap alone. Medians of
+// 7 changes after one warm-up. Measurements, not assertions (targets: < 50 ms
+// at 256, < 200 ms at 1024). The load average is printed before and after:
+// on a busy machine the figures mean little.
+import { loadavg } from 'node:os';
 import { launchChromium } from '../tests/chromium.mjs';
 import { labServer, listen } from '../tools/serve.mjs';
 
@@ -24,8 +28,11 @@ const change = (field, value) => page.evaluate(([f, v]) => new Promise((resolve)
   poll();
 }), [field, value]);
 
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`load average (1, 5, 15 min): ${load()}`);
 const cases = [
   ['matrices', 256, 'seed', '&d=16'], ['matrices', 1024, 'seed', '&d=16'],
+  ['matrices', 1024, 'features', '&d=16'], ['matrices', 1024, 'window', '&d=16&mechanism=sparse&kind=local'],
   ['masks', 256, 'seed', '&kind=bigbird&block=16'], ['masks', 1024, 'seed', '&kind=bigbird&block=16'],
   ['fastweights', 128, 'step', '&T=128'],
 ];
@@ -36,7 +43,7 @@ for (const [view, n, field, extra] of cases) {
   await change(field, 100);  // warm-up
   const ts = [];
   for (let v = 1; v <= 7; v++) ts.push(await change(field, v + 1));
-  console.log(`${view} n=${n}: re-render after a ${field} change until ready: median ${median(ts).toFixed(1)} ms, max ${Math.max(...ts).toFixed(1)} ms`);
+  console.log(`${view} n=${n}${extra.includes('sparse') ? ' (sparse local)' : ''}: re-render after a ${field} change until ready: median ${median(ts).toFixed(1)} ms, max ${Math.max(...ts).toFixed(1)} ms`);
 }
 const ms = await page.evaluate(async () => {
   const { drawHeatmap } = await import('/web/src/heatmap.js');
@@ -47,5 +54,6 @@ const ms = await page.evaluate(async () => {
   return ts.sort((a, b) => a - b)[3];
 });
 console.log('drawHeatmap n=1024 alone: median', ms.toFixed(1), 'ms');
+console.log(`load average (1, 5, 15 min): ${load()}`);
 await browser.close();
 server.close();

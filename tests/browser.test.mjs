@@ -405,7 +405,7 @@ async function measureStalls(page) {
 
 /** Waits until the Matrices figures show an n x m picture and the page is ready. */
 const shows = (page, n, timeout = 120000) => page.waitForFunction((size) =>
-  document.documentElement.dataset.state === 'ready' && document.querySelector('canvas[data-figure="softmax"]')?.width === size,
+  document.documentElement.dataset.state === 'ready' && Number(document.querySelector('canvas[data-figure="softmax"]')?.dataset.cols) === size,
 n, { timeout });
 
 const STALL_MS = 200;

@@ -74,15 +74,46 @@ export function heatmapPixels(matrix, { lut = VIRIDIS, min = 0, max } = {}) {
 }
 
 /**
- * Shows pixels of heatmapPixels on a fresh canvas, one pixel per entry, as
- * drawHeatmap would. Through an ImageBitmap, which the browser makes off the
- * page's thread and hands to the canvas without a copy (putImageData of
- * n = 1024 costs the page ~25 ms); putImageData where that is missing.
+ * A matrix shrunk by `pool` in each direction for display: each entry of the
+ * result is the entry of largest magnitude (sign kept) in its pool × pool
+ * block, so a thin band, a lone spike or a negative dip stays visible where
+ * averaging or skipping entries would hide it.
+ */
+export function poolMaxAbs({ rows, cols, data }, pool) {
+  const r = Math.ceil(rows / pool), c = Math.ceil(cols / pool);
+  const out = new Float32Array(r * c);
+  const mag = new Float32Array(r * c);
+  for (let i = 0; i < rows; i++) {
+    const base = Math.floor(i / pool) * c, row = i * cols;
+    for (let b = 0; b < c; b++) {
+      let best = mag[base + b], x = out[base + b];
+      for (let j = row + b * pool, end = row + Math.min(cols, (b + 1) * pool); j < end; j++) {
+        const y = data[j], a = y < 0 ? -y : y;
+        if (a > best) { best = a; x = y; }
+      }
+      mag[base + b] = best;
+      out[base + b] = x;
+    }
+  }
+  return { rows: r, cols: c, data: out };
+}
+
+/**
+ * Shows a picture on a canvas, one pixel per entry (CSS scales it): an
+ * ImageBitmap (made in a worker: handed to the canvas without a copy), or
+ * pixels of heatmapPixels for rows x cols, through an ImageBitmap the browser
+ * makes off the page's thread (putImageData of n = 1024 costs the page
+ * ~25 ms), or putImageData where that is missing. The canvas's aspect ratio
+ * is the caller's (a pooled picture stands for a larger matrix).
  */
 export async function drawPixels(canvas, rows, cols, pixels) {
+  if (typeof ImageBitmap !== 'undefined' && pixels instanceof ImageBitmap) {
+    [canvas.width, canvas.height] = [pixels.width, pixels.height];
+    canvas.getContext('bitmaprenderer').transferFromImageBitmap(pixels);
+    return;
+  }
   canvas.width = cols;
   canvas.height = rows;
-  canvas.style.aspectRatio = `${cols} / ${rows}`;
   const image = new ImageData(pixels, cols, rows);
   if (typeof createImageBitmap === 'function') {
     const bitmap = await createImageBitmap(image);

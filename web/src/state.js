@@ -7,7 +7,7 @@ import { FEATURES, INPUT_KINDS, MASK_KINDS, NORMALIZE } from '../../wasm/attn.js
 
 export const VIEWS = ['matrices', 'masks', 'fastweights', 'capacity', 'approximation', 'timing'];
 export const CAPACITY_MAPS = ['identity', 'dpfp-1', 'dpfp-2', 'dpfp-3', 'favor+'];
-export const APPROXIMATIONS = ['kernel', 'linformer', 'compressed', 'synthesizer', 'sinkhorn', 'sortcut', 'funnel'];
+export const APPROXIMATIONS = ['kernel', 'linformer', 'compressed', 'synthesizer', 'sinkhorn', 'sortcut', 'funnel', 'sparse'];
 export const MECHANISMS = ['softmax', 'streaming', 'linear', 'causal-linear', 'favor+', 'sparse-local', 'bigbird'];
 
 const int = (label, def, min, max, extra = {}) => ({ type: 'int', label, default: def, min, max, ...extra });
@@ -16,8 +16,10 @@ const bool = (label, def, extra = {}) => ({ type: 'bool', label, default: def, .
 const choice = (label, options, def, extra = {}) => ({ type: 'enum', label, options, default: def, ...extra });
 const set = (label, options, def, extra = {}) => ({ type: 'set', label, options, default: def, ...extra });
 
-const isKind = (...kinds) => (s) => s.view === 'masks' && kinds.includes(s.kind);
 const isMechanism = (...names) => (s) => s.view === 'matrices' && names.includes(s.mechanism);
+// A mask's fields: in Masks, and in Matrices with the sparse mechanism.
+const usesMask = (s) => s.view === 'masks' || isMechanism('sparse')(s);
+const isKind = (...kinds) => (s) => usesMask(s) && kinds.includes(s.kind);
 const isPerformer = (s) => isMechanism('kernel')(s) && ['favor+', 'favor-trig', 'favor-hyp'].includes(s.feature);
 
 /** Every field. `show(state)` hides a control when it does not apply. */
@@ -28,7 +30,7 @@ export const FIELDS = {
   d: int('dimension d', 16, 1, 256),
   inputs: choice('inputs', INPUT_KINDS, 'mixture', { show: (s) => s.view === 'matrices' }),
   scale: num('input scale', 0.3, 0.05, 4, { step: 0.05 }),
-  causal: bool('causal (key j ≤ query i)', false, { show: isMechanism('kernel', 'compressed', 'synthesizer', 'sinkhorn') }),
+  causal: bool('causal (key j ≤ query i)', false, { show: isMechanism('kernel', 'compressed', 'synthesizer', 'sinkhorn', 'sparse') }),
   mechanism: choice('mechanism', APPROXIMATIONS, 'kernel'),
   feature: choice('feature map φ', FEATURES, 'favor+', { show: isMechanism('kernel') }),
   features: int('random features m', 64, 1, 1024, { show: isPerformer }),
@@ -43,7 +45,7 @@ export const FIELDS = {
   iterations: int('Sinkhorn iterations', 8, 0, 100, { show: isMechanism('sinkhorn', 'sortcut') }),
   tau: num('temperature τ', 0.75, 0.05, 10, { step: 0.05, show: isMechanism('sinkhorn', 'sortcut') }),
   sortcut: int('SortCut blocks', 2, 1, 64, { show: isMechanism('sortcut') }),
-  kind: choice('mask kind', MASK_KINDS, 'bigbird'),
+  kind: choice('mask kind', MASK_KINDS, 'bigbird', { show: usesMask }),
   window: int('window (per side)', 3, 0, 512, { show: isKind('local', 'dilated', 'longformer') }),
   stride: int('stride l', 8, 1, 512, { show: isKind('strided', 'sparse-transformer') }),
   dilation: int('dilation', 1, 1, 64, { show: isKind('dilated', 'longformer') }),
@@ -80,7 +82,8 @@ export const FIELDS = {
 /** The fields each view reads, in panel order. */
 export const VIEW_FIELDS = {
   matrices: ['mechanism', 'inputs', 'n', 'd', 'seed', 'scale', 'causal', 'feature', 'features', 'orthogonal', 'nu', 'rank', 'factor',
-    'synthMode', 'mix', 'sBlock', 'iterations', 'tau', 'sortcut'],
+    'synthMode', 'mix', 'sBlock', 'iterations', 'tau', 'sortcut', 'kind', 'window', 'stride', 'dilation', 'block', 'summary',
+    'tokens', 'perRow', 'windowBlocks', 'globalBlocks', 'randomBlocks', 'buckets', 'hashes', 'clusters', 'sorted'],
   masks: ['kind', 'n', 'seed', 'window', 'stride', 'dilation', 'block', 'summary', 'tokens', 'perRow',
     'windowBlocks', 'globalBlocks', 'randomBlocks', 'buckets', 'hashes', 'clusters', 'd', 'sorted'],
   fastweights: ['T', 'fwD', 'dv', 'fwFeature', 'nu', 'normalize', 'beta', 'seed', 'step'],
@@ -186,7 +189,7 @@ export function describe(state) {
 const NAME_FIELDS = {
   matrices: (s) => ['mechanism', ...(s.mechanism === 'kernel' ? ['feature'] : []),
     ...(s.mechanism === 'kernel' && s.feature.startsWith('favor') ? ['features'] : []),
-    ...({ linformer: ['rank'], compressed: ['factor'], synthesizer: ['synthMode'], sinkhorn: ['sBlock'], sortcut: ['sBlock'] }[s.mechanism] ?? []),
+    ...({ linformer: ['rank'], compressed: ['factor'], synthesizer: ['synthMode'], sinkhorn: ['sBlock'], sortcut: ['sBlock'], sparse: ['kind'] }[s.mechanism] ?? []),
     'n', 'd', 'scale', 'seed'],
   masks: () => ['kind', 'n', 'seed'],
   fastweights: () => ['fwFeature', 'T', 'step'],

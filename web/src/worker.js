@@ -8,12 +8,14 @@ import { createAttn } from '../../wasm/attn.js';
 import { JOBS } from './jobs.js';
 
 /**
- * What a result can hand over instead of copying: the buffers of its typed
- * arrays that own their whole buffer (so nothing else, such as the wasm
- * memory, is detached).
+ * What a result can hand over instead of copying: its ImageBitmaps and the
+ * buffers of its typed arrays that own their whole buffer (so nothing else,
+ * such as the wasm memory, is detached).
  */
 function transferables(value, found = new Set()) {
-  if (ArrayBuffer.isView(value)) {
+  if (typeof ImageBitmap !== 'undefined' && value instanceof ImageBitmap) {
+    found.add(value);
+  } else if (ArrayBuffer.isView(value)) {
     const { buffer } = value;
     if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) found.add(buffer);
   } else if (value && typeof value === 'object') {
