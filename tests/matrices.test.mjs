@@ -42,7 +42,7 @@ test('sparse: a local window keeps most softmax mass on local inputs, little on 
   const [n, d, window, seed] = [96, 32, 4, 2];
   const kept = {};
   for (const inputs of ['local', 'clustered', 'random']) {
-    const r = await run(`#view=matrices&mechanism=sparse&kind=local&window=${window}&inputs=${inputs}&n=${n}&d=${d}&seed=${seed}`);
+    const r = await run(`#view=matrices&scale=1&mechanism=sparse&kind=local&window=${window}&inputs=${inputs}&n=${n}&d=${d}&seed=${seed}`);
     kept[inputs] = r.sparse.kept.mean;
     // The mask is the local window by definition: |i - j| <= window.
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
@@ -75,7 +75,7 @@ test('sparse: a local window keeps most softmax mass on local inputs, little on 
 
 test('sparse: every mask kind of the brief runs on structured inputs; kept mass in [0, 1] and 1 where the mask is full', async () => {
   for (const kind of ['local', 'strided', 'longformer', 'bigbird', 'lsh', 'kmeans', 'full']) {
-    const r = await run(`#view=matrices&mechanism=sparse&kind=${kind}&inputs=mixture&n=64&d=16&block=8`);
+    const r = await run(`#view=matrices&scale=1&mechanism=sparse&kind=${kind}&inputs=mixture&n=64&d=16&block=8`);
     assert.ok(r.sparse.density > 0 && r.sparse.density <= 1, kind);
     for (const x of r.sparse.keptPerRow) assert.ok(x >= 0 && x <= 1 + 1e-6, `${kind}: kept ${x}`);
     assert.ok(r.sparse.kept.min <= r.sparse.kept.mean, kind);
@@ -84,12 +84,12 @@ test('sparse: every mask kind of the brief runs on structured inputs; kept mass 
     }
   }
   // Causal: the mask allows no key after its query, and the reference is causal softmax.
-  const c = await run('#view=matrices&mechanism=sparse&kind=local&window=3&causal=1&inputs=local&n=32&d=16');
+  const c = await run('#view=matrices&scale=1&mechanism=sparse&kind=local&window=3&causal=1&inputs=local&n=32&d=16');
   for (let i = 0; i < 32; i++) for (let j = i + 1; j < 32; j++) assert.equal(c.sparse.mask[i * 32 + j], 0);
   assert.equal(c.P.data[5], 0, 'causal softmax: row 0 sees key 0 only');
   // A mask is n × n: different numbers of queries and keys are the reader's to fix.
   const q = A.randn(6, 4, { seed: 1 }), k = A.randn(8, 4, { seed: 2 });
-  await assert.rejects(computeMatrices(A, { state: parseState('#view=matrices&mechanism=sparse&kind=local'), user: { q, k } }, async () => {}),
+  await assert.rejects(computeMatrices(A, { state: parseState('#view=matrices&scale=1&mechanism=sparse&kind=local'), user: { q, k } }, async () => {}),
     /mask is n × n: it needs as many keys as queries \(Q has 6 rows, K 8\)/);
 });
 
@@ -146,7 +146,7 @@ test('pictures shown smaller than the matrix: each pixel is the entry of largest
 });
 
 test('the softmax reference is kept between jobs without being handed away: a transferred result leaves the next one whole', async () => {
-  const hash = '#view=matrices&mechanism=sparse&kind=local&inputs=local&n=48&d=16&seed=7';
+  const hash = '#view=matrices&scale=1&mechanism=sparse&kind=local&inputs=local&n=48&d=16&seed=7';
   const first = await run(hash);
   const copy = Float32Array.from(first.P.data);
   // The worker transfers every buffer a result owns (web/src/worker.js): detach them here as it would.
@@ -164,7 +164,7 @@ test('the softmax reference is kept between jobs without being handed away: a tr
 
 test('sorted by bucket: k-means on clustered inputs finds the clusters (all the mass kept) and the pictures show tokens in bucket order', async () => {
   const n = 64;
-  const r = await run(`#view=matrices&mechanism=sparse&kind=kmeans&clusters=4&sorted=1&inputs=clustered&n=${n}&d=16&seed=3`);
+  const r = await run(`#view=matrices&scale=1&mechanism=sparse&kind=kmeans&clusters=4&sorted=1&inputs=clustered&n=${n}&d=16&seed=3`);
   const { order } = r.sparse;
   assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), 'a permutation');
   const made = A.inputs('clustered', n, 16, { seed: 3, scale: 1 });
@@ -180,7 +180,7 @@ test('sorted by bucket: k-means on clustered inputs finds the clusters (all the 
       assert.deepEqual(Array.from(r.images[0].subarray(at, at + 4)), colour(r.P.data[order[row] * n + order[col]]), `(${row}, ${col})`);
     }
   }
-  const unsorted = await run(`#view=matrices&mechanism=sparse&kind=kmeans&clusters=4&inputs=clustered&n=${n}&d=16&seed=3`);
+  const unsorted = await run(`#view=matrices&scale=1&mechanism=sparse&kind=kmeans&clusters=4&inputs=clustered&n=${n}&d=16&seed=3`);
   assert.equal(unsorted.sparse.order, null);
   assert.deepEqual(unsorted.P.data, r.P.data);
 });
