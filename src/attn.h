@@ -626,11 +626,11 @@ attn_status attn_softmax_attention_lse(size_t n, size_t m, size_t d, size_t dv,
 
 /* Workspace length in floats for attn_softmax_attention_backward: O(m (d +
  * dv) + tiles), independent of n (K and V packed twice, the dK and dV
- * accumulators, one 32-query block's packings and 32 x 128 tiles). */
+ * accumulators, one 64-query block's packings and 64 x 128 tiles). */
 attn_status attn_softmax_attention_backward_workspace(size_t n, size_t m, size_t d, size_t dv,
                                                       size_t *floats);
 /* The gradients of attn_softmax_attention, streaming (FlashAttention-2's
- * backward): per block of 32 queries and tile of 128 keys, S is recomputed,
+ * backward): per block of 64 queries and tile of 128 keys, S is recomputed,
  * P = exp(S - lse), dV += P^T dY, dP = dY V^T, dS = P o (dP - D), dQ +=
  * scale dS K, dK += scale dS^T Q, on the forward's panel kernels; no n x m
  * matrix is stored. out and lse: the forward's output and row log-sum-exp

@@ -389,6 +389,8 @@ export interface Attn {
   /** Times the core alone (inputs already in wasm memory): streaming softmax attention
    * (q, k, v [n, d]) or a matmul [n, k] × [k, m]; ms per call and the flops of one call. */
   benchmark(op: 'softmax', options: ProgressOptions<{ ms: number }> & { n: number; d: number; runs?: number }): { ms: number[]; flops: number };
+  /** Its gradients (softmaxAttentionBackward given the forward's output and lse): 10 n² d flops. */
+  benchmark(op: 'softmax-backward', options: ProgressOptions<{ ms: number }> & { n: number; d: number; runs?: number }): { ms: number[]; flops: number };
   benchmark(op: 'matmul', options: ProgressOptions<{ ms: number }> & { n: number; k: number; m: number; runs?: number }): { ms: number[]; flops: number };
   /** The register-block kernel alone on data in cache, `reps` (200) times per run. */
   benchmark(op: 'kernel', options?: ProgressOptions<{ ms: number }> & { reps?: number; runs?: number }): { ms: number[]; flops: number };
