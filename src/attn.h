@@ -20,6 +20,8 @@
  *     - masks (attn_mask_*): local, strided, dilated, fixed, Sparse
  *       Transformer, global, random, Longformer, BigBird, LSH buckets and
  *       k-means clusters; sparse attention over them in O(nnz);
+ *     - gradients of softmax attention (streaming, FlashAttention-2's
+ *       backward) and of sparse attention (attn_*_backward);
  *     - a seeded random number generator (attn_rng_*).
  *
  * WHAT IT DOES NOT DO
