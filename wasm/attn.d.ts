@@ -427,6 +427,8 @@ export interface Attn {
   softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: SoftmaxOptions & { lse?: false }): Matrix;
   /** The same with the row log-sum-exp of the logits, `lse` [n] (0 for a row with no allowed key). */
   softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options: SoftmaxOptions & { lse: true }): Matrix & { lse: Float32Array };
+  /** `lse` is there when options.lse is true. */
+  softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: SoftmaxOptions & { lse?: boolean }): Matrix & { lse?: Float32Array };
   /**
    * The gradients of softmaxAttention for dy = dL/dY [n, dv], streaming (FlashAttention-2's backward): O(n)
    * memory, no n x m matrix. Finite, or AttnError ERR_OVERFLOW.
