@@ -91,7 +91,9 @@ export const GRAD_FD_H = 2 ** -12;
 
 /**
  * A float32 gradient of softmax (or sparse) attention against float64:
- * |got - exact| <= gradientRel(...) * mag, mag as above. A logit carries an
+ * |got - exact| <= GRADIENT_ROUNDINGS U (d (1 + 2 amax) + dv + n + m +
+ * lseMax + 8) * mag, mag as above (tests/backward-softmax.test.mjs,
+ * gradientRel). A logit carries an
  * error up to (d + 1) U A_ij (A_ij = |scale| sum_l |q_il k_jl|, amax their
  * largest), lse also an m-term float32 sum and a rounding of |lse|, exp 5 U:
  * so P_ij has a relative error below (d (1 + 2 amax) + m + |lse| + 5) U;
@@ -101,7 +103,7 @@ export const GRAD_FD_H = 2 ** -12;
  * (the native test measures at most 4 % of it). A missing term or a wrong
  * sign errs by about mag itself.
  */
-export const gradientRel = ({ n, m, d, dv, amax, lseMax }) => 4 * U * (d * (1 + 2 * amax) + dv + n + m + lseMax + 8);
+export const GRADIENT_ROUNDINGS = 4;
 
 // ---------------------------------------------------------------- sums to 1
 

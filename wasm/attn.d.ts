@@ -271,6 +271,12 @@ export interface SoftmaxOptions {
   mask?: MaskLike | null;
 }
 
+/** softmaxAttention's options: the weights' options, and lse. */
+export interface SoftmaxAttentionOptions extends SoftmaxOptions {
+  /** Also return the row log-sum-exp of the logits as `lse` [n] (0 for a row with no allowed key). Default false. */
+  lse?: boolean;
+}
+
 /** The gradients of an attention output: dL/dq, dL/dk, dL/dv for an upstream gradient dy = dL/dY. */
 export interface AttentionGradients {
   /** [n, d] */
@@ -424,11 +430,7 @@ export interface Attn {
   /** n x m weights; each row sums to 1, or is all 0 when nothing is allowed. */
   softmaxWeights(q: MatrixLike, k: MatrixLike, options?: SoftmaxOptions): Matrix;
   /** softmaxWeights(q, k) * v, streaming: O(n) extra memory. */
-  softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: SoftmaxOptions & { lse?: false }): Matrix;
-  /** The same with the row log-sum-exp of the logits, `lse` [n] (0 for a row with no allowed key). */
-  softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options: SoftmaxOptions & { lse: true }): Matrix & { lse: Float32Array };
-  /** `lse` is there when options.lse is true. */
-  softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: SoftmaxOptions & { lse?: boolean }): Matrix & { lse?: Float32Array };
+  softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: SoftmaxAttentionOptions): Matrix & { lse?: Float32Array };
   /**
    * The gradients of softmaxAttention for dy = dL/dY [n, dv], streaming (FlashAttention-2's backward): O(n)
    * memory, no n x m matrix. Finite, or AttnError ERR_OVERFLOW.
