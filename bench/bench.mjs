@@ -10,6 +10,8 @@
 //   3. the crossover n of linear, causal linear, FAVOR+, sparse local and
 //      BigBird attention against streaming softmax.
 //   4. mask construction and capacity sweeps (the lab's other costs).
+//   5. the softmax attention backward at n = 1024, d = 64 against the core's
+//      matmul and its kernel (issue 15: at least 60 % of the matmul).
 //
 // Ratios are what this measures; absolute figures move with the machine.
 import { cpus } from 'node:os';
@@ -231,6 +233,34 @@ async function theRest() {
   }
 }
 
+// ------------------------------------------------------------------ backward
+const backward = ONLY ? {} : await backwardSection();
+
+/**
+ * Section 5: the gradients of softmax attention (softmaxAttentionBackward,
+ * given the forward's output and lse: 10 n² d flops, five products) at n =
+ * 1024, d = 64, against the core's matmul in attention's two shapes and the
+ * P V kernel alone; the core's timer, interleaved rounds.
+ */
+async function backwardSection() {
+  const n = 1024;
+  console.log(`\n5. softmax attention backward at n = ${n}, d = ${d}: GFLOP/s (10 n² d flops), interleaved rounds`);
+  const core = (id, op, dims) => ({ id, run: () => A.benchmark(op, { ...dims, runs: 1 }), time: (r) => r.ms[0] });
+  const results = await interleave([
+    core('backward', 'softmax-backward', { n, d }), core('matmul QKᵀ', 'matmul', { n, k: d, m: n }),
+    core('matmul PV', 'matmul', { n, k: n, m: d }), core('kernel', 'kernel', { reps: 200 }),
+  ], QUICK ? 3 : 15);
+  const rate = (id) => {
+    const r = results.get(id);
+    return r.error ? null : gflops(r.output.flops, median(r.ms));
+  };
+  const bwd = rate('backward'), matmul = Math.max(rate('matmul QKᵀ') ?? 0, rate('matmul PV') ?? 0), kernel = rate('kernel');
+  for (const [id, r] of results) if (r.error) problems.push(`backward section: ${id}: ${r.error}`);
+  console.log(`  softmax backward ${fmt(bwd, 1, 5)} GFLOP/s vs matmul ${fmt(matmul, 1, 5)} GFLOP/s: ` +
+    `${fmt(bwd && matmul && 100 * bwd / matmul, 0, 3)}% of the matmul, ${fmt(bwd && kernel && 100 * bwd / kernel, 0, 3)}% of the kernel (${fmt(kernel, 1, 5)})`);
+  return { n, bwd, matmul, kernel };
+}
+
 // ------------------------------------------------------------------ verdict
 console.log('\nsummary (ratios from this run):');
 for (const { n, ours, onnx, tfjs, kernels } of summary) {
@@ -240,6 +270,10 @@ for (const { n, ours, onnx, tfjs, kernels } of summary) {
   if (kernels.fractionOfKernel) parts.push(`${(100 * kernels.fractionOfKernel).toFixed(0)}% of the matmul kernel`);
   if (kernels.simdOverScalar) parts.push(`SIMD ${kernels.simdOverScalar.toFixed(1)}x scalar`);
   console.log(`  ${parts.join('  ')}`);
+}
+if (backward.bwd && backward.matmul) {
+  console.log(`  backward n = ${backward.n}: ${(100 * backward.bwd / backward.matmul).toFixed(0)}% of the matmul, ` +
+    `${(100 * backward.bwd / backward.kernel).toFixed(0)}% of the kernel`);
 }
 if (problems.length) {
   console.log(`\nproblems:\n  ${problems.join('\n  ')}`);

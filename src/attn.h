@@ -20,10 +20,12 @@
  *     - masks (attn_mask_*): local, strided, dilated, fixed, Sparse
  *       Transformer, global, random, Longformer, BigBird, LSH buckets and
  *       k-means clusters; sparse attention over them in O(nnz);
+ *     - gradients of softmax attention (streaming, FlashAttention-2's
+ *       backward) and of sparse attention (attn_*_backward);
  *     - a seeded random number generator (attn_rng_*).
  *
  * WHAT IT DOES NOT DO
- *   No multi-head batching, no backward pass, no threads, no allocation. It
+ *   No multi-head batching, no threads, no allocation. It
  *   never exits, aborts or prints. It keeps no hidden global state: the only
  *   process-wide setting is the kernel table (attn_use_kernels), which tests
  *   switch to compare the SIMD and scalar paths end to end.
@@ -62,8 +64,9 @@
  * SOURCE LAYOUT
  *   attn.h      this manual            attn.c     status strings, version
  *   rng.c       seeded PCG32 + normals  masks.c    attention masks, clustering
- *   sparse.c    sparse attention over CSR masks
+ *   sparse.c    sparse attention over CSR masks (and its gradients)
  *   softmax.c   softmax weights and streaming outputs
+ *   softmax_backward.c  gradients of streaming softmax attention
  *   features.c  feature maps phi and Performer random features
  *   linear.c    kernel weights and linear attention (plain and causal)
  *   fastweight.c  fast weight memory (sum, delta, gated delta), capacity
@@ -582,6 +585,98 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
                                    const uint8_t *mask,  // [n, m] or NULL
                                    float *out,         // [n, dv] output
                                    float *work, size_t work_floats);  // [work_floats]
+
+/* ---- backward: softmax and sparse attention ------------------------------
+ * Reverse-mode gradients: given dY = dL/dY for a loss L of the output Y,
+ * the gradients dL/dQ, dL/dK, dL/dV. With s_ij = (scale q_i) . k_j (blocked:
+ * -inf), P the row softmax of s, Y = P V and
+ *
+ *   lse_i = log sum_j exp(s_ij)     D_i = dY_i . Y_i = sum_j P_ij (dY_i . v_j)
+ *   dV    = P^T dY
+ *   dS_ij = P_ij (dY_i . v_j - D_i)            (the softmax Jacobian)
+ *   dQ    = scale dS K                         dK = dS^T (scale Q)
+ *
+ * Blocked pairs get no gradient; a row with no allowed key (Y = 0) adds
+ * nothing, its dq is 0, and a key no query sees has dk = dv = 0.
+ * Shapes and options as the forward (scale, causal, mask; the CSR of
+ * attn_sparse_attention). Finite or an error: ATTN_ERR_OVERFLOW for an
+ * allowed logit that overflows (as the forward) or a gradient that leaves
+ * float32. dv_out is named so because dv is the value width.
+ *
+ * ACCURACY: each gradient is a sum of products over keys or queries of
+ * P (relative error about (d + 2 max|s|) u from the recomputed logits and
+ * lse, u = 2^-24) and of dY . v - D (about dv u times the sum of |terms|);
+ * tests/native/test_backward_softmax.c checks every entry against a float64
+ * reference (itself checked against central differences of a float64
+ * forward) within 4 u (d (1 + 2 max|s|) + dv + n + m + |lse| + 8) times the
+ * sum of the magnitudes of the terms that make the entry.
+ */
+
+/* The forward with the row log-sum-exp, lse_i = log sum_j exp(s_ij) over the
+ * allowed keys (0 for a row with none: the log of an empty sum would be -inf,
+ * and every output is finite), which the backward can take instead of
+ * recomputing it. out equals attn_softmax_attention's bit for bit; the same
+ * workspace (attn_softmax_attention_workspace). lse: float32 rounding of a
+ * double max_j s_ij + log(sum_j exp(s_ij - max)), the sum in float32. */
+attn_status attn_softmax_attention_lse(size_t n, size_t m, size_t d, size_t dv,
+                                       const float *q,     // [n, d]
+                                       const float *k,     // [m, d]
+                                       const float *v,     // [m, dv]
+                                       float scale, int causal,
+                                       const uint8_t *mask,  // [n, m] or NULL
+                                       float *out,         // [n, dv] output
+                                       float *lse,         // [n] output
+                                       float *work, size_t work_floats);  // [work_floats]
+
+/* Workspace length in floats for attn_softmax_attention_backward: O(m (d +
+ * dv) + tiles), independent of n (K and V packed twice, the dK and dV
+ * accumulators, one 64-query block's packings and 64 x 128 tiles). */
+attn_status attn_softmax_attention_backward_workspace(size_t n, size_t m, size_t d, size_t dv,
+                                                      size_t *floats);
+/* The gradients of attn_softmax_attention, streaming (FlashAttention-2's
+ * backward): per block of 64 queries and tile of 128 keys, S is recomputed,
+ * P = exp(S - lse), dV += P^T dY, dP = dY V^T, dS = P o (dP - D), dQ +=
+ * scale dS K, dK += scale dS^T Q, on the forward's panel kernels; no n x m
+ * matrix is stored. out and lse: the forward's output and row log-sum-exp
+ * (attn_softmax_attention_lse on the same inputs); or lse NULL (out is then
+ * not read and may be NULL): both are recomputed, block by block, by the
+ * forward's online softmax (4 n m d more flops). lse given without out:
+ * ATTN_ERR_NULL; a non-finite out or lse: ATTN_ERR_NONFINITE. An lse that is
+ * not the forward's gives gradients of no meaning. Cost without the
+ * recomputation: 2 n m (2 d + 3 dv) flops (half of it above the diagonal
+ * skipped when causal), 10 n m d for d = dv. */
+attn_status attn_softmax_attention_backward(size_t n, size_t m, size_t d, size_t dv,
+                                            const float *q,       // [n, d]
+                                            const float *k,       // [m, d]
+                                            const float *v,       // [m, dv]
+                                            float scale, int causal,
+                                            const uint8_t *mask,  // [n, m] or NULL
+                                            const float *out,     // [n, dv] or NULL
+                                            const float *lse,     // [n] or NULL
+                                            const float *dout,    // [n, dv] dY
+                                            float *dq,            // [n, d] output
+                                            float *dk,            // [m, d] output
+                                            float *dv_out,        // [m, dv] output
+                                            float *work, size_t work_floats);  // [work_floats]
+
+/* The gradients of attn_sparse_attention over a CSR mask (validated as
+ * there), row by row in O(nnz (d + dv)): each row's weights are recomputed
+ * from its listed keys, then D_i, dS on the listed pairs, and dq_i, dk_j,
+ * dv_j accumulated. Equal, up to rounding, to
+ * attn_softmax_attention_backward with the same mask as a dense one. work: 2
+ * x the largest row count of floats (2 m suffices). */
+attn_status attn_sparse_attention_backward(size_t n, size_t m, size_t d, size_t dv,
+                                           const float *q,          // [n, d]
+                                           const float *k,          // [m, d]
+                                           const float *v,          // [m, dv]
+                                           float scale,
+                                           const int32_t *indptr,   // [n + 1]
+                                           const int32_t *indices,  // [indptr[n]]
+                                           const float *dout,       // [n, dv] dY
+                                           float *dq,               // [n, d] output
+                                           float *dk,               // [m, d] output
+                                           float *dv_out,           // [m, dv] output
+                                           float *work, size_t work_floats);  // [work_floats]
 
 /* ---- feature maps (kernel / linear attention) ---------------------------
  * phi maps each row x of width d to a feature row of width dim; kernel

@@ -67,6 +67,21 @@ typedef struct attn__kernels {
                      const float *v, size_t strip_stride,  // [strips, rows, 8]
                      const float *rescale,  // [4]
                      float *o, size_t ldo); // [4, ldo], ldo >= 8 strips
+
+    /* The two elementwise steps of the softmax backward on the same panels
+     * (softmax_backward.c).
+     * panel_exp: panel[j][r] = exp(min(panel[j][r] - shift[r], 0)), the
+     * weights P = exp(s - lse) from recomputed scores (-INFINITY -> 0; the
+     * min only guards against a shift below the row's maximum). */
+    void (*panel_exp)(size_t rows,
+                      float *panel,        // [rows, 4]
+                      const float *shift); // [4]
+    /* panel_ds: dp[j][r] = p[j][r] * (dp[j][r] - dd[r]), the score gradient
+     * dS = P o (dP - D) in place of dP. */
+    void (*panel_ds)(size_t rows,
+                     const float *p,    // [rows, 4]
+                     float *dp,         // [rows, 4]
+                     const float *dd);  // [4]
 } attn__kernels;
 
 extern const attn__kernels attn__kernels_scalar;
@@ -107,6 +122,37 @@ attn_status attn__logit_exact(size_t d, float scale,
                               const float *q,  // [d]
                               const float *k,  // [d]
                               float *out);
+/* softmax.c: the streaming kernels' packing, shared with softmax_backward.c.
+ * Packs B [rows, cols], element (r, c) at src[r * row_stride + c * col_stride],
+ * into strips of `width` columns: strip t holds columns t*width .. as a
+ * [height, width] block at out + t * height * width, zero-padded past `cols`
+ * and past `rows` (height >= rows). */
+void attn__pack_strips(size_t rows, size_t height, size_t cols, const float *src, size_t row_stride,
+                       size_t col_stride, size_t width,
+                       float *out);  // [ceil(cols / width), height, width]
+/* softmax.c: blocked scores of a tile of score panels (attn__kernels) set to
+ * -inf: keys j0 + j (j < rows; j >= keys_valid is padding) against queries
+ * i0 + r (r < queries; i >= n is padding), causal and mask as in the forward. */
+void attn__block_panels(float *s, size_t panel_stride, size_t queries, size_t rows, size_t keys_valid,
+                        size_t i0, size_t n, size_t j0, size_t m, int causal,
+                        const uint8_t *mask);  // [n, m] or NULL
+/* softmax.c: the allowed scores of a tile (queries i0 + r, r < queries; keys
+ * j0 + j, j < keys) that attn__logit_suspect flags, recomputed by
+ * attn__logit_exact; ATTN_ERR_OVERFLOW if one is beyond float32. Call before
+ * attn__block_panels, only for inputs that attn__logits_safe could not clear. */
+attn_status attn__tile_exact(float *s, size_t panel_stride, size_t queries, size_t keys, size_t i0,
+                             size_t j0, size_t m, size_t d, float scale,
+                             const float *q,         // [n, d]
+                             const float *k,         // [m, d]
+                             int causal,
+                             const uint8_t *mask);  // [n, m] or NULL
+/* softmax.c: lse = row_max + log(row_sum) from the online softmax's running
+ * max and sum (in double, rounded once); 0 for a row with nothing allowed
+ * (row_sum 0). */
+void attn__row_lse(size_t count,
+                   const float *row_max,  // [count]
+                   const float *row_sum,  // [count]
+                   float *lse);           // [count] output
 /* softmax.c: one row of logits (query i) to weights over its allowed keys.
  * check != 0: ATTN_ERR_OVERFLOW if an allowed logit is not finite. */
 attn_status attn__softmax_row(float *row, size_t m, size_t i, int causal,

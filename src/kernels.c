@@ -8,6 +8,8 @@
  *   panel_scores  S[j][r] = sum_l K[j][l] Q~[r][l]   (Q~ = scale Q, 4 queries a panel)
  *   panel_softmax m' = max(m, max_j S[j]); S = exp(S - m'); l = l e^(m - m') + sum_j S[j]
  *   panel_pv      O = e^(m - m') O + S^T V
+ *   panel_exp     P = exp(min(S - lse, 0))               (softmax backward)
+ *   panel_ds      dS = P o (dP - D)                      (softmax backward)
  *
  * No kernel checks its values (no per-element test in a hot loop): the
  * callers guarantee finite inputs and check the results they return.
@@ -152,9 +154,31 @@ static void panel_pv_scalar(size_t rows, size_t strips,
     }
 }
 
+static void panel_exp_scalar(size_t rows,
+                             float *panel,         // [rows, 4]
+                             const float *shift) { // [4]
+    for (size_t r = 0; r < 4; r++) {
+        float sh = shift[r];
+        SCALAR_LOOP for (size_t j = 0; j < rows; j++) {
+            float x = panel[4 * j + r] - sh;
+            panel[4 * j + r] = expf(x < 0.0f ? x : 0.0f);
+        }
+    }
+}
+
+static void panel_ds_scalar(size_t rows,
+                            const float *p,    // [rows, 4]
+                            float *dp,         // [rows, 4]
+                            const float *dd) { // [4]
+    for (size_t r = 0; r < 4; r++) {
+        float dr = dd[r];
+        SCALAR_LOOP for (size_t j = 0; j < rows; j++) dp[4 * j + r] = p[4 * j + r] * (dp[4 * j + r] - dr);
+    }
+}
+
 const attn__kernels attn__kernels_scalar = {
     "scalar", gemm_scalar, max_scalar, exp_shift_sum_scalar, scale_scalar, dot_scalar, axpy_scalar,
-    panel_scores_scalar, panel_softmax_scalar, panel_pv_scalar,
+    panel_scores_scalar, panel_softmax_scalar, panel_pv_scalar, panel_exp_scalar, panel_ds_scalar,
 };
 
 /* ------------------------------------------------------------------ SIMD */
@@ -502,9 +526,31 @@ static void panel_pv_simd(size_t rows, size_t strips,
     }
 }
 
+static void panel_exp_simd(size_t rows,
+                           float *panel,         // [rows, 4]
+                           const float *shift) { // [4]
+    v4f sh = v4f_load(shift), zero = v4f_splat(0.0f);
+    FORCE_REALIZATION(zero);
+    exp_consts c = exp_consts_make();
+    for (size_t j = 0; j < rows; j++) {
+        v4f x = v4f_load(panel + 4 * j) - sh;
+        v4i pos = x > zero;
+        x = (v4f)(~pos & (v4i)x);  /* min(x, 0): x is never NaN */
+        v4f_store(panel + 4 * j, v4f_exp(x, &c));
+    }
+}
+
+static void panel_ds_simd(size_t rows,
+                          const float *p,    // [rows, 4]
+                          float *dp,         // [rows, 4]
+                          const float *dd) { // [4]
+    v4f d = v4f_load(dd);
+    for (size_t j = 0; j < rows; j++) v4f_store(dp + 4 * j, v4f_load(p + 4 * j) * (v4f_load(dp + 4 * j) - d));
+}
+
 const attn__kernels attn__kernels_simd = {
     "simd", gemm_simd, max_simd, exp_shift_sum_simd, scale_simd, dot_simd, axpy_simd,
-    panel_scores_simd, panel_softmax_simd, panel_pv_simd,
+    panel_scores_simd, panel_softmax_simd, panel_pv_simd, panel_exp_simd, panel_ds_simd,
 };
 
 #endif /* ATTN__HAVE_SIMD */

@@ -75,9 +75,9 @@ static attn_status check_inputs(size_t n, size_t m, size_t d, size_t dv,
  * columns past `cols` of the last strip and in the rows past `rows` (height
  * >= rows). K^T is B = K read with row_stride 1 and col_stride d; V is read
  * as it is. */
-static void pack_strips(size_t rows, size_t height, size_t cols, const float *src, size_t row_stride,
-                        size_t col_stride, size_t width,
-                        float *out) {  // [ceil(cols / width), height, width]
+void attn__pack_strips(size_t rows, size_t height, size_t cols, const float *src, size_t row_stride,
+                       size_t col_stride, size_t width,
+                       float *out) {  // [ceil(cols / width), height, width]
     if (cols == 0) return;
     size_t strips = (cols + width - 1) / width, last = cols - (strips - 1) * width;
     if (col_stride == 1) {  /* rows are contiguous in src: copy a strip's width at a time */
@@ -201,7 +201,7 @@ attn_status attn__scores(size_t n, size_t m, size_t d,
     if ((st = plan_scores(m, d, &P)) != ATTN_OK) return st;
     if (!work || work_floats < P.total) return ATTN_ERR_WORKSPACE;
     float *kt = work + P.kt;  // K^T: [d, m], one strip m wide
-    pack_strips(d, d, m, k, 1, d, m, kt);
+    attn__pack_strips(d, d, m, k, 1, d, m, kt);
     attn__kernels_get()->gemm(n, m, d, scale, q, d, kt, m, p, m, 0);
     return ATTN_OK;
 }
@@ -290,9 +290,9 @@ attn_status attn_softmax_attention_workspace(size_t n, size_t m, size_t d, size_
 /* Set blocked scores of a tile to -inf: keys j0 + j (j < rows) against
  * queries i0 + r (r < queries). Keys j >= keys_valid are padding. Panels as
  * in attn__kernels.panel_scores. */
-static void block_panels(float *s, size_t panel_stride, size_t queries, size_t rows, size_t keys_valid,
-                         size_t i0, size_t n, size_t j0, size_t m, int causal,
-                         const uint8_t *mask) {  // [n, m] or NULL
+void attn__block_panels(float *s, size_t panel_stride, size_t queries, size_t rows, size_t keys_valid,
+                        size_t i0, size_t n, size_t j0, size_t m, int causal,
+                        const uint8_t *mask) {  // [n, m] or NULL
     for (size_t r = 0; r < queries; r++) {
         size_t i = i0 + r;
         float *col = s + (r / GROUP) * panel_stride + r % GROUP;
@@ -303,16 +303,12 @@ static void block_panels(float *s, size_t panel_stride, size_t queries, size_t r
     }
 }
 
-/* The allowed scores of a tile (queries i0 + r, r < queries; keys j0 + j,
- * j < keys) that attn__logit_suspect flags, recomputed by attn__logit_exact;
- * ATTN_ERR_OVERFLOW if one is beyond float32. Before block_panels, only for
- * inputs that attn__logits_safe could not clear. */
-static attn_status tile_exact(float *s, size_t panel_stride, size_t queries, size_t keys, size_t i0,
-                              size_t j0, size_t m, size_t d, float scale,
-                              const float *q,         // [n, d]
-                              const float *k,         // [m, d]
-                              int causal,
-                              const uint8_t *mask) {  // [n, m] or NULL
+attn_status attn__tile_exact(float *s, size_t panel_stride, size_t queries, size_t keys, size_t i0,
+                             size_t j0, size_t m, size_t d, float scale,
+                             const float *q,         // [n, d]
+                             const float *k,         // [m, d]
+                             int causal,
+                             const uint8_t *mask) {  // [n, m] or NULL
     for (size_t r = 0; r < queries; r++) {
         size_t i = i0 + r;
         float *col = s + (r / GROUP) * panel_stride + r % GROUP;
@@ -326,14 +322,17 @@ static attn_status tile_exact(float *s, size_t panel_stride, size_t queries, siz
     return ATTN_OK;
 }
 
-attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
-                                   const float *q,       // [n, d]
-                                   const float *k,       // [m, d]
-                                   const float *v,       // [m, dv]
-                                   float scale, int causal,
-                                   const uint8_t *mask,  // [n, m] or NULL
-                                   float *out,           // [n, dv] output
-                                   float *work, size_t work_floats) {  // [work_floats]
+/* The body of attn_softmax_attention and attn_softmax_attention_lse (lse
+ * NULL: not written). */
+static attn_status stream(size_t n, size_t m, size_t d, size_t dv,
+                          const float *q,       // [n, d]
+                          const float *k,       // [m, d]
+                          const float *v,       // [m, dv]
+                          float scale, int causal,
+                          const uint8_t *mask,  // [n, m] or NULL
+                          float *out,           // [n, dv] output
+                          float *lse,           // [n] output or NULL
+                          float *work, size_t work_floats) {  // [work_floats]
     if (!v) return ATTN_ERR_NULL;
     attn_status st = check_inputs(n, m, d, dv, q, k, v, scale, out, dv);
     if (st != ATTN_OK) return st;
@@ -350,8 +349,8 @@ attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
     const int check = !attn__logits_safe(n, m, d, q, k, scale);
 
     /* Padding rows and columns are zeros: they add nothing to any product. */
-    pack_strips(d, d, m, k, 1, d, GROUP, kp);
-    pack_strips(m, rows_m, dv, v, dv, 1, STRIP, vp);
+    attn__pack_strips(d, d, m, k, 1, d, GROUP, kp);
+    attn__pack_strips(m, rows_m, dv, v, dv, 1, STRIP, vp);
     int redo = 0;       /* second pass: V scaled by 2^-e, only non-finite outputs rewritten */
     float back = 1.0f;  /* 2^e on the second pass */
 
@@ -360,7 +359,7 @@ again:
         size_t br = attn__min(TILE_Q, n - i0);
         if (redo && attn__all_finite(out + i0 * dv, br * dv)) continue;
         size_t q_strips = br / STRIP + (br % STRIP != 0), q_groups = groups_of(br);
-        pack_strips(d, d, br, q + i0 * d, 1, d, STRIP, qt);
+        attn__pack_strips(d, d, br, q + i0 * d, 1, d, STRIP, qt);
         for (size_t x = 0; x < q_strips * STRIP * d; x++) qt[x] *= scale;
         memset(o, 0, q_groups * GROUP * dv_pad * sizeof *o);
         for (size_t r = 0; r < TILE_Q; r++) {
@@ -373,10 +372,10 @@ again:
         for (size_t j0 = 0; j0 < m_end; j0 += TILE_K) {
             size_t bc = attn__min(TILE_K, m_end - j0), groups = groups_of(bc), rows = groups * GROUP;
             kern->panel_scores(d, groups, q_strips, kp + j0 * d, qt, s, panel_stride);
-            if (check && (st = tile_exact(s, panel_stride, br, bc, i0, j0, m, d, scale, q, k, causal, mask)) != ATTN_OK)
+            if (check && (st = attn__tile_exact(s, panel_stride, br, bc, i0, j0, m, d, scale, q, k, causal, mask)) != ATTN_OK)
                 return st;
             if (mask || rows > bc || (causal && j0 + rows - 1 > i0))
-                block_panels(s, panel_stride, q_groups * GROUP, rows, bc, i0, n, j0, m, causal, mask);
+                attn__block_panels(s, panel_stride, q_groups * GROUP, rows, bc, i0, n, j0, m, causal, mask);
             for (size_t g = 0; g < q_groups; g++) {
                 float *panel = s + g * panel_stride;
                 kern->panel_softmax(rows, panel, row_max + GROUP * g, row_sum + GROUP * g, rescale + GROUP * g);
@@ -384,6 +383,7 @@ again:
                                o + GROUP * g * dv_pad, dv_pad);
             }
         }
+        if (lse && !redo) attn__row_lse(br, row_max, row_sum, lse + i0);
         for (size_t r = 0; r < br; r++) {
             float *y = out + (i0 + r) * dv;
             if (row_sum[r] > 0.0f) {
@@ -413,4 +413,36 @@ again:
         goto again;
     }
     return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
+}
+
+attn_status attn_softmax_attention(size_t n, size_t m, size_t d, size_t dv,
+                                   const float *q,       // [n, d]
+                                   const float *k,       // [m, d]
+                                   const float *v,       // [m, dv]
+                                   float scale, int causal,
+                                   const uint8_t *mask,  // [n, m] or NULL
+                                   float *out,           // [n, dv] output
+                                   float *work, size_t work_floats) {  // [work_floats]
+    return stream(n, m, d, dv, q, k, v, scale, causal, mask, out, NULL, work, work_floats);
+}
+
+attn_status attn_softmax_attention_lse(size_t n, size_t m, size_t d, size_t dv,
+                                       const float *q,       // [n, d]
+                                       const float *k,       // [m, d]
+                                       const float *v,       // [m, dv]
+                                       float scale, int causal,
+                                       const uint8_t *mask,  // [n, m] or NULL
+                                       float *out,           // [n, dv] output
+                                       float *lse,           // [n] output
+                                       float *work, size_t work_floats) {  // [work_floats]
+    if (!lse) return ATTN_ERR_NULL;
+    return stream(n, m, d, dv, q, k, v, scale, causal, mask, out, lse, work, work_floats);
+}
+
+void attn__row_lse(size_t count,
+                   const float *row_max,  // [count]
+                   const float *row_sum,  // [count]
+                   float *lse) {          // [count] output
+    for (size_t r = 0; r < count; r++)
+        lse[r] = row_sum[r] > 0.0f ? (float)((double)row_max[r] + log((double)row_sum[r])) : 0.0f;
 }

@@ -92,3 +92,83 @@ attn_status attn_sparse_attention(size_t n, size_t m, size_t d, size_t dv,
     }
     return attn__all_finite(out, n * dv) ? ATTN_OK : ATTN_ERR_OVERFLOW;
 }
+
+/*
+ * The gradients of sparse attention, row by row in O(nnz (d + dv)) (the
+ * formulas of softmax_backward.c restricted to the listed keys): for query i
+ * with keys j_t, the row's weights p_t are recomputed, then
+ *
+ *   dp_t = dY_i . v_{j_t}          D = sum_t p_t dp_t  (= dY_i . y_i)
+ *   ds_t = p_t (dp_t - D)
+ *   dq_i = scale sum_t ds_t k_{j_t}
+ *   dk_{j_t} += scale ds_t q_i      dv_{j_t} += p_t dY_i
+ *
+ * work: the row's weights and dp, 2 x the largest row count.
+ */
+attn_status attn_sparse_attention_backward(size_t n, size_t m, size_t d, size_t dv,
+                                           const float *q,          // [n, d]
+                                           const float *k,          // [m, d]
+                                           const float *v,          // [m, dv]
+                                           float scale,
+                                           const int32_t *indptr,   // [n + 1]
+                                           const int32_t *indices,  // [indptr[n]]
+                                           const float *dout,       // [n, dv]
+                                           float *dq,               // [n, d] output
+                                           float *dk,               // [m, d] output
+                                           float *dv_out,           // [m, dv] output
+                                           float *work, size_t work_floats) {  // [work_floats]
+    if (!q || !k || !v || !indptr || !dout || !dq || !dk || !dv_out) return ATTN_ERR_NULL;
+    if (n == 0 || m == 0 || d == 0 || dv == 0) return ATTN_ERR_SHAPE;
+    attn_status st;
+    if ((st = attn__matrix_fits(n, d)) || (st = attn__matrix_fits(m, d)) || (st = attn__matrix_fits(m, dv)) ||
+        (st = attn__matrix_fits(n, dv)))
+        return st;
+    if (!isfinite(scale)) return ATTN_ERR_RANGE;
+    size_t widest, need;
+    if ((st = check_csr(n, m, indptr, indices, &widest)) != ATTN_OK) return st;
+    if (!attn__mul(widest, 2, &need)) return ATTN_ERR_MEMORY;
+    if (!work || work_floats < need) return ATTN_ERR_WORKSPACE;
+    if (!attn__all_finite(q, n * d) || !attn__all_finite(k, m * d) || !attn__all_finite(v, m * dv) ||
+        !attn__all_finite(dout, n * dv))
+        return ATTN_ERR_NONFINITE;
+
+    const attn__kernels *kern = attn__kernels_get();
+    memset(dk, 0, m * d * sizeof *dk);
+    memset(dv_out, 0, m * dv * sizeof *dv_out);
+    float qs[QCHUNK];  // [QCHUNK] a piece of scale * q_i
+    for (size_t i = 0; i < n; i++) {
+        const int32_t *keys = indices + indptr[i];
+        size_t count = (size_t)(indptr[i + 1] - indptr[i]);
+        const float *qi = q + i * d, *gi = dout + i * dv;
+        float *dqi = dq + i * d;
+        memset(dqi, 0, d * sizeof *dqi);
+        if (count == 0) continue;
+        float *p = work, *ds = work + count;  // [count], [count]
+        memset(p, 0, count * sizeof *p);
+        for (size_t l0 = 0; l0 < d; l0 += QCHUNK) {  /* the forward's logits, bit for bit */
+            size_t len = attn__min(QCHUNK, d - l0);
+            for (size_t l = 0; l < len; l++) qs[l] = scale * qi[l0 + l];
+            for (size_t t = 0; t < count; t++) p[t] += kern->dot(qs, k + (size_t)keys[t] * d + l0, len);
+        }
+        if (!attn__all_finite(p, count)) return ATTN_ERR_OVERFLOW;  /* an overflowed logit */
+        float sum = kern->exp_shift_sum(p, count, kern->max(p, count));  /* >= 1 */
+        kern->scale(p, count, 1.0f / sum);
+        double dsum = 0.0;  /* D */
+        for (size_t t = 0; t < count; t++) {
+            ds[t] = kern->dot(gi, v + (size_t)keys[t] * dv, dv);
+            dsum += (double)p[t] * ds[t];
+        }
+        float dd = (float)dsum;
+        for (size_t t = 0; t < count; t++) {
+            size_t j = (size_t)keys[t];
+            float g = p[t] * (ds[t] - dd);
+            kern->axpy(d, g, k + j * d, dqi);
+            kern->axpy(d, scale * g, qi, dk + j * d);
+            kern->axpy(dv, p[t], gi, dv_out + j * dv);
+        }
+        kern->scale(dqi, d, scale);
+    }
+    return attn__all_finite(dq, n * d) && attn__all_finite(dk, m * d) && attn__all_finite(dv_out, m * dv)
+               ? ATTN_OK
+               : ATTN_ERR_OVERFLOW;
+}

@@ -11,5 +11,6 @@ test('bench/bench.mjs --quick runs, loads both peers and finds every output corr
   assert.match(out, /peers: onnxruntime-web [\d.]+, tfjs-wasm [\d.]+/);
   for (const n of [256, 1024]) assert.match(out, new RegExp(`^\\s+${n} │`, 'm'), `row n = ${n}`);
   assert.match(out, /faster than streaming softmax from n = /);
+  assert.match(out, /softmax backward +[\d.]+ GFLOP\/s vs matmul +[\d.]+ GFLOP\/s/, 'section 5: the backward');
   assert.doesNotMatch(out, /problems:/);
 });

@@ -18,7 +18,11 @@ const FEATURE = ['feature', 'features', 'seed', 'orthogonal', 'projection', 'nu'
  */
 const FUNCTIONS = [
   ['softmaxWeights', (o) => A.softmaxWeights(q, k, o), ['scale', 'causal', 'mask'], 'casual', 'causal'],
-  ['softmaxAttention', (o) => A.softmaxAttention(q, k, v, o), ['scale', 'causal', 'mask'], 'scael', 'scale'],
+  ['softmaxAttention', (o) => A.softmaxAttention(q, k, v, o), ['scale', 'causal', 'mask', 'lse'], 'scael', 'scale'],
+  ['softmaxAttentionBackward', (o) => A.softmaxAttentionBackward(q, k, v, matrix(8, 3, 7), o),
+    ['scale', 'causal', 'mask', 'out', 'lse'], 'casual', 'causal'],
+  ['sparseAttentionBackward', (o) => A.sparseAttentionBackward(q, k, v, A.mask('local', 8), matrix(8, 3, 7), o), ['scale'],
+    'scal', 'scale'],
   ['sparseAttention', (o) => A.sparseAttention(q, k, v, A.mask('local', 8), o), ['scale'], 'scal', 'scale'],
   ['randn', (o) => A.randn(2, 2, o), ['seed'], 'sed', 'seed'],
   ['randomFeatures', (o) => A.randomFeatures(4, 4, o), ['seed', 'orthogonal'], 'orthogonl', 'orthogonal'],

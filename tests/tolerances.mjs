@@ -73,6 +73,38 @@ export const MATMUL_PER_TERM = 4e-7;
  */
 export const PRODUCT_OF_RESULTS = 1e-4;
 
+// ---------------------------------------------------------------- gradients
+
+/**
+ * Central differences (L(x + h) - L(x - h)) / 2h of a float64 loss against
+ * its float64 gradient, relative to 1 + mag (mag: the sum of the magnitudes
+ * of the terms of the gradient entry). With h = 2^-12 the truncation error is
+ * h^2 / 6 |L'''|, and L''' of a softmax with logits |s| <= 4 and |v|, |dY| <= 1
+ * stays below ~100 (three derivatives of exp(s), each bringing |scale k| <=
+ * 1.5, times a few P-weighted terms): 1e-6; rounding, 1e-16 |L| / h, is far
+ * smaller. 1e-5 leaves a margin of 10 (tests/native/test_backward_softmax.c
+ * measures 3e-4 of it).
+ */
+export const GRAD_FD = 1e-5;
+/** The step of those central differences. */
+export const GRAD_FD_H = 2 ** -12;
+
+/**
+ * A float32 gradient of softmax (or sparse) attention against float64:
+ * |got - exact| <= GRADIENT_ROUNDINGS U (d (1 + 2 amax) + dv + n + m +
+ * lseMax + 8) * mag, mag as above (tests/backward-softmax.test.mjs,
+ * gradientRel). A logit carries an
+ * error up to (d + 1) U A_ij (A_ij = |scale| sum_l |q_il k_jl|, amax their
+ * largest), lse also an m-term float32 sum and a rounding of |lse|, exp 5 U:
+ * so P_ij has a relative error below (d (1 + 2 amax) + m + |lse| + 5) U;
+ * dP_ij and D_i are dv-term dot products; each gradient entry sums n or m
+ * products. 4 U (d (1 + 2 amax) + dv + n + m + lseMax + 8), the factor 4 for
+ * the few roundings per product and the composition of first-order bounds
+ * (the native test measures at most 4 % of it). A missing term or a wrong
+ * sign errs by about mag itself.
+ */
+export const GRADIENT_ROUNDINGS = 4;
+
 // ---------------------------------------------------------------- sums to 1
 
 /**

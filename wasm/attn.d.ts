@@ -295,6 +295,30 @@ export interface SoftmaxOptions {
   mask?: MaskLike | null;
 }
 
+/** softmaxAttention's options: the weights' options, and lse. */
+export interface SoftmaxAttentionOptions extends SoftmaxOptions {
+  /** Also return the row log-sum-exp of the logits as `lse` [n] (0 for a row with no allowed key). Default false. */
+  lse?: boolean;
+}
+
+/** The gradients of an attention output: dL/dq, dL/dk, dL/dv for an upstream gradient dy = dL/dY. */
+export interface AttentionGradients {
+  /** [n, d] */
+  dq: Matrix;
+  /** [m, d] */
+  dk: Matrix;
+  /** [m, dv] */
+  dv: Matrix;
+}
+
+/** softmaxAttentionBackward's options: the forward's, plus its output and lse to skip their recomputation. */
+export interface SoftmaxBackwardOptions extends SoftmaxOptions {
+  /** The forward's output [n, dv]; with lse, or neither. */
+  out?: MatrixLike | null;
+  /** The forward's row log-sum-exp (softmaxAttention(..., { lse: true }).lse); with out, or neither. */
+  lse?: Float32Array | Float64Array | number[] | null;
+}
+
 /** The generators of A.inputs (src/attn.h, "structured inputs"). */
 export type InputKind = 'random' | 'local' | 'clustered' | 'global' | 'previous-token' | 'mixture';
 
@@ -408,6 +432,8 @@ export interface Attn {
   /** Times the core alone (inputs already in wasm memory): streaming softmax attention
    * (q, k, v [n, d]) or a matmul [n, k] × [k, m]; ms per call and the flops of one call. */
   benchmark(op: 'softmax', options: ProgressOptions<{ ms: number }> & { n: number; d: number; runs?: number }): { ms: number[]; flops: number };
+  /** Its gradients (softmaxAttentionBackward given the forward's output and lse): 10 n² d flops. */
+  benchmark(op: 'softmax-backward', options: ProgressOptions<{ ms: number }> & { n: number; d: number; runs?: number }): { ms: number[]; flops: number };
   benchmark(op: 'matmul', options: ProgressOptions<{ ms: number }> & { n: number; k: number; m: number; runs?: number }): { ms: number[]; flops: number };
   /** The register-block kernel alone on data in cache, `reps` (200) times per run. */
   benchmark(op: 'kernel', options?: ProgressOptions<{ ms: number }> & { reps?: number; runs?: number }): { ms: number[]; flops: number };
@@ -441,7 +467,15 @@ export interface Attn {
   /** n x m weights; each row sums to 1, or is all 0 when nothing is allowed. */
   softmaxWeights(q: MatrixLike, k: MatrixLike, options?: SoftmaxOptions): Matrix;
   /** softmaxWeights(q, k) * v, streaming: O(n) extra memory. */
-  softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: SoftmaxOptions): Matrix;
+  softmaxAttention(q: MatrixLike, k: MatrixLike, v: MatrixLike, options?: SoftmaxAttentionOptions): Matrix & { lse?: Float32Array };
+  /**
+   * The gradients of softmaxAttention for dy = dL/dY [n, dv], streaming (FlashAttention-2's backward): O(n)
+   * memory, no n x m matrix. Finite, or AttnError ERR_OVERFLOW.
+   */
+  softmaxAttentionBackward(q: MatrixLike, k: MatrixLike, v: MatrixLike, dy: MatrixLike, options?: SoftmaxBackwardOptions): AttentionGradients;
+  /** The gradients of sparseAttention for dy = dL/dY [n, dv], in O(nnz (d + dv)). */
+  sparseAttentionBackward(q: MatrixLike, k: MatrixLike, v: MatrixLike, mask: MaskLike | CSRMask, dy: MatrixLike,
+    options?: { scale?: number }): AttentionGradients;
   /** Drops the instance's wasm memory; later calls throw AttnError 'ERR_DISPOSED'. */
   dispose(): void;
 }

@@ -60,9 +60,11 @@ export async function createAttn(opts) {
     maskCompose: (a, b, op) => masks.maskCompose(c, a, b, op),
     maskLayers: (m, o) => masks.maskLayers(c, m, o),
     sparseAttention: (q, k, v, m, o) => sparse.sparseAttention(c, q, k, v, m, o),
+    sparseAttentionBackward: (q, k, v, m, dy, o) => sparse.sparseAttentionBackward(c, q, k, v, m, dy, o),
 
     softmaxWeights: (q, k, o) => softmax.softmaxWeights(c, q, k, o),
     softmaxAttention: (q, k, v, o) => softmax.softmaxAttention(c, q, k, v, o),
+    softmaxAttentionBackward: (q, k, v, dy, o) => softmax.softmaxAttentionBackward(c, q, k, v, dy, o),
 
     featureMap: (x, o) => linear.featureMap(c, x, o),
     kernelWeights: (q, k, o) => linear.kernelWeights(c, q, k, o),

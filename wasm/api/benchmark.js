@@ -3,16 +3,22 @@
 import { DEFAULTS, check, checkBytes, derivedDefault, fail, run } from './core.js';
 import { PROGRESS_KEYS, checkDim, optInt, optProgress, options } from './args.js';
 
-const KEYS = { softmax: ['n', 'd', 'runs'], matmul: ['n', 'k', 'm', 'runs'], kernel: ['reps', 'runs'] };
+const KEYS = {
+  softmax: ['n', 'd', 'runs'], 'softmax-backward': ['n', 'd', 'runs'], matmul: ['n', 'k', 'm', 'runs'], kernel: ['reps', 'runs'],
+};
 
 /**
  * Times `runs` calls one by one. op 'softmax': streaming softmax attention,
- * q, k, v [n, d], 4 n^2 d flops; 'matmul': [n, k] x [k, m], 2 n k m flops;
+ * q, k, v [n, d], 4 n^2 d flops; 'softmax-backward': its gradients
+ * (attn_softmax_attention_backward) given the forward's output and lse,
+ * computed once before the timing, 10 n^2 d flops (five products); 'matmul': [n, k] x [k, m], 2 n k m flops;
  * 'kernel': the register-block kernel alone on data in cache, `reps` times
  * (524288 flops each). Returns { ms: [runs], flops }.
  */
 export function benchmark(c, op, opts, where = 'benchmark') {
-  if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(KEYS, op)) fail('ERR_KIND', where, `op must be 'softmax', 'matmul' or 'kernel', got ${op}`);
+  if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(KEYS, op)) {
+    fail('ERR_KIND', where, `op must be 'softmax', 'softmax-backward', 'matmul' or 'kernel', got ${op}`);
+  }
   const o = options(where, opts, [...KEYS[op], ...PROGRESS_KEYS]);
   const runs = optInt(where, 'runs', o.runs, DEFAULTS['benchmark.runs'], 1, 1000);
   const progress = optProgress(where, o, runs);
@@ -57,6 +63,19 @@ export function benchmark(c, op, opts, where = 'benchmark') {
       const ms = time('softmax_attention', what,
         () => mod._attn_softmax_attention(n, n, d, d, q, k, v, scale, 0, 0, out, work.ptr, work.floats));
       return { ms, flops: 4 * n * n * d };
+    }
+    if (op === 'softmax-backward') {
+      const { n, d } = o;
+      const what = `n ${n}, d ${d}`;
+      const scale = derivedDefault(c, where, 'scale', d);
+      const [q, k, v, dy, out, dq, dk, dv] = ['q', 'k', 'v', 'dy', 'the output', 'dq', 'dk', 'dv'].map((name) => gaussian(n * d, name));
+      const lse = heap.alloc(n * 4, 'the lse');
+      const fwd = heap.workspace('softmax_attention_workspace', what, n, n, d, d);
+      heap.call('softmax_attention_lse', what, n, n, d, d, q, k, v, scale, 0, 0, out, lse, fwd.ptr, fwd.floats);
+      const work = heap.workspace('softmax_attention_backward_workspace', what, n, n, d, d);
+      const ms = time('softmax_attention_backward', what, () => mod._attn_softmax_attention_backward(
+        n, n, d, d, q, k, v, scale, 0, 0, out, lse, dy, dq, dk, dv, work.ptr, work.floats));
+      return { ms, flops: 10 * n * n * d };
     }
     const { n, k, m } = o;
     const [x, y, out] = [gaussian(n * k, 'a'), gaussian(k * m, 'b'), gaussian(n * m, 'the product')];
