@@ -32,6 +32,8 @@ export const logSlope = (points) => {
   return Math.log(b.y / a.y) / Math.log(b.x / a.x);
 };
 const at = (points, x) => points.find((p) => p.x === x)?.y;
+/** The fastest round at x (timing points carry lo; load only ever adds time). */
+const fastest = (points, x) => { const p = points.find((q) => q.x === x); return p && (p.lo ?? p.y); };
 
 export const PRESETS = [
   // ---- Matrices (defaults: structured "mixture" inputs at scale 0.3, n = 256, FAVOR+ with m = 64)
@@ -209,23 +211,23 @@ export const PRESETS = [
     id: 'linear-wins', view: 'timing', title: 'Linear attention wins as n grows', fields: { mechanisms: ['streaming', 'linear'] },
     look: 'Streaming softmax (n² work) climbs with slope 2, linear attention (n work) with slope 1. Linear attention is ' +
       'faster at n = 1024 and beyond, and at n = 4096 many times faster; the crossover table says from which n on, on this machine.',
-    claim: { text: 'linear attention is faster than streaming softmax at every n ≥ 1024, and at least 4 times faster at n = 4096',
+    claim: { text: 'in their fastest rounds, linear attention beats streaming softmax at every n ≥ 1024, and by at least 4 times at n = 4096',
       holds: (here) => { const [s, l] = ['streaming', 'linear'].map((id) => pick(here.series, { id }).points);
-        return [1024, 2048, 4096].every((n) => at(l, n) < at(s, n)) && at(s, 4096) >= 4 * at(l, 4096); } },
+        return [1024, 2048, 4096].every((n) => fastest(l, n) < fastest(s, n)) && fastest(s, 4096) >= 4 * fastest(l, 4096); } },
   },
   {
     id: 'softmax-quadratic', view: 'timing', title: 'Softmax is quadratic, stored or streamed', fields: { mechanisms: ['softmax', 'streaming'] },
     look: 'Storing the n × n weights or streaming them row by row, softmax attention does n² work. Both curves ' +
       'follow the slope-2 reference: doubling n costs about four times as much.',
-    claim: { text: 'streaming softmax at n = 4096 takes at least 6 times as long as at n = 1024 (quadratic: 16)',
-      holds: (here) => { const s = pick(here.series, { id: 'streaming' }).points; return at(s, 4096) >= 6 * at(s, 1024); } },
+    claim: { text: 'the fastest round of streaming softmax at n = 4096 takes at least 6 times as long as at n = 1024 (quadratic: 16)',
+      holds: (here) => { const s = pick(here.series, { id: 'streaming' }).points; return fastest(s, 4096) >= 6 * fastest(s, 1024); } },
   },
   {
     id: 'sparse-linear', view: 'timing', title: 'A local window is linear too', fields: { mechanisms: ['streaming', 'sparse-local'] },
     look: 'Sparse attention with a fixed window computes a constant number of scores per query. Its cost grows ' +
       'like n, parallel to the slope-1 reference, and it overtakes streaming softmax as n grows.',
-    claim: { text: 'local sparse attention is faster than streaming softmax at n = 4096',
-      holds: (here) => { const [s, l] = ['streaming', 'sparse-local'].map((id) => pick(here.series, { id }).points); return at(l, 4096) < at(s, 4096); } },
+    claim: { text: 'in their fastest rounds, local sparse attention beats streaming softmax at n = 4096',
+      holds: (here) => { const [s, l] = ['streaming', 'sparse-local'].map((id) => pick(here.series, { id }).points); return fastest(l, 4096) < fastest(s, 4096); } },
   },
 ];
 
