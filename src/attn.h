@@ -20,8 +20,11 @@
  *     - masks (attn_mask_*): local, strided, dilated, fixed, Sparse
  *       Transformer, global, random, Longformer, BigBird, LSH buckets and
  *       k-means clusters; sparse attention over them in O(nnz);
- *     - gradients of softmax attention (streaming, FlashAttention-2's
- *       backward) and of sparse attention (attn_*_backward);
+ *     - gradients (attn_*_backward): softmax attention (streaming,
+ *       FlashAttention-2's backward), sparse attention, every feature map,
+ *       linear attention (plain and causal) and the fast weight memory;
+ *     - structured inputs whose softmax attention has the structure of real
+ *       heads: local, clustered, sinks, previous token (attn_inputs);
  *     - a seeded random number generator (attn_rng_*).
  *
  * WHAT IT DOES NOT DO
@@ -68,8 +71,12 @@
  *   softmax.c   softmax weights and streaming outputs
  *   softmax_backward.c  gradients of streaming softmax attention
  *   features.c  feature maps phi and Performer random features
+ *   features_backward.c  gradients of the feature maps
  *   linear.c    kernel weights and linear attention (plain and causal)
+ *   linear_backward.c    gradients of linear attention
  *   fastweight.c  fast weight memory (sum, delta, gated delta), capacity
+ *   fastweight_backward.c  gradients of the fast weight memory
+ *   inputs.c    structured Q, K, V (local, clustered, sinks, ...)
  *   gallery.c   matmul, slot pooling, row softmax, Sinkhorn (Linformer,
  *               compressed, Synthesizer, Sinkhorn, Funnel)
  *   kernels.c   kernel table: SIMD (GCC/Clang vector extensions, which
