@@ -102,7 +102,11 @@ async function numbers(page, view, hash) {
   const number = (text) => Number(/-?[\d.]+(?:e[-+]?\d+)?/.exec(text)[0]);
   switch (view) {
     case 'matrices':
-      return { rel: number(stat('relative Frobenius')), kl: number(stat('mean KL')), maxAbs: number(stat('max |error|')), wMin: read.wMin };
+      {
+      const kept = Object.keys(read.stats).find((k) => k.startsWith('softmax mass kept'));
+      return { rel: number(stat('relative Frobenius')), kl: number(stat('mean KL')), maxAbs: number(stat('max |error|')), wMin: read.wMin,
+        kept: kept ? number(read.stats[kept]) : null };
+    }
     case 'masks': {
       const n = read.mask.rows;
       const keys = /min (\d+), mean ([\d.]+), max (\d+)/.exec(stat('keys per query'));

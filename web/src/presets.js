@@ -7,9 +7,10 @@
 //           `against` is given, for the same view with those fields instead
 //           (`there`); tests/presets.browser.test.mjs reads them from the page
 //           and checks `holds`. What a view's numbers are:
-//     matrices      { rel, kl, maxAbs, wMin }: relative Frobenius error, mean
-//                   KL, max |error| (the stats) and the smallest weight of
-//                   the approximation (its colour bar)
+//     matrices      { rel, kl, maxAbs, wMin, kept }: relative Frobenius error,
+//                   mean KL, max |error| (the stats), the smallest weight of
+//                   the approximation (its colour bar) and, for a sparse
+//                   mask, the mean softmax mass kept in % (else null)
 //     masks         { n, density, keysMin, keysMean, keysMax, layers (null:
 //                   more than 64), coverage (share of pairs reached then),
 //                   mask { rows, cols, data }, assignments (k-means/LSH) }
@@ -62,11 +63,14 @@ export const PRESETS = [
       against: { scale: 0.4 }, holds: (here, there) => here.wMin < 0 && here.kl > 10 * there.kl },
   },
   {
-    id: 'elu-smooth', view: 'matrices', title: 'elu+1 is smooth but not softmax', fields: { feature: 'elu+1' },
-    look: 'elu(x)+1 features are deterministic: no random noise, but their kernel is not exp(q·k), and there is no m ' +
-      'to raise. Its weights look smooth, yet its relative error (about 0.31) stays above FAVOR+ with m = 1024 (0.13).',
-    claim: { text: 'relative Frobenius error is above that of FAVOR+ with m = 1024', against: { features: 1024 },
-      holds: (here, there) => here.rel > there.rel },
+    id: 'local-window-mass', view: 'matrices', title: 'A local window keeps a local head, not a clustered one',
+    fields: { mechanism: 'sparse', kind: 'local', window: 4, inputs: 'local', d: 32, scale: 1 },
+    look: 'A window of 4 keys on either side keeps 3.5 % of the cells, yet on inputs whose heads attend to ' +
+      'neighbours it holds about 99 % of every row\'s softmax mass (the chart of mass kept per query stays near 1). ' +
+      'Switch the inputs to clustered: the same window now keeps under 5 %, because the keys a query wants are far away.',
+    claim: { text: 'the window keeps over 90 % of the softmax mass on local inputs and under 30 % on clustered ones',
+      against: { mechanism: 'sparse', kind: 'local', window: 4, inputs: 'clustered', d: 32, scale: 1 },
+      holds: (here, there) => here.kept > 90 && there.kept < 30 },
   },
   {
     id: 'linformer-rank', view: 'matrices', title: 'Linformer: random projections mix keys', fields: { mechanism: 'linformer', rank: 64 },
