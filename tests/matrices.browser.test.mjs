@@ -36,7 +36,7 @@ const show = async (page, hash) => {
 test('linked hover: a cell hovered in the softmax heatmap is marked at the same (i, j) in all three, and the readout holds their three values', async () => {
   const [n, d, seed, window] = [32, 16, 1, 3];
   const { page, problems } = await openPage();
-  await page.goto(`${lab.base}/web/#view=matrices&mechanism=sparse&kind=local&window=${window}&inputs=local&n=${n}&d=${d}&seed=${seed}`);
+  await page.goto(`${lab.base}/web/#view=matrices&scale=1&mechanism=sparse&kind=local&window=${window}&inputs=local&n=${n}&d=${d}&seed=${seed}`);
   await ready(page);
   assertDrawn(await canvases(page, '#view'), 'sparse local');
   // Float64: softmax, softmax over the window's keys, their difference.
@@ -86,7 +86,7 @@ test('linked hover: a cell hovered in the softmax heatmap is marked at the same 
 
 test('a control change redraws the figures in place: the same canvases, focus kept in the control, new numbers', async () => {
   const { page, problems } = await openPage();
-  await page.goto(`${lab.base}/web/#view=matrices&mechanism=sparse&kind=local&inputs=local&n=64&d=16&window=2`);
+  await page.goto(`${lab.base}/web/#view=matrices&scale=1&mechanism=sparse&kind=local&inputs=local&n=64&d=16&window=2`);
   await ready(page);
   await page.evaluate(() => { window.firstCanvas = document.querySelector('canvas[data-figure="approx"]'); });
   const statsBefore = await page.textContent('#view .stats');
@@ -106,11 +106,11 @@ test('sparse masks: the stats name density and the softmax mass kept; a window k
   const kept = {};
   for (const viewport of [{ width: 1280, height: 800 }, { width: 360, height: 740 }]) {
     const { page, problems } = await openPage(viewport);
-    await page.goto(`${lab.base}/web/#view=matrices&mechanism=sparse&kind=local&window=4&inputs=local&n=256&d=32`);
+    await page.goto(`${lab.base}/web/#view=matrices&scale=1&mechanism=sparse&kind=local&window=4&inputs=local&n=256&d=32`);
     await ready(page);
     for (const [kind, inputs] of [['local', 'local'], ['local', 'clustered'], ['bigbird', 'local'], ['longformer', 'mixture'], ['lsh', 'clustered'], ['kmeans', 'clustered']]) {
       const sorted = ['lsh', 'kmeans'].includes(kind) ? 1 : 0;
-      await show(page, `#view=matrices&mechanism=sparse&kind=${kind}&window=4&inputs=${inputs}&n=256&d=32&dilation=1&clusters=4&block=16&sorted=${sorted}`);
+      await show(page, `#view=matrices&scale=1&mechanism=sparse&kind=${kind}&window=4&inputs=${inputs}&n=256&d=32&dilation=1&clusters=4&block=16&sorted=${sorted}`);
       if (sorted) assert.equal(await page.textContent('#view .hm-xlabel'), 'key j (sorted by bucket) →');
       const text = await page.textContent('#view .stats');
       assert.match(text, /mask.*cells \(density [\d.]+ %\)/);
@@ -129,7 +129,7 @@ test('sparse masks: the stats name density and the softmax mass kept; a window k
 test('a large matrix is drawn at screen size (pooled blocks, said under the figures) while hover reads every entry', async () => {
   const { page, problems } = await openPage();
   const n = 1024;
-  await page.goto(`${lab.base}/web/#view=matrices&mechanism=kernel&feature=favor%2B&inputs=local&n=${n}&d=16`);
+  await page.goto(`${lab.base}/web/#view=matrices&scale=1&mechanism=kernel&feature=favor%2B&inputs=local&n=${n}&d=16`);
   await ready(page);
   const shown = await canvases(page, '#view');
   assertDrawn(shown, 'n = 1024');

@@ -147,7 +147,7 @@ for (const preset of PRESETS) {
     assert.equal(await link.getAttribute('aria-current'), 'true', 'its link is marked as the one shown');
     assert.match(await page.textContent('#view .presets .look'), new RegExp(preset.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     const here = await numbers(page, preset.view, hash);
-    await page.screenshot({ path: join(SHOTS, `${preset.id}-1280.png`) });
+    await page.screenshot({ path: join(SHOTS, `${preset.id}-1280.png`), fullPage: true });
     let there;
     if (preset.claim.against) {
       const other = presetHash(preset, preset.claim.against);
@@ -162,7 +162,7 @@ for (const preset of PRESETS) {
     await show(phone.page, hash);
     assert.deepEqual(await phone.page.$eval('#view .presets', (el) => [el.querySelector('details').open, el.querySelector('.look').checkVisibility()]),
       [false, true], 'on a phone the list is folded and what to look at is shown');
-    await phone.page.screenshot({ path: join(SHOTS, `${preset.id}-360.png`) });
+    await phone.page.screenshot({ path: join(SHOTS, `${preset.id}-360.png`), fullPage: true });
     assert.deepEqual(phone.problems, []);
     await phone.page.close();
   });
