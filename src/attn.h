@@ -1160,6 +1160,133 @@ attn_status attn_inputs(const attn_inputs_spec *spec, size_t n, size_t d, size_t
                         int32_t *cluster,  // [n] output, or NULL
                         float *work, size_t work_floats);  // [work_floats]
 
+/* ---- layers ----------------------------------------------------------
+ * The layers and the optimizer of a small model (src/layers.c, where the
+ * formulas are): each forward with its reverse mode (the vector-Jacobian
+ * product with dy = dL/dy). Outputs are caller-owned. Parameter gradients
+ * (dw, db, dgain, dbias, dtable) overwrite their output, or are added to it
+ * when accumulate != 0; dx always overwrites (and may be NULL when not
+ * wanted). Common status codes: ATTN_ERR_NULL, ATTN_ERR_SHAPE (a size of
+ * 0), ATTN_ERR_MEMORY (a matrix beyond size_t), ATTN_ERR_NONFINITE (an
+ * input is NaN or Inf), ATTN_ERR_OVERFLOW (an output left float32),
+ * ATTN_ERR_RANGE (an option or an index out of range),
+ * ATTN_ERR_WORKSPACE. */
+
+/* Linear layer y = x w^T + b (b may be NULL: no bias), through the kernel
+ * table's gemm. Workspace: in * out floats (forward), out * n (backward). */
+attn_status attn_layer_linear_workspace(size_t n, size_t in, size_t out, size_t *floats);
+attn_status attn_layer_linear(size_t n, size_t in, size_t out,
+                              const float *x,  // [n, in]
+                              const float *w,  // [out, in]
+                              const float *b,  // [out] or NULL
+                              float *y,        // [n, out] output
+                              float *work, size_t work_floats);  // [work_floats]
+attn_status attn_layer_linear_backward_workspace(size_t n, size_t in, size_t out, size_t *floats);
+/* dx = dy w, dw = dy^T x, db = column sums of dy. */
+attn_status attn_layer_linear_backward(size_t n, size_t in, size_t out,
+                                       const float *x,   // [n, in]
+                                       const float *w,   // [out, in]
+                                       const float *dy,  // [n, out]
+                                       float *dx,        // [n, in] output, or NULL
+                                       float *dw,        // [out, in] output
+                                       float *db,        // [out] output, or NULL
+                                       int accumulate,
+                                       float *work, size_t work_floats);  // [work_floats]
+
+/* Layer norm over each row: y = gain o (x - mean) / sqrt(var + eps) + bias,
+ * var the biased (population) variance; eps > 0 and finite, else
+ * ATTN_ERR_RANGE. bias may be NULL (0). Statistics in double; the backward
+ * recomputes them from x (no saved state). */
+attn_status attn_layer_norm(size_t n, size_t d, double eps,
+                            const float *x,     // [n, d]
+                            const float *gain,  // [d]
+                            const float *bias,  // [d] or NULL
+                            float *y);          // [n, d] output
+attn_status attn_layer_norm_backward(size_t n, size_t d, double eps,
+                                     const float *x,     // [n, d]
+                                     const float *gain,  // [d]
+                                     const float *dy,    // [n, d]
+                                     float *dx,          // [n, d] output, or NULL
+                                     float *dgain,       // [d] output, or NULL
+                                     float *dbias,       // [d] output, or NULL
+                                     int accumulate);
+
+/* GELU, the tanh form: y = x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
+ * (GPT-2; PyTorch's approximate='tanh'), elementwise, in double. */
+attn_status attn_gelu(size_t count,
+                      const float *x,  // [count]
+                      float *y);       // [count] output (may be x)
+attn_status attn_gelu_backward(size_t count,
+                               const float *x,   // [count]
+                               const float *dy,  // [count]
+                               float *dx);       // [count] output (may be dy)
+
+/* Softmax cross-entropy of each row of logits against an integer target:
+ * loss = mean over the rows with targets[i] >= 0 of lse(row) - row[target]
+ * (a negative target marks an ignored position; none counted: loss 0);
+ * dlogits (may be NULL) = its gradient, (softmax - onehot) / count, 0 on
+ * ignored rows. A target >= classes: ATTN_ERR_RANGE. */
+attn_status attn_cross_entropy(size_t n, size_t classes,
+                               const float *logits,     // [n, classes]
+                               const int32_t *targets,  // [n]
+                               float *loss,             // [1] output
+                               float *dlogits);         // [n, classes] output, or NULL
+
+/* Embedding lookup y[i] = table[tokens[i]] and its backward, the
+ * scatter-add dtable[tokens[i]] += dy[i]. A token outside [0, vocab):
+ * ATTN_ERR_RANGE. */
+attn_status attn_embedding(size_t n, size_t vocab, size_t d,
+                           const int32_t *tokens,  // [n]
+                           const float *table,     // [vocab, d]
+                           float *y);              // [n, d] output
+attn_status attn_embedding_backward(size_t n, size_t vocab, size_t d,
+                                    const int32_t *tokens,  // [n]
+                                    const float *dy,        // [n, d]
+                                    float *dtable,          // [vocab, d] output
+                                    int accumulate);
+
+/* One AdamW step (decoupled weight decay, as PyTorch's AdamW), step t >= 1
+ * (m and v zero before the first):
+ *   p <- p (1 - lr wd);  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+ *   p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps),
+ * in double per element. ATTN_ERR_RANGE: t = 0, lr or wd negative or not
+ * finite, b1 or b2 outside [0, 1), eps <= 0 or not finite;
+ * ATTN_ERR_NONFINITE (nothing changed) for a non-finite gradient, parameter
+ * or moment. */
+attn_status attn_adamw_step(size_t count,
+                            float *param,       // [count] updated
+                            const float *grad,  // [count]
+                            float *m,           // [count] updated
+                            float *v,           // [count] updated
+                            size_t step, double lr, double beta1, double beta2, double eps,
+                            double weight_decay);
+
+/* Global-norm gradient clipping over several tensors: N = sqrt(sum of every
+ * g^2) (in double); when N > max_norm every gradient is multiplied by
+ * max_norm / (N + 1e-6) (PyTorch's clip_grad_norm_). norm (may be NULL)
+ * gets N. max_norm must be > 0 and finite (ATTN_ERR_RANGE); a non-finite
+ * gradient gives ATTN_ERR_NONFINITE and changes nothing. */
+attn_status attn_clip_grad_norm(size_t tensors,
+                                float *const *grads,   // [tensors], grads[t]: [counts[t]]
+                                const size_t *counts,  // [tensors]
+                                double max_norm,
+                                double *norm);         // [1] output, or NULL
+
+/* Learning rate of step `step` (0-based, the step about to be taken):
+ *   step < warmup:            lr_max (step + 1) / warmup     (linear warm-up)
+ *   warmup <= step < total:   lr_min + (lr_max - lr_min) (1 + cos(pi p)) / 2,
+ *                             p = (step - warmup) / (total - warmup)
+ *   step >= total:            lr_min.
+ * ATTN_ERR_RANGE: total = 0, warmup > total, lr_min < 0, lr_min > lr_max or
+ * either not finite. */
+attn_status attn_lr_schedule(size_t step, size_t warmup, size_t total, double lr_max, double lr_min,
+                             double *lr);  // [1] output
+
+/* Seeded initialisation: out[i] = std * attn_rng_normal(rng), rounded to
+ * float; std >= 0, finite and <= 1e30 (else ATTN_ERR_RANGE). */
+attn_status attn_init_normal(attn_rng *rng, size_t count, double std,
+                             float *out);  // [count] output
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,7 +12,7 @@ mkdir -p "$out"
 CC=${CC:-gcc}
 flags=(-std=c11 -Wall -Wextra -Werror -g -O1
        -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-for test in test_core test_kernels test_inputs test_backward_linear test_backward_softmax; do
+for test in test_core test_kernels test_inputs test_backward_linear test_backward_softmax test_layers; do
   "$CC" "${flags[@]}" -I"$root/src" "$root"/src/*.c "$here/$test.c" -lm -o "$out/$test"
   echo "# $test:"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$out/$test"
@@ -20,7 +20,7 @@ done
 
 if [ "${ATTN_NATIVE_WASM:-1}" != 0 ] && command -v emcc >/dev/null; then
   export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
-  for test in test_core test_kernels test_inputs test_backward_linear test_backward_softmax; do
+  for test in test_core test_kernels test_inputs test_backward_linear test_backward_softmax test_layers; do
     emcc -std=c11 -Wall -Wextra -Werror -O1 -msimd128 -fsanitize=undefined -fno-sanitize-recover=all \
       -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 \
       -I"$root/src" "$root"/src/*.c "$here/$test.c" -o "$out/${test}_wasm32.js"
