@@ -23,6 +23,8 @@
  *     - gradients (attn_*_backward): softmax attention (streaming,
  *       FlashAttention-2's backward), sparse attention, every feature map,
  *       linear attention (plain and causal) and the fast weight memory;
+ *     - the layers of a small model with their gradients, and AdamW
+ *       (attn_layer_*, attn_gelu, attn_cross_entropy, attn_adamw_step);
  *     - structured inputs whose softmax attention has the structure of real
  *       heads: local, clustered, sinks, previous token (attn_inputs);
  *     - a seeded random number generator (attn_rng_*).
@@ -77,6 +79,8 @@
  *   fastweight.c  fast weight memory (sum, delta, gated delta), capacity
  *   fastweight_backward.c  gradients of the fast weight memory
  *   inputs.c    structured Q, K, V (local, clustered, sinks, ...)
+ *   layers.c    layers of a small model and their gradients (linear,
+ *               layer norm, GELU, embedding, cross-entropy), AdamW
  *   gallery.c   matmul, slot pooling, row softmax, Sinkhorn (Linformer,
  *               compressed, Synthesizer, Sinkhorn, Funnel)
  *   kernels.c   kernel table: SIMD (GCC/Clang vector extensions, which

@@ -203,11 +203,11 @@ export const PRESETS = [
   },
   {
     id: 'trig-needs-m', view: 'approximation', title: 'Trigonometric features need many more features', fields: { scale: 0.7 },
-    look: 'At scale 0.7, trigonometric features are 3 to 1000 times worse than positive ones up to m = 32: ' +
-      'their estimate has a large variance where the kernel is small. Only from m = 64 on do they catch up.',
-    claim: { text: 'for m ≤ 32 both trigonometric curves lie above both positive curves',
+    look: 'At scale 0.7, trigonometric features are about 5 to 200 times worse than positive ones up to m = 16: ' +
+      'their estimate has a large variance where the kernel is small. Only from m = 32 on do they catch up.',
+    claim: { text: 'for m ≤ 16 both trigonometric curves lie above both positive curves',
       holds: (here) => { const get = (feature) => here.series.filter((s) => s.feature === feature);
-        return [4, 8, 16, 32].every((m) => Math.min(...get('favor-trig').map((s) => at(s.points, m))) > Math.max(...get('favor+').map((s) => at(s.points, m)))); } },
+        return [4, 8, 16].every((m) => Math.min(...get('favor-trig').map((s) => at(s.points, m))) > Math.max(...get('favor+').map((s) => at(s.points, m)))); } },
   },
 
   // ---- Timing (defaults: n up to 4096, every mechanism)
