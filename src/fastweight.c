@@ -58,10 +58,13 @@ static int unit_interval(const float *x, size_t count, float scalar) {
     return 1;
 }
 
-/* One write of the rule: W [dv, dim] with key features phi [dim] and value v [dv]. */
-static void write_step(const attn__kernels *kern, int rule, size_t dv, size_t dim,
-                       float *W, const float *phi, const float *v, float beta, float alpha,
-                       float *vbar) {  // [dv]
+/* One write of the rule (declared in internal.h; the backward replays it). */
+void attn__fw_write(const attn__kernels *kern, int rule, size_t dv, size_t dim,
+                    float *W,         // [dv, dim]
+                    const float *phi, // [dim]
+                    const float *v,   // [dv]
+                    float beta, float alpha,
+                    float *vbar) {    // [dv]
     if (rule == ATTN_RULE_SUM) {
         for (size_t r = 0; r < dv; r++) kern->axpy(dim, v[r], phi, W + r * dim);
         return;
@@ -119,7 +122,7 @@ attn_status attn_fast_weights(const attn_feature_spec *spec, int rule, size_t T,
     float *W = final;
     memset(W, 0, dv * dim * sizeof *W);
     for (size_t t = 0; t < T; t++) {
-        write_step(kern, rule, dv, dim, W, fk + t * dim, values + t * dv, beta ? beta[t] : beta_scalar,
+        attn__fw_write(kern, rule, dv, dim, W, fk + t * dim, values + t * dv, beta ? beta[t] : beta_scalar,
                    alpha ? alpha[t] : alpha_scalar, vbar);
         for (size_t r = 0; r < dv; r++) outputs[t * dv + r] = kern->dot(W + r * dim, fq + t * dim, dim);
         if (states) memcpy(states + t * dv * dim, W, dv * dim * sizeof *W);

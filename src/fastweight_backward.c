@@ -79,18 +79,6 @@ static int unit_interval(const float *x, size_t count, float scalar) {
     return 1;
 }
 
-/* One write, in the order fastweight.c's write_step does it. */
-static void write(const attn__kernels *kern, int rule, size_t dv, size_t dim, float *W,  // [dv, dim]
-                  const float *phi, const float *v, float beta, float alpha, float *vbar) {  // [dim], [dv], [dv]
-    if (rule == ATTN_RULE_SUM) {
-        for (size_t r = 0; r < dv; r++) kern->axpy(dim, v[r], phi, W + r * dim);
-        return;
-    }
-    if (rule == ATTN_RULE_GATED_DELTA && alpha != 1.0f) kern->scale(W, dv * dim, alpha);
-    for (size_t r = 0; r < dv; r++) vbar[r] = kern->dot(W + r * dim, phi, dim);
-    for (size_t r = 0; r < dv; r++) kern->axpy(dim, beta * (v[r] - vbar[r]), phi, W + r * dim);
-}
-
 attn_status attn_fast_weights_backward(const attn_feature_spec *spec, int rule, size_t T, size_t d, size_t dv,
                                        const float *keys,      // [T, d]
                                        const float *values,    // [T, dv]
@@ -142,7 +130,7 @@ attn_status attn_fast_weights_backward(const attn_feature_spec *spec, int rule, 
         float *W = cp + s * cells;
         memcpy(W, W - cells, cells * sizeof *W);
         for (size_t t = (s - 1) * C; t < s * C; t++)
-            write(kern, rule, dv, dim, W, fk + t * dim, values + t * dv, BETA(t), ALPHA(t), u);
+            attn__fw_write(kern, rule, dv, dim, W, fk + t * dim, values + t * dv, BETA(t), ALPHA(t), u);
     }
     if (!attn__all_finite(cp, L.segments * cells)) return ATTN_ERR_OVERFLOW;
 
@@ -153,7 +141,7 @@ attn_status attn_fast_weights_backward(const attn_feature_spec *spec, int rule, 
         for (size_t t = t0; t < t1; t++) {
             float *W = seg + (t - t0) * cells;
             memcpy(W, t == t0 ? cp + s * cells : W - cells, cells * sizeof *W);
-            write(kern, rule, dv, dim, W, fk + t * dim, values + t * dv, BETA(t), ALPHA(t), u);
+            attn__fw_write(kern, rule, dv, dim, W, fk + t * dim, values + t * dv, BETA(t), ALPHA(t), u);
         }
         if (!attn__all_finite(seg, (t1 - t0) * cells)) return ATTN_ERR_OVERFLOW;
         for (size_t t = t1; t-- > t0;) {

@@ -282,4 +282,16 @@ static inline float attn__maxf(float a, float b) { return a > b ? a : b; }
 static inline float attn__minf(float a, float b) { return a < b ? a : b; }
 static inline double attn__maxd(double a, double b) { return a > b ? a : b; }
 
+/* fastweight.c: one write of the rule to W [dv, dim] with key features phi
+ * [dim] and value v [dv] (SUM: W += v phi^T; DELTA: vbar = W phi, W +=
+ * beta (v - vbar) phi^T; GATED_DELTA: W *= alpha first). vbar: [dv] scratch,
+ * left holding W_{t-1} phi for the delta rules. fastweight_backward.c
+ * replays the forward's writes with it, so both follow one order. */
+void attn__fw_write(const attn__kernels *kern, int rule, size_t dv, size_t dim,
+                    float *W,          // [dv, dim]
+                    const float *phi,  // [dim]
+                    const float *v,    // [dv]
+                    float beta, float alpha,
+                    float *vbar);      // [dv]
+
 #endif /* ATTN_INTERNAL_H */
